@@ -1,0 +1,43 @@
+// memory: every DIMM slot from `dmidecode -t 17`, MemTotal from /proc/meminfo and EDAC counters.
+import type { Collector, CollectorContext } from "../collector.ts";
+import { memorySlotsFromDmi, parseDmidecode } from "../parsers/dmidecode.ts";
+import { parseMeminfo } from "../parsers/procfs.ts";
+import { int } from "../../lib/text.ts";
+import type { Memory } from "../schema.ts";
+
+const EDAC_MC = "/sys/devices/system/edac/mc";
+
+/** EDAC memory controllers with their error counts; null when EDAC is absent from sysfs. */
+async function edac(ctx: CollectorContext): Promise<Memory["edac"]> {
+  const names = await ctx.readDir(EDAC_MC);
+  if (names === null) return null;
+  const out: NonNullable<Memory["edac"]> = [];
+  for (const n of names.filter((n) => /^mc\d+$/.test(n))) {
+    const [ce, ue] = await Promise.all([
+      ctx.readText(`${EDAC_MC}/${n}/ce_count`),
+      ctx.readText(`${EDAC_MC}/${n}/ue_count`),
+    ]);
+    out.push({ controller: n, ce_count: int(ce), ue_count: int(ue) });
+  }
+  return out;
+}
+
+export const memory: Collector<Memory> = {
+  name: "memory",
+  async collect(ctx) {
+    const [dmi, meminfo, controllers] = await Promise.all([
+      ctx.run("dmidecode", ["-t", "17"]),
+      ctx.readText("/proc/meminfo"),
+      edac(ctx),
+    ]);
+    if (dmi.kind === "missing") ctx.note("missing_tool", "dmidecode not found: DIMM slots not read");
+    const out = dmi.kind === "missing" ? null : ctx.optional(dmi);
+    const slots = out === null ? null : memorySlotsFromDmi(parseDmidecode(out));
+    if (meminfo === null) ctx.note("error", `cannot read ${ctx.path("/proc/meminfo")}`);
+    const total = meminfo === null ? undefined : parseMeminfo(meminfo)["MemTotal"];
+    const installed = slots && slots.some((s) => s.installed)
+      ? slots.reduce((sum, s) => sum + (s.size_bytes ?? 0), 0)
+      : null;
+    return { slots, installed_bytes: installed, os_total_bytes: total ?? null, edac: controllers };
+  },
+};

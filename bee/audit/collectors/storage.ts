@@ -1,0 +1,87 @@
+// storage: disks from `lsblk -J -b`, SMART from `smartctl -j -a` per disk, and NVMe identity and
+// health from `nvme id-ctrl` / `nvme smart-log` per controller.
+import type { Collector, CollectorContext } from "../collector.ts";
+import { type BlockDevice, isPhysicalDisk, nvmeController, parseLsblk } from "../parsers/lsblk.ts";
+import { parseSmartctl } from "../parsers/smartctl.ts";
+import { parseNvmeIdCtrl, parseNvmeSmartLog } from "../parsers/nvme.ts";
+import type { Disk, NvmeController, Smart, Storage } from "../schema.ts";
+import { firstLine } from "../collector.ts";
+
+const LSBLK_COLUMNS = "NAME,PATH,TYPE,SIZE,MODEL,SERIAL,VENDOR,REV,TRAN,ROTA,RM,WWN";
+
+async function smartOf(ctx: CollectorContext, dev: string): Promise<Smart | null> {
+  const r = await ctx.run("smartctl", ["-j", "-a", dev], { slow: true });
+  if (r.kind === "missing") return null;
+  if (r.kind !== "exited") {
+    ctx.optional(r);
+    return null;
+  }
+  try {
+    // non-zero exits are bit masks about the disk, not failures of the command
+    return parseSmartctl(r.stdout, r.code);
+  } catch (e) {
+    ctx.note("error", `smartctl ${dev}: unreadable output (${(e as Error).message}): ${firstLine(r.stdout)}`);
+    return null;
+  }
+}
+
+async function nvmeOf(ctx: CollectorContext, controller: string): Promise<NvmeController | null> {
+  const [id, log] = await Promise.all([
+    ctx.run("nvme", ["id-ctrl", controller, "-o", "json"]),
+    ctx.run("nvme", ["smart-log", controller, "-o", "json"]),
+  ]);
+  if (id.kind === "missing") return null;
+  const idText = ctx.optional(id);
+  const logText = ctx.optional(log);
+  try {
+    const ident = idText === null ? null : parseNvmeIdCtrl(idText);
+    const health = logText === null ? null : parseNvmeSmartLog(logText);
+    if (!ident && !health) return null;
+    return {
+      controller,
+      model: ident?.model ?? null,
+      serial: ident?.serial ?? null,
+      firmware: ident?.firmware ?? null,
+      pci_vendor_id: ident?.pci_vendor_id ?? null,
+      warning_temp_c: ident?.warning_temp_c ?? null,
+      critical_temp_c: ident?.critical_temp_c ?? null,
+      health,
+    };
+  } catch (e) {
+    ctx.note("error", `nvme ${controller}: unreadable output (${(e as Error).message})`);
+    return null;
+  }
+}
+
+async function disk(ctx: CollectorContext, d: BlockDevice): Promise<Disk> {
+  const ctrl = nvmeController(d.name);
+  const [smart, nvme] = await Promise.all([smartOf(ctx, ctrl ?? d.path), ctrl ? nvmeOf(ctx, ctrl) : null]);
+  return {
+    name: d.name,
+    path: d.path,
+    type: d.type,
+    size_bytes: d.size_bytes,
+    model: d.model ?? smart?.model ?? null,
+    serial: d.serial ?? smart?.serial ?? null,
+    vendor: d.vendor,
+    firmware: d.firmware ?? smart?.firmware ?? null,
+    transport: d.transport,
+    rotational: d.rotational,
+    removable: d.removable,
+    wwn: d.wwn,
+    smart,
+    nvme,
+  };
+}
+
+export const storage: Collector<Storage> = {
+  name: "storage",
+  async collect(ctx) {
+    const out = ctx.require(await ctx.run("lsblk", ["-J", "-b", "-d", "-o", LSBLK_COLUMNS]));
+    const devices = parseLsblk(out).filter(isPhysicalDisk);
+    const disks = await Promise.all(devices.map((d) => disk(ctx, d)));
+    const missing = ctx.commands.filter((c) => c.outcome === "missing").map((c) => c.command.split(" ")[0]);
+    for (const tool of new Set(missing)) ctx.note("missing_tool", `${tool} not found`);
+    return { disks };
+  },
+};

@@ -1,0 +1,90 @@
+// Parses `smartctl -j` output (ATA, SCSI/SAS and NVMe) and decodes its exit-status bits.
+import { clean, int } from "../../lib/text.ts";
+import type { NvmeHealth, Smart } from "../schema.ts";
+
+/** Meaning of each smartctl exit-status bit (smartctl(8), "RETURN VALUES"). */
+export const SMARTCTL_EXIT_BITS: Record<number, string> = {
+  0: "command line did not parse",
+  1: "device open failed or device did not return an IDENTIFY response",
+  2: "some SMART or other ATA command to the disk failed",
+  3: "SMART status check returned DISK FAILING",
+  4: "prefail attributes at or below threshold",
+  5: "SMART status OK but usage/age attributes at or below threshold in the past",
+  6: "device error log contains records of errors",
+  7: "device self-test log contains records of errors",
+};
+
+/** The set bits of a smartctl exit status, lowest first. */
+export function exitBits(status: number): number[] {
+  const bits: number[] = [];
+  for (let b = 0; b < 8; b++) if (status & (1 << b)) bits.push(b);
+  return bits;
+}
+
+type Json = Record<string, unknown>;
+const obj = (v: unknown): Json | null => (v && typeof v === "object" && !Array.isArray(v) ? v as Json : null);
+
+function attrRaw(table: Json[], id: number): number | null {
+  const a = table.find((t) => t["id"] === id);
+  if (!a) return null;
+  return int(obj(a["raw"])?.["value"]);
+}
+
+/** NVMe health from smartctl's `nvme_smart_health_information_log`. */
+function nvmeFromSmartctl(log: Json): NvmeHealth {
+  return {
+    critical_warning: int(log["critical_warning"]),
+    temperature_c: int(log["temperature"]),
+    available_spare: int(log["available_spare"]),
+    available_spare_threshold: int(log["available_spare_threshold"]),
+    percentage_used: int(log["percentage_used"]),
+    media_errors: int(log["media_errors"]),
+    num_err_log_entries: int(log["num_err_log_entries"]),
+    power_on_hours: int(log["power_on_hours"]),
+    unsafe_shutdowns: int(log["unsafe_shutdowns"]),
+  };
+}
+
+/**
+ * Parses one `smartctl -j -a|-x DEV` document. `exitCode` is the process exit status (the JSON's
+ * own `smartctl.exit_status` is used when present). Throws when the text is not smartctl JSON.
+ */
+export function parseSmartctl(text: string, exitCode: number | null = null): Smart {
+  const doc = JSON.parse(text) as Json;
+  const meta = obj(doc["smartctl"]);
+  if (!meta) throw new Error("not smartctl JSON (no smartctl block)");
+  const status = int(meta["exit_status"]) ?? exitCode;
+  const bits = status === null ? [] : exitBits(status);
+  const messages = Array.isArray(meta["messages"])
+    ? (meta["messages"] as Json[]).map((m) => clean(m["string"])).filter((s): s is string => !!s)
+    : [];
+  const device = obj(doc["device"]);
+  const smartStatus = obj(doc["smart_status"]);
+  // bits 0 and 1: smartctl could not talk to the device at all (virtual disk, hidden by a bridge)
+  const available = !(bits.includes(0) || bits.includes(1)) &&
+    (smartStatus !== null || doc["nvme_smart_health_information_log"] !== undefined ||
+      doc["ata_smart_attributes"] !== undefined || doc["scsi_grown_defect_list"] !== undefined);
+  const table = (obj(doc["ata_smart_attributes"])?.["table"] as Json[] | undefined) ?? [];
+  const errLog = obj(doc["scsi_error_counter_log"]);
+  const nvmeLog = obj(doc["nvme_smart_health_information_log"]);
+  return {
+    available,
+    message: messages.length ? messages.join("; ").slice(0, 500) : null,
+    exit_status: status,
+    exit_bits: bits,
+    protocol: clean(device?.["protocol"]),
+    model: clean(doc["model_name"] ?? doc["scsi_model_name"]),
+    serial: clean(doc["serial_number"]),
+    firmware: clean(doc["firmware_version"] ?? doc["revision"]),
+    passed: typeof smartStatus?.["passed"] === "boolean" ? smartStatus["passed"] as boolean : null,
+    temperature_c: int(obj(doc["temperature"])?.["current"]),
+    power_on_hours: int(obj(doc["power_on_time"])?.["hours"]),
+    reallocated_sectors: attrRaw(table, 5),
+    pending_sectors: attrRaw(table, 197),
+    offline_uncorrectable: attrRaw(table, 198),
+    grown_defects: int(doc["scsi_grown_defect_list"]),
+    uncorrected_read_errors: int(obj(errLog?.["read"])?.["total_uncorrected_errors"]),
+    uncorrected_write_errors: int(obj(errLog?.["write"])?.["total_uncorrected_errors"]),
+    nvme_health: nvmeLog ? nvmeFromSmartctl(nvmeLog) : null,
+  };
+}

@@ -1,0 +1,309 @@
+// The audit JSON contract: one zod schema, from which the TypeScript types and the committed
+// JSON Schema (bee/audit/audit.schema.json, `deno task schema`) are both derived.
+import { z } from "zod";
+
+/** Bumped when a field changes meaning or is removed; additions keep the version. */
+export const SCHEMA_VERSION = 1;
+
+const Str = z.string().max(512).nullable();
+const Int = z.number().int().nullable();
+const Num = z.number().nullable();
+
+export const CollectorName = z.enum([
+  "board",
+  "cpu",
+  "memory",
+  "storage",
+  "pcie",
+  "psu",
+  "nvidia",
+  "network",
+]);
+export type CollectorName = z.infer<typeof CollectorName>;
+
+export const CommandRecord = z.object({
+  command: z.string().max(1024),
+  outcome: z.enum(["ok", "failed", "missing", "timeout", "denied"]),
+  exit_code: Int,
+  duration_ms: z.number().int(),
+});
+export type CommandRecord = z.infer<typeof CommandRecord>;
+
+export const CollectorStatus = z.object({
+  name: CollectorName,
+  status: z.enum(["ok", "missing_tool", "error", "timeout", "skipped"]),
+  duration_ms: z.number().int(),
+  message: Str,
+  commands: z.array(CommandRecord),
+});
+export type CollectorStatus = z.infer<typeof CollectorStatus>;
+
+export const Board = z.object({
+  bios: z.object({ vendor: Str, version: Str, release_date: Str }),
+  system: z.object({
+    manufacturer: Str,
+    product: Str,
+    version: Str,
+    serial: Str,
+    uuid: Str,
+    sku: Str,
+    family: Str,
+  }),
+  baseboard: z.object({ manufacturer: Str, product: Str, version: Str, serial: Str }),
+});
+export type Board = z.infer<typeof Board>;
+
+export const CpuSocket = z.object({
+  socket: Str,
+  manufacturer: Str,
+  model: Str,
+  cores: Int,
+  cores_enabled: Int,
+  threads: Int,
+  max_speed_mhz: Int,
+  current_speed_mhz: Int,
+  status: Str,
+  populated: z.boolean(),
+});
+export const Cpu = z.object({
+  sockets: z.array(CpuSocket).nullable(),
+  os: z.object({
+    model: Str,
+    logical_cpus: z.number().int(),
+    packages: z.number().int(),
+    cores: z.number().int(),
+  }).nullable(),
+});
+export type Cpu = z.infer<typeof Cpu>;
+
+export const MemorySlot = z.object({
+  locator: Str,
+  bank_locator: Str,
+  installed: z.boolean(),
+  size_bytes: Int,
+  type: Str,
+  form_factor: Str,
+  speed_mts: Int,
+  configured_speed_mts: Int,
+  manufacturer: Str,
+  part_number: Str,
+  serial: Str,
+});
+export const EdacController = z.object({ controller: z.string(), ce_count: Int, ue_count: Int });
+export const Memory = z.object({
+  slots: z.array(MemorySlot).nullable(),
+  installed_bytes: Int,
+  os_total_bytes: Int,
+  edac: z.array(EdacController).nullable(),
+});
+export type Memory = z.infer<typeof Memory>;
+
+export const NvmeHealth = z.object({
+  critical_warning: Int,
+  temperature_c: Int,
+  available_spare: Int,
+  available_spare_threshold: Int,
+  percentage_used: Int,
+  media_errors: Int,
+  num_err_log_entries: Int,
+  power_on_hours: Int,
+  unsafe_shutdowns: Int,
+});
+export type NvmeHealth = z.infer<typeof NvmeHealth>;
+
+export const Smart = z.object({
+  available: z.boolean(),
+  message: Str,
+  exit_status: Int,
+  exit_bits: z.array(z.number().int()),
+  protocol: Str,
+  model: Str,
+  serial: Str,
+  firmware: Str,
+  passed: z.boolean().nullable(),
+  temperature_c: Int,
+  power_on_hours: Int,
+  reallocated_sectors: Int,
+  pending_sectors: Int,
+  offline_uncorrectable: Int,
+  grown_defects: Int,
+  uncorrected_read_errors: Int,
+  uncorrected_write_errors: Int,
+  nvme_health: NvmeHealth.nullable(),
+});
+export type Smart = z.infer<typeof Smart>;
+
+export const NvmeController = z.object({
+  controller: z.string(),
+  model: Str,
+  serial: Str,
+  firmware: Str,
+  pci_vendor_id: Int,
+  warning_temp_c: Int,
+  critical_temp_c: Int,
+  health: NvmeHealth.nullable(),
+});
+export type NvmeController = z.infer<typeof NvmeController>;
+
+export const Disk = z.object({
+  name: z.string().max(256),
+  path: z.string().max(512),
+  type: Str,
+  size_bytes: Int,
+  model: Str,
+  serial: Str,
+  vendor: Str,
+  firmware: Str,
+  transport: Str,
+  rotational: z.boolean().nullable(),
+  removable: z.boolean().nullable(),
+  wwn: Str,
+  smart: Smart.nullable(),
+  nvme: NvmeController.nullable(),
+});
+export type Disk = z.infer<typeof Disk>;
+export const Storage = z.object({ disks: z.array(Disk) });
+export type Storage = z.infer<typeof Storage>;
+
+export const PciDevice = z.object({
+  address: z.string().max(32),
+  class: Str,
+  class_id: Str,
+  vendor: Str,
+  vendor_id: Str,
+  device: Str,
+  device_id: Str,
+  subsystem_vendor: Str,
+  subsystem_device: Str,
+  revision: Str,
+  driver: Str,
+  numa_node: Int,
+  current_link_speed: Str,
+  max_link_speed: Str,
+  current_link_width: Int,
+  max_link_width: Int,
+});
+export type PciDevice = z.infer<typeof PciDevice>;
+export const Pcie = z.object({ devices: z.array(PciDevice) });
+export type Pcie = z.infer<typeof Pcie>;
+
+export const FruDevice = z.object({
+  id: Int,
+  description: Str,
+  fields: z.record(z.string().max(128), z.string().max(512)),
+});
+export const SdrSensor = z.object({
+  name: Str,
+  sensor_id: Str,
+  status: Str,
+  entity: Str,
+  reading: Str,
+  is_power: z.boolean(),
+});
+export type SdrSensor = z.infer<typeof SdrSensor>;
+export const Psu = z.object({ fru: z.array(FruDevice).nullable(), sensors: z.array(SdrSensor).nullable() });
+export type Psu = z.infer<typeof Psu>;
+
+export const EccCounts = z.object({ correctable: Int, uncorrectable: Int });
+export const Gpu = z.object({
+  index: z.number().int(),
+  name: Str,
+  uuid: Str,
+  serial: Str,
+  vbios: Str,
+  architecture: Str,
+  pci_bus_id: Str,
+  memory_total_mib: Int,
+  pcie_gen_current: Int,
+  pcie_gen_max: Int,
+  pcie_width_current: Int,
+  pcie_width_max: Int,
+  ecc_mode: Str,
+  ecc_volatile: EccCounts,
+  ecc_aggregate: EccCounts,
+  retired_pages: z.object({ single_bit: Int, double_bit: Int, pending: z.boolean().nullable() }),
+  remapped_rows: z.object({
+    correctable: Int,
+    uncorrectable: Int,
+    pending: z.boolean().nullable(),
+    failure: z.boolean().nullable(),
+  }),
+  temperature_c: Int,
+  max_operating_temp_c: Int,
+  power_draw_w: Num,
+  power_limit_w: Num,
+  clock_event_reasons_active: z.array(z.string().max(128)).nullable(),
+});
+export type Gpu = z.infer<typeof Gpu>;
+export const Nvidia = z.object({ driver_version: Str, cuda_version: Str, gpus: z.array(Gpu) });
+export type Nvidia = z.infer<typeof Nvidia>;
+
+export const NetInterface = z.object({
+  name: z.string().max(64),
+  mac: Str,
+  operstate: Str,
+  carrier: z.boolean().nullable(),
+  speed_mbps: Int,
+  mtu: Int,
+  physical: z.boolean(),
+  driver: Str,
+  ipv4: z.array(z.string().max(64)).nullable(),
+  ipv6: z.array(z.string().max(64)).nullable(),
+});
+export type NetInterface = z.infer<typeof NetInterface>;
+export const Network = z.object({ interfaces: z.array(NetInterface) });
+export type Network = z.infer<typeof Network>;
+
+export const Severity = z.enum(["WARN", "FAIL"]);
+export const Finding = z.object({
+  severity: Severity,
+  component: z.string().max(256),
+  code: z.string().max(64),
+  message: z.string().max(1024),
+  action: z.string().max(1024),
+});
+export type Finding = z.infer<typeof Finding>;
+export const Summary = z.object({
+  verdict: z.enum(["PASS", "WARN", "FAIL"]),
+  warnings: z.number().int(),
+  failures: z.number().int(),
+  findings: z.array(Finding),
+});
+export type Summary = z.infer<typeof Summary>;
+
+export const Hardware = z.object({
+  board: Board.nullable(),
+  cpu: Cpu.nullable(),
+  memory: Memory.nullable(),
+  storage: Storage.nullable(),
+  pcie: Pcie.nullable(),
+  psu: Psu.nullable(),
+  nvidia: Nvidia.nullable(),
+  network: Network.nullable(),
+  summary: Summary,
+});
+export type Hardware = z.infer<typeof Hardware>;
+
+export const Audit = z.object({
+  schema_version: z.literal(SCHEMA_VERSION),
+  bee: z.object({ version: z.string().max(64), git_commit: Str }),
+  host: z.object({
+    hostname: Str,
+    kernel: Str,
+    collected_at: z.string().max(64),
+    duration_ms: z.number().int(),
+  }),
+  hardware: Hardware,
+  collectors: z.array(CollectorStatus),
+});
+export type Audit = z.infer<typeof Audit>;
+
+/** The JSON Schema (draft 2020-12) of the audit document, generated from the zod schema. */
+export function auditJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(Audit, { target: "draft-2020-12" }) as Record<string, unknown>;
+  return {
+    $id: "https://bee.invalid/audit.schema.json",
+    title: "bee hardware audit",
+    ...schema,
+  };
+}

@@ -1,0 +1,77 @@
+// `bee audit`: runs the collectors, writes the audit JSON atomically, prints the summary and QR code.
+import { Command, InvalidArgumentError } from "commander";
+import QRCode from "qrcode";
+import { runAudit } from "../audit/run.ts";
+import { qrText, terminalSummary } from "../audit/report.ts";
+import { atomicWrite } from "../lib/atomic_write.ts";
+import { PATHS } from "../lib/paths.ts";
+import { UserError } from "../lib/errors.ts";
+
+function seconds(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || n > 3600) {
+    throw new InvalidArgumentError("expected seconds between 0 and 3600");
+  }
+  return n;
+}
+
+function colorWanted(): boolean {
+  try {
+    return Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR");
+  } catch {
+    return false;
+  }
+}
+
+/** Builds the `audit` command. */
+export function auditCommand(): Command {
+  return new Command("audit")
+    .description("audit this machine's hardware and write the audit JSON with its PASS/WARN/FAIL verdict")
+    .option("-o, --output <path>", "where to write the audit JSON ('-' for stdout)", PATHS.audit)
+    .option(
+      "--timeout <seconds>",
+      "timeout for each external command (smartctl and nvidia-smi get twice this)",
+      seconds,
+      30,
+    )
+    .option(
+      "--root <dir>",
+      "directory standing for / when reading /sys, /proc and /dev (replays a captured machine)",
+      "/",
+    )
+    .option("--qr", "print the QR summary even when stdout is not a terminal")
+    .option("--no-qr", "never print the QR summary")
+    .action(async (opts: { output: string; timeout: number; root: string; qr?: boolean }) => {
+      const toStdout = opts.output === "-";
+      const progress = (line: string) => Deno.stderr.writeSync(new TextEncoder().encode(line + "\n"));
+      progress(`bee audit: running collectors (timeout ${opts.timeout}s per command)…`);
+      const audit = await runAudit({
+        root: opts.root,
+        timeoutMs: opts.timeout * 1000,
+        onProgress: (s, done, total) =>
+          progress(
+            `  [${done}/${total}] ${s.name.padEnd(8)} ${s.status.padEnd(12)} ${
+              String(s.duration_ms).padStart(6)
+            } ms${s.message ? `  ${s.message.slice(0, 120)}` : ""}`,
+          ),
+      });
+      const json = JSON.stringify(audit, null, 2) + "\n";
+      if (toStdout) {
+        await Deno.stdout.write(new TextEncoder().encode(json));
+      } else {
+        try {
+          await atomicWrite(opts.output, json);
+        } catch (e) {
+          throw new UserError(`cannot write ${opts.output}: ${(e as Error).message}`);
+        }
+      }
+      const color = !toStdout && colorWanted();
+      const summary = terminalSummary(audit, color) + (toStdout ? "" : `\naudit written to ${opts.output}`);
+      if (toStdout) progress(summary);
+      else console.log(summary);
+      const wantQr = opts.qr === true || (opts.qr !== false && !toStdout && Deno.stdout.isTerminal());
+      if (wantQr && !toStdout) {
+        console.log(await QRCode.toString(qrText(audit), { type: "terminal", small: true }));
+      }
+    });
+}

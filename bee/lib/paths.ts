@@ -1,0 +1,8 @@
+// The one place that knows where bee's files live on the live system.
+
+export const PATHS = {
+  /** The audit JSON written by `bee audit` and read by `bee web` and the TUI. */
+  audit: "/var/log/bee-audit.json",
+  /** Where acceptance-test archives go. */
+  satDir: "/var/log/bee-sat",
+} as const;

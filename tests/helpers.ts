@@ -1,0 +1,160 @@
+// Test helpers: fixture reading, fake tools on PATH, machine roots replayed from captures, and a
+// runner for the real `bin/bee` launcher.
+
+export const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+export const FIX = `${REPO}/tests/fixtures`;
+
+/** Text of a fixture file (path relative to tests/fixtures). */
+export function fixture(rel: string): string {
+  return Deno.readTextFileSync(`${FIX}/${rel}`);
+}
+
+/** One behaviour of a fake tool, chosen when its `args` pattern (a shell `case` glob) matches "$*". */
+export interface FakeCase {
+  args: string;
+  /** fixture path (relative to tests/fixtures) to print */
+  file?: string;
+  /** literal text to print */
+  text?: string;
+  /** text printed on stderr */
+  stderr?: string;
+  exit?: number;
+  /** seconds to sleep before answering */
+  sleep?: number;
+}
+
+function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Writes a fake tool script into `dir`; it logs its arguments and environment to `dir/<tool>.calls`. */
+export function writeFakeTool(dir: string, tool: string, cases: FakeCase[]): void {
+  const lines = [
+    "#!/bin/sh",
+    `echo "$* | CUDA_VISIBLE_DEVICES=\${CUDA_VISIBLE_DEVICES:-}" >> ${shq(`${dir}/${tool}.calls`)}`,
+    'case "$*" in',
+  ];
+  for (const c of cases) {
+    const body: string[] = [];
+    if (c.sleep) body.push(`/bin/sleep ${c.sleep}`);
+    if (c.file) body.push(`/bin/cat ${shq(`${FIX}/${c.file}`)}`);
+    if (c.text !== undefined) body.push(`printf '%s' ${shq(c.text)}`);
+    if (c.stderr) body.push(`printf '%s\\n' ${shq(c.stderr)} >&2`);
+    body.push(`exit ${c.exit ?? 0}`);
+    lines.push(`  ${c.args}) ${body.join("; ")} ;;`);
+  }
+  lines.push(`  *) echo "fake ${tool}: unexpected arguments: $*" >&2; exit 64 ;;`, "esac", "");
+  Deno.writeTextFileSync(`${dir}/${tool}`, lines.join("\n"), { mode: 0o755 });
+}
+
+/** A fresh PATH directory holding only fakes (plus the few utilities the launcher itself uses). */
+export function fakeBin(): string {
+  const dir = Deno.makeTempDirSync({ prefix: "bee-fakebin-" });
+  for (const u of ["readlink", "dirname"]) Deno.symlinkSync(`/usr/bin/${u}`, `${dir}/${u}`);
+  return dir;
+}
+
+/** The qemu-devbox fake tools: every command answers with its real captured output. */
+export function qemuDevboxTools(dir: string, overrides: Record<string, FakeCase[]> = {}): void {
+  const tools: Record<string, FakeCase[]> = {
+    dmidecode: [
+      { args: "-t 0,1,2", file: "dmidecode/qemu-devbox-t0-1-2.txt" },
+      { args: "-t 4", file: "dmidecode/qemu-devbox-t4.txt" },
+      { args: "-t 17", file: "dmidecode/qemu-devbox-t17.txt" },
+    ],
+    lsblk: [{ args: "-J -b -d -o *", file: "lsblk/qemu-devbox-J-O.txt" }],
+    smartctl: [
+      { args: "-j -a /dev/sda", file: "smartctl/qemu-devbox-a-sda.json" },
+      { args: "-j -a /dev/nvme0", file: "smartctl/qemu-devbox-a-nvme0.json" },
+      { args: "-j -a /dev/nvme1", file: "smartctl/qemu-devbox-a-nvme1.json" },
+    ],
+    nvme: [
+      { args: "id-ctrl /dev/nvme0 -o json", file: "nvme/qemu-devbox-id-ctrl-nvme0.json" },
+      { args: "id-ctrl /dev/nvme1 -o json", file: "nvme/qemu-devbox-id-ctrl-nvme1.json" },
+      { args: "smart-log /dev/nvme0 -o json", file: "nvme/qemu-devbox-smart-log-nvme0.json" },
+      { args: "smart-log /dev/nvme1 -o json", file: "nvme/qemu-devbox-smart-log-nvme1.json" },
+    ],
+    lspci: [{ args: "-vmm -D", file: "lspci/qemu-devbox-vmm-D.txt" }],
+    ipmitool: [
+      { args: "fru", file: "ipmitool/qemu-devbox-fru.txt" },
+      { args: "sdr elist", file: "ipmitool/qemu-devbox-sdr-elist.txt" },
+    ],
+    ip: [{ args: "-j addr", file: "ip/firecracker-devvm-addr.json" }],
+    ...overrides,
+  };
+  for (const [tool, cases] of Object.entries(tools)) writeFakeTool(dir, tool, cases);
+}
+
+function put(path: string, text: string): void {
+  Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+  Deno.writeTextFileSync(path, text);
+}
+
+/**
+ * A root directory replaying the qemu-devbox: /sys/bus/pci/devices from its sysfs capture,
+ * /proc/meminfo, an EDAC tree without controllers, /dev/ipmi0 and a network interface.
+ */
+export function qemuDevboxRoot(): string {
+  const root = Deno.makeTempDirSync({ prefix: "bee-root-" });
+  let dev: string | null = null;
+  for (const line of fixture("pci_sysfs/qemu-devbox.txt").split("\n")) {
+    const d = line.match(/^\/sys\/bus\/pci\/devices\/(\S+)$/);
+    if (d) {
+      dev = d[1]!;
+      Deno.mkdirSync(`${root}/sys/bus/pci/devices/${dev}`, { recursive: true });
+      continue;
+    }
+    const kv = line.match(/^\s+(\w+)=(.*)$/);
+    if (dev && kv) put(`${root}/sys/bus/pci/devices/${dev}/${kv[1]}`, kv[2] + "\n");
+  }
+  put(`${root}/proc/meminfo`, fixture("procfs/qemu-devbox-meminfo.txt"));
+  put(`${root}/proc/sys/kernel/hostname`, "qemu-devbox\n");
+  put(`${root}/proc/sys/kernel/osrelease`, "6.1.0-56-amd64\n");
+  Deno.mkdirSync(`${root}/sys/devices/system/edac/mc`, { recursive: true });
+  put(`${root}/dev/ipmi0`, "");
+  const net = `${root}/sys/class/net/eth0`;
+  put(`${net}/address`, "52:54:00:12:34:56\n");
+  put(`${net}/operstate`, "up\n");
+  put(`${net}/carrier`, "1\n");
+  put(`${net}/speed`, "1000\n");
+  put(`${net}/mtu`, "1500\n");
+  Deno.mkdirSync(`${net}/device`, { recursive: true });
+  return root;
+}
+
+export interface BeeRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs the real launcher `bin/bee` with PATH limited to `path` (and the test's deno as runtime). */
+export async function runBee(
+  args: string[],
+  opts: { path: string; env?: Record<string, string> },
+): Promise<BeeRun> {
+  const t0 = performance.now();
+  const out = await new Deno.Command("/bin/sh", {
+    args: [`${REPO}/bin/bee`, ...args],
+    env: {
+      PATH: opts.path,
+      BEE_DENO: Deno.execPath(),
+      BEE_GIT_COMMIT: "testcommit",
+      HOME: Deno.env.get("HOME") ?? "/root",
+      ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
+      NO_COLOR: "1",
+      ...opts.env,
+    },
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: dec.decode(out.stdout),
+    stderr: dec.decode(out.stderr),
+    ms: performance.now() - t0,
+  };
+}
