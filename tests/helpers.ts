@@ -41,7 +41,8 @@ export function writeFakeTool(dir: string, tool: string, cases: FakeCase[]): voi
     if (c.text !== undefined) body.push(`printf '%s' ${shq(c.text)}`);
     if (c.stderr) body.push(`printf '%s\\n' ${shq(c.stderr)} >&2`);
     body.push(`exit ${c.exit ?? 0}`);
-    lines.push(`  ${c.args}) ${body.join("; ")} ;;`);
+    const pattern = c.args.split("*").map((part) => (part ? shq(part) : "")).join("*");
+    lines.push(`  ${pattern}) ${body.join("; ")} ;;`);
   }
   lines.push(`  *) echo "fake ${tool}: unexpected arguments: $*" >&2; exit 64 ;;`, "esac", "");
   Deno.writeTextFileSync(`${dir}/${tool}`, lines.join("\n"), { mode: 0o755 });

@@ -1,0 +1,30 @@
+#!/bin/sh
+# Sets up a fresh machine for bee: the pinned Deno from npm, bee's npm dependencies (through
+# deno.lock), and — when run as root on Debian — the hardware tools the audit calls.
+set -eu
+cd "$(dirname "$0")/.."
+
+# 1. Deno, pinned in package.json / package-lock.json
+if [ ! -x node_modules/.bin/deno ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# 2. Debian tools the audit (and its tests) use; best effort, never fatal
+want="dmidecode:dmidecode lspci:pciutils smartctl:smartmontools nvme:nvme-cli ipmitool:ipmitool ip:iproute2 lsblk:util-linux"
+missing=""
+for pair in $want; do
+  cmd=${pair%%:*}; pkg=${pair#*:}
+  command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing="$missing $pkg"
+done
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing$missing" >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing) >/dev/null 2>&1 \
+      || echo "setup: could not install$missing; the audit reports those parts as missing_tool" >&2
+  else
+    echo "setup: not installed:$missing (run as root on Debian to install); the audit reports those parts as missing_tool" >&2
+  fi
+fi
+
+# 3. bee's npm dependencies into Deno's cache, checked against the committed deno.lock
+./node_modules/.bin/deno install --quiet --frozen --entrypoint bee/main.ts tasks/gen_schema.ts tasks/bench_audit.ts >/dev/null

@@ -1,0 +1,208 @@
+// Whole `bee audit` runs through the real launcher, with fake tools on PATH and a replayed root.
+import assert from "node:assert/strict";
+import { Audit } from "../bee/audit/schema.ts";
+import { fakeBin, qemuDevboxRoot, qemuDevboxTools, runBee, writeFakeTool } from "./helpers.ts";
+
+function readAudit(path: string): Audit {
+  return Audit.parse(JSON.parse(Deno.readTextFileSync(path)));
+}
+
+function statusOf(a: Audit, name: string) {
+  return a.collectors.find((c) => c.name === name)!;
+}
+
+async function auditWith(setup: (bin: string) => void, extra: string[] = []) {
+  const bin = fakeBin();
+  setup(bin);
+  const root = qemuDevboxRoot();
+  const out = `${Deno.makeTempDirSync()}/audit.json`;
+  const r = await runBee(["audit", "--root", root, "--output", out, "--no-qr", ...extra], { path: bin });
+  return { r, out, bin };
+}
+
+Deno.test("audit flow: every tool present (qemu-devbox replay) → PASS with every section filled", async () => {
+  const { r, out } = await auditWith((bin) => qemuDevboxTools(bin));
+  assert.equal(r.code, 0, r.stderr);
+  const a = readAudit(out);
+  assert.equal(a.hardware.summary.verdict, "PASS", JSON.stringify(a.hardware.summary.findings));
+  assert.equal(a.host.hostname, "qemu-devbox");
+  assert.equal(a.bee.git_commit, "testcommit");
+  assert.equal(a.hardware.board!.system.serial, "SYSSN-0001");
+  assert.equal(a.hardware.cpu!.sockets![0]!.model, "ExampleCPU 3000");
+  assert.equal(a.hardware.memory!.slots![0]!.part_number, "EXM-16G");
+  assert.equal(a.hardware.memory!.installed_bytes, 6 * 1024 ** 3);
+  assert.ok(a.hardware.memory!.os_total_bytes! > 5 * 1024 ** 3);
+  assert.deepEqual(a.hardware.memory!.edac, []);
+  const disks = a.hardware.storage!.disks;
+  assert.deepEqual(disks.map((d) => d.path), ["/dev/sda", "/dev/nvme1n1", "/dev/nvme0n1"]);
+  assert.equal(disks[0]!.smart!.passed, true);
+  assert.equal(disks[2]!.nvme!.serial, "EXNVME0001");
+  assert.equal(disks[2]!.nvme!.health!.temperature_c, 50);
+  const nvmePci = a.hardware.pcie!.devices.find((d) => d.address === "0000:00:02.0")!;
+  assert.equal(nvmePci.device, "QEMU NVM Express Controller");
+  assert.equal(nvmePci.vendor_id, "1b36");
+  assert.equal(nvmePci.max_link_width, null);
+  assert.deepEqual(a.hardware.psu!.sensors!.map((s) => s.name), ["Watchdog"]);
+  assert.equal(a.hardware.nvidia, null);
+  assert.equal(statusOf(a, "nvidia").status, "skipped");
+  const eth0 = a.hardware.network!.interfaces.find((i) => i.name === "eth0")!;
+  assert.equal(eth0.speed_mbps, 1000);
+  assert.equal(eth0.physical, true);
+  for (const c of ["board", "cpu", "memory", "storage", "pcie", "psu", "network"]) {
+    assert.equal(statusOf(a, c).status, "ok", c);
+  }
+  assert.match(r.stdout, /VERDICT: PASS/);
+  assert.match(r.stderr, /\[8\/8\]/);
+});
+
+Deno.test("audit flow: each tool missing in turn → null for its part, recorded status, audit still written", async () => {
+  const expect: Record<string, [string, string]> = {
+    dmidecode: ["board", "missing_tool"],
+    lsblk: ["storage", "missing_tool"],
+    smartctl: ["storage", "missing_tool"],
+    nvme: ["storage", "missing_tool"],
+    lspci: ["pcie", "missing_tool"],
+    ipmitool: ["psu", "missing_tool"],
+    ip: ["network", "missing_tool"],
+  };
+  await Promise.all(
+    Object.entries(expect).map(async ([tool, [collector, status]]) => {
+      const { r, out } = await auditWith((bin) => {
+        qemuDevboxTools(bin);
+        Deno.removeSync(`${bin}/${tool}`);
+      });
+      assert.equal(r.code, 0, `${tool}: ${r.stderr}`);
+      const a = readAudit(out);
+      assert.equal(statusOf(a, collector).status, status, `${tool} → ${collector}`);
+      if (tool === "dmidecode") {
+        assert.equal(a.hardware.board, null);
+        assert.equal(a.hardware.memory!.slots, null);
+        // the replayed root has no /proc/cpuinfo either, so the cpu collector has nothing at all
+        assert.equal(a.hardware.cpu, null);
+        assert.notEqual(statusOf(a, "cpu").status, "ok");
+      }
+      if (tool === "lsblk") assert.equal(a.hardware.storage, null);
+      if (tool === "smartctl") {
+        assert.ok(a.hardware.storage!.disks.every((d) => d.smart === null));
+        assert.ok(a.hardware.summary.findings.some((f) => f.code === "storage.smart_unchecked"));
+      }
+      if (tool === "nvme") assert.ok(a.hardware.storage!.disks.every((d) => d.nvme === null));
+      if (tool === "lspci") {
+        assert.ok(
+          a.hardware.pcie!.devices.length >= 6 && a.hardware.pcie!.devices.every((d) => d.device === null),
+        );
+      }
+      if (tool === "ipmitool") assert.equal(a.hardware.psu, null);
+      if (tool === "ip") assert.equal(a.hardware.network!.interfaces[0]!.ipv4, null);
+    }),
+  );
+});
+
+Deno.test("audit flow: a hanging smartctl times out, the audit finishes and WARNs", async () => {
+  const { r, out } = await auditWith(
+    (bin) => qemuDevboxTools(bin, { smartctl: [{ args: "*", sleep: 60, text: "never" }] }),
+    ["--timeout", "1"],
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(r.ms < 30_000, `took ${r.ms} ms`);
+  const a = readAudit(out);
+  const st = statusOf(a, "storage");
+  assert.equal(st.status, "timeout");
+  assert.ok(st.commands.some((c) => c.outcome === "timeout" && c.command.startsWith("smartctl")));
+  assert.equal(a.hardware.storage!.disks.length, 3);
+  assert.equal(a.hardware.summary.verdict, "WARN");
+  assert.ok(
+    a.hardware.summary.findings.some((f) =>
+      f.code === "collector.timeout" && f.component === "collector:storage"
+    ),
+  );
+  assert.equal(statusOf(a, "board").status, "ok");
+});
+
+Deno.test("audit flow: garbage output is an error for that collector only", async () => {
+  const { r, out } = await auditWith((bin) => {
+    qemuDevboxTools(bin, { lsblk: [{ args: "*", text: "Segmentation fault\n\x00\x7f{{{" }] });
+    writeFakeTool(bin, "nvidia-smi", [{ args: "-q", text: "<<<garbage>>>\n" }]);
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const a = readAudit(out);
+  assert.equal(statusOf(a, "storage").status, "error");
+  assert.equal(a.hardware.storage, null);
+  assert.equal(statusOf(a, "nvidia").status, "error");
+  assert.match(statusOf(a, "nvidia").message!, /not nvidia-smi/);
+  assert.equal(statusOf(a, "board").status, "ok");
+  assert.equal(a.hardware.summary.verdict, "WARN");
+});
+
+Deno.test("audit flow: GPUs from nvidia-smi; driver not loaded is a skip", async () => {
+  const gpu = await auditWith((bin) => {
+    qemuDevboxTools(bin);
+    writeFakeTool(bin, "nvidia-smi", [{
+      args: "-q",
+      file: "nvidia_smi/ampere__rtx-a6000-x9-first3__550.127.05.txt",
+    }]);
+  });
+  assert.equal(gpu.r.code, 0, gpu.r.stderr);
+  assert.equal(readAudit(gpu.out).hardware.nvidia!.gpus.length, 3);
+  const nodrv = await auditWith((bin) => {
+    qemuDevboxTools(bin);
+    writeFakeTool(bin, "nvidia-smi", [{
+      args: "-q",
+      text:
+        "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. Make sure that the latest NVIDIA driver is installed and running.\n",
+      exit: 9,
+    }]);
+  });
+  const a = readAudit(nodrv.out);
+  assert.equal(statusOf(a, "nvidia").status, "skipped");
+  assert.match(statusOf(a, "nvidia").message!, /driver not loaded/);
+});
+
+Deno.test("audit flow: --output - prints the JSON on stdout and the summary on stderr", async () => {
+  const bin = fakeBin();
+  qemuDevboxTools(bin);
+  const r = await runBee(["audit", "--root", qemuDevboxRoot(), "--output", "-"], { path: bin });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(readAuditText(r.stdout).hardware.board!.system.serial, "SYSSN-0001");
+  assert.match(r.stderr, /VERDICT: PASS/);
+});
+
+function readAuditText(t: string): Audit {
+  return Audit.parse(JSON.parse(t));
+}
+
+Deno.test("audit flow: an unwritable output is one line on stderr and exit 1; the old file survives", async () => {
+  const bin = fakeBin();
+  qemuDevboxTools(bin);
+  const r = await runBee([
+    "audit",
+    "--root",
+    qemuDevboxRoot(),
+    "--output",
+    "/nonexistent-dir/audit.json",
+    "--no-qr",
+  ], { path: bin });
+  assert.equal(r.code, 1);
+  const errLines = r.stderr.trim().split("\n").filter((l) => l.startsWith("bee:"));
+  assert.deepEqual(errLines.length, 1);
+  assert.match(errLines[0]!, /^bee: cannot write \/nonexistent-dir\/audit.json: /);
+  assert.doesNotMatch(r.stderr, / {4}at /);
+});
+
+Deno.test("audit flow: bad arguments exit 2 with a one-line error", async () => {
+  const r = await runBee(["audit", "--timeout", "abc"], { path: fakeBin() });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--timeout/);
+  assert.doesNotMatch(r.stderr, / {4}at /);
+});
+
+Deno.test("audit flow: --qr prints a QR code of the compact summary even when stdout is a pipe", async () => {
+  const bin = fakeBin();
+  qemuDevboxTools(bin);
+  const out = `${Deno.makeTempDirSync()}/audit.json`;
+  const withQr = await runBee(["audit", "--root", qemuDevboxRoot(), "--output", out, "--qr"], { path: bin });
+  assert.equal(withQr.code, 0, withQr.stderr);
+  assert.match(withQr.stdout, /[▀▄█]{10}/);
+  const piped = await runBee(["audit", "--root", qemuDevboxRoot(), "--output", out], { path: bin });
+  assert.doesNotMatch(piped.stdout, /[▀▄█]{10}/);
+});

@@ -1,0 +1,17 @@
+import assert from "node:assert/strict";
+import { schemaText } from "../tasks/gen_schema.ts";
+import { REPO } from "./helpers.ts";
+
+Deno.test("schema: the committed JSON Schema is the one generated from the zod schema", () => {
+  const committed = Deno.readTextFileSync(`${REPO}/bee/audit/audit.schema.json`);
+  assert.equal(committed, schemaText(), "run `deno task schema` and commit bee/audit/audit.schema.json");
+});
+
+Deno.test("schema: JSON Schema names every collector and the verdict enum", () => {
+  const s = JSON.parse(schemaText());
+  const hw = s.properties.hardware.properties;
+  for (const k of ["board", "cpu", "memory", "storage", "pcie", "psu", "nvidia", "network", "summary"]) {
+    assert.ok(hw[k], k);
+  }
+  assert.deepEqual(hw.summary.properties.verdict.enum, ["PASS", "WARN", "FAIL"]);
+});
