@@ -206,3 +206,17 @@ Deno.test("audit flow: --qr prints a QR code of the compact summary even when st
   const piped = await runBee(["audit", "--root", qemuDevboxRoot(), "--output", out], { path: bin });
   assert.doesNotMatch(piped.stdout, /[▀▄█]{10}/);
 });
+
+Deno.test("audit flow: a machine without SMBIOS (real dmidecode output) is error for board, cpu, memory — never PASS", async () => {
+  const noTable = [{ args: "*", file: "dmidecode/firecracker-devvm-t0-1-2.txt", exit: 1 }];
+  const { r, out } = await auditWith((bin) => qemuDevboxTools(bin, { dmidecode: noTable }));
+  assert.equal(r.code, 0, r.stderr);
+  const a = readAudit(out);
+  for (const c of ["board", "cpu", "memory"]) {
+    assert.equal(statusOf(a, c).status, "error", c);
+    assert.match(statusOf(a, c).message!, /no SMBIOS\/DMI table/);
+  }
+  assert.equal(a.hardware.board, null);
+  assert.ok(a.hardware.memory!.os_total_bytes! > 0, "meminfo is still read");
+  assert.equal(a.hardware.summary.verdict, "WARN");
+});

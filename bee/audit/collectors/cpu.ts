@@ -1,4 +1,5 @@
 // cpu: sockets from `dmidecode -t 4`, cross-checked with what the kernel sees in /proc/cpuinfo.
+import { NO_SMBIOS } from "./board.ts";
 import { type Collector, CollectorStop } from "../collector.ts";
 import { cpuSocketsFromDmi, parseDmidecode } from "../parsers/dmidecode.ts";
 import { parseCpuinfo } from "../parsers/procfs.ts";
@@ -12,7 +13,9 @@ export const cpu: Collector<Cpu> = {
       ctx.readText("/proc/cpuinfo"),
     ]);
     if (dmi.kind === "missing") ctx.note("missing_tool", "dmidecode not found: sockets not read");
-    const out = dmi.kind === "missing" ? null : ctx.optional(dmi);
+    const noTable = dmi.kind === "exited" && dmi.code !== 0 && NO_SMBIOS.test(dmi.stdout + dmi.stderr);
+    if (noTable) ctx.note("error", "no SMBIOS/DMI table on this machine");
+    const out = dmi.kind === "missing" || noTable ? null : ctx.optional(dmi);
     const os = cpuinfo === null ? null : parseCpuinfo(cpuinfo);
     const sockets = out === null ? null : cpuSocketsFromDmi(parseDmidecode(out));
     // /proc/cpuinfo exists on every Linux; only a replayed machine may lack it (then no cross-check)

@@ -1,4 +1,5 @@
 // memory: every DIMM slot from `dmidecode -t 17`, MemTotal from /proc/meminfo and EDAC counters.
+import { NO_SMBIOS } from "./board.ts";
 import type { Collector, CollectorContext } from "../collector.ts";
 import { memorySlotsFromDmi, parseDmidecode } from "../parsers/dmidecode.ts";
 import { parseMeminfo } from "../parsers/procfs.ts";
@@ -31,7 +32,9 @@ export const memory: Collector<Memory> = {
       edac(ctx),
     ]);
     if (dmi.kind === "missing") ctx.note("missing_tool", "dmidecode not found: DIMM slots not read");
-    const out = dmi.kind === "missing" ? null : ctx.optional(dmi);
+    const noTable = dmi.kind === "exited" && dmi.code !== 0 && NO_SMBIOS.test(dmi.stdout + dmi.stderr);
+    if (noTable) ctx.note("error", "no SMBIOS/DMI table on this machine");
+    const out = dmi.kind === "missing" || noTable ? null : ctx.optional(dmi);
     const slots = out === null ? null : memorySlotsFromDmi(parseDmidecode(out));
     if (meminfo === null) ctx.note("error", `cannot read ${ctx.path("/proc/meminfo")}`);
     const total = meminfo === null ? undefined : parseMeminfo(meminfo)["MemTotal"];
