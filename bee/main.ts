@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { auditCommand } from "./commands/audit.ts";
 import { versionCommand } from "./commands/version.ts";
+import { webCommand } from "./commands/web.ts";
 import { UserError } from "./lib/errors.ts";
 import { BEE_VERSION } from "./version.ts";
 
@@ -24,6 +25,7 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)")
     .addCommand(auditCommand())
+    .addCommand(webCommand())
     .addCommand(versionCommand());
   for (const c of program.commands) c.exitOverride();
   try {

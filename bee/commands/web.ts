@@ -1,0 +1,49 @@
+// `bee web`: serves the operator's page (see bee/web/handler.ts) with Deno.serve.
+import { Command, InvalidArgumentError } from "commander";
+import { makeHandler } from "../web/handler.ts";
+import { PATHS } from "../lib/paths.ts";
+import { UserError } from "../lib/errors.ts";
+
+/** Splits `host:port` (IPv6 as `[::]:80`). */
+export function parseListen(v: string): { hostname: string; port: number } {
+  const m = v.match(/^(?:\[([0-9a-fA-F:.]+)\]|([^:\[\]]+)):(\d{1,5})$/);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port < 1 || port > 65535) throw new InvalidArgumentError("expected HOST:PORT, e.g. 0.0.0.0:80");
+  return { hostname: m[1] ?? m[2]!, port };
+}
+
+/** Builds the `web` command. */
+export function webCommand(): Command {
+  return new Command("web")
+    .description("serve the audit page, audit.json, SAT archives and /metrics over HTTP")
+    .option("--listen <host:port>", "address to listen on", "0.0.0.0:80")
+    .option("--audit <path>", "audit JSON to serve", PATHS.audit)
+    .option("--sat-dir <dir>", "directory of SAT archives", PATHS.satDir)
+    .action(async (opts: { listen: string; audit: string; satDir: string }) => {
+      const { hostname, port } = parseListen(opts.listen);
+      const handler = makeHandler({ auditPath: opts.audit, satDir: opts.satDir.replace(/\/+$/, "") || "/" });
+      let server: Deno.HttpServer;
+      try {
+        server = Deno.serve({
+          hostname,
+          port,
+          onListen: ({ hostname, port }) =>
+            console.error(`bee web: listening on http://${hostname}:${port}/ (audit ${opts.audit})`),
+          onError: (e) => {
+            console.error(`bee web: ${(e as Error).message}`);
+            return new Response("internal error\n", { status: 500 });
+          },
+        }, handler);
+      } catch (e) {
+        throw new UserError(`cannot listen on ${opts.listen}: ${(e as Error).message}`);
+      }
+      const stop = () => server.shutdown();
+      try {
+        Deno.addSignalListener("SIGTERM", stop);
+        Deno.addSignalListener("SIGINT", stop);
+      } catch {
+        // signals not available: the process ends when killed
+      }
+      await server.finished;
+    });
+}

@@ -1,0 +1,179 @@
+// The web server's request handler: reads the audit anew on every request and serves the page,
+// the raw audit, its schema, SAT archives, Prometheus metrics and a health check. No process, no
+// write: the `web` permission set forbids both.
+import QRCode from "qrcode";
+import { Audit } from "../audit/schema.ts";
+import { qrText } from "../audit/report.ts";
+import schema from "../audit/audit.schema.json" with { type: "json" };
+import { renderAuditPage, renderBadAudit, renderNoAudit } from "./render.ts";
+import { renderMetrics } from "./metrics.ts";
+import { ARCHIVE_NAME, extractFromTarGz, listSatArchives } from "./sat_archives.ts";
+import { esc, page, t, table } from "./html.ts";
+
+export interface WebOptions {
+  auditPath: string;
+  satDir: string;
+}
+
+const SECURITY = {
+  "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "x-frame-options": "DENY",
+  "cache-control": "no-store",
+};
+
+function respond(
+  body: BodyInit | null,
+  status: number,
+  type: string,
+  extra: Record<string, string> = {},
+): Response {
+  return new Response(body, { status, headers: { ...SECURITY, "content-type": type, ...extra } });
+}
+const HTML = "text/html; charset=utf-8";
+const JSON_TYPE = "application/json; charset=utf-8";
+
+type Loaded = { kind: "missing" } | { kind: "bad"; problem: string } | {
+  kind: "ok";
+  audit: Audit;
+  raw: string;
+};
+
+/** Reads and validates the audit file; never throws. */
+export async function loadAudit(path: string): Promise<Loaded> {
+  let raw: string;
+  try {
+    raw = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return { kind: "missing" };
+    return { kind: "bad", problem: `cannot read ${path}: ${(e as Error).message}` };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (e) {
+    return {
+      kind: "bad",
+      problem: `${path} is not valid JSON (truncated or corrupt): ${(e as Error).message}`,
+    };
+  }
+  const parsed = Audit.safeParse(json);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0];
+    return {
+      kind: "bad",
+      problem: `${path} does not match the audit schema at ${i?.path.join(".") || "(root)"}: ${i?.message}`,
+    };
+  }
+  return { kind: "ok", audit: parsed.data, raw };
+}
+
+let qrCache: { key: string; svg: string } | null = null;
+async function qrSvg(a: Audit): Promise<string> {
+  const text = qrText(a);
+  if (qrCache?.key !== text) {
+    const svg = await QRCode.toString(text, { type: "svg", margin: 1 });
+    qrCache = { key: text, svg: svg.replace(/<\?xml[^>]*>/, "") };
+  }
+  return qrCache.svg;
+}
+
+async function satPage(dir: string): Promise<string> {
+  const list = await listSatArchives(dir);
+  const rows = list.map((a) => {
+    const n = encodeURIComponent(a.name);
+    const metrics = a.summary?.["kind"] === "nvidia"
+      ? ` · <a href="/sat/${n}/gpu-metrics.html">GPU metrics</a>`
+      : "";
+    return [
+      t(a.mtime?.toISOString() ?? ""),
+      t(a.summary?.["kind"]),
+      `<b>${t(a.overall_status ?? "unknown")}</b>`,
+      `<a href="/sat/${n}">${t(a.name)}</a>${metrics}`,
+      `${(a.size / 1024).toFixed(0)} KiB`,
+    ];
+  });
+  return page(
+    "bee — acceptance tests",
+    `<h2>Acceptance test archives</h2><p class="meta">${
+      esc(dir)
+    }, newest first. <a href="/">back to the audit</a></p>` +
+      table(["Finished", "Kind", "Overall", "Archive", "Size"], rows),
+  );
+}
+
+/** Builds the request handler for the given audit file and SAT directory. */
+export function makeHandler(opts: WebOptions): (req: Request) => Promise<Response> {
+  return async (req: Request): Promise<Response> => {
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      return respond("method not allowed\n", 405, "text/plain; charset=utf-8", { allow: "GET, HEAD" });
+    }
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(req.url).pathname);
+    } catch {
+      return respond("bad request\n", 400, "text/plain; charset=utf-8");
+    }
+    const out = await route(path, opts);
+    return req.method === "HEAD" ? new Response(null, { status: out.status, headers: out.headers }) : out;
+  };
+}
+
+async function route(path: string, opts: WebOptions): Promise<Response> {
+  if (path === "/healthz") return respond("ok\n", 200, "text/plain; charset=utf-8");
+  if (path === "/audit.schema.json") {
+    return respond(JSON.stringify(schema, null, 2), 200, "application/schema+json");
+  }
+  if (path === "/" || path === "/index.html") {
+    const l = await loadAudit(opts.auditPath);
+    if (l.kind === "missing") return respond(renderNoAudit(opts.auditPath), 200, HTML);
+    if (l.kind === "bad") return respond(renderBadAudit(l.problem), 500, HTML);
+    return respond(renderAuditPage(l.audit, await qrSvg(l.audit)), 200, HTML);
+  }
+  if (path === "/audit.json") {
+    const l = await loadAudit(opts.auditPath);
+    if (l.kind === "missing") {
+      return respond(JSON.stringify({ error: "audit not run yet" }) + "\n", 503, JSON_TYPE, {
+        "retry-after": "10",
+      });
+    }
+    if (l.kind === "bad") return respond(JSON.stringify({ error: l.problem }) + "\n", 500, JSON_TYPE);
+    return respond(l.raw, 200, JSON_TYPE);
+  }
+  if (path === "/metrics") {
+    const l = await loadAudit(opts.auditPath);
+    return respond(
+      renderMetrics(l.kind === "ok" ? l.audit : null, await listSatArchives(opts.satDir)),
+      200,
+      "text/plain; version=0.0.4; charset=utf-8",
+    );
+  }
+  if (path === "/sat" || path === "/sat/") return respond(await satPage(opts.satDir), 200, HTML);
+  const m = path.match(/^\/sat\/([^/]+)(\/gpu-metrics\.html)?$/);
+  if (m && ARCHIVE_NAME.test(m[1]!)) {
+    // only names that are in the directory listing are served: no path ever comes from the URL
+    const known = (await listSatArchives(opts.satDir)).find((a) => a.name === m[1]);
+    if (known) {
+      const file = `${opts.satDir}/${known.name}`;
+      if (m[2]) {
+        const html = await extractFromTarGz(file, "/gpu-metrics.html");
+        if (html) return respond(new TextDecoder().decode(html), 200, HTML);
+      } else {
+        try {
+          const f = await Deno.open(file, { read: true });
+          return respond(f.readable, 200, "application/gzip", {
+            "content-disposition": `attachment; filename="${known.name}"`,
+          });
+        } catch {
+          // vanished between listing and opening
+        }
+      }
+    }
+  }
+  return respond(
+    page("bee — not found", `<h1>404</h1><p>Nothing here. <a href="/">Back to the audit</a></p>`),
+    404,
+    HTML,
+  );
+}

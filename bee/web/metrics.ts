@@ -1,0 +1,71 @@
+// Prometheus text exposition of the audit and the SAT results.
+import type { Audit } from "../audit/schema.ts";
+import type { SatArchive } from "./sat_archives.ts";
+
+function label(v: unknown): string {
+  return String(v ?? "").slice(0, 200).replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
+
+/** Metrics text (format 0.0.4). `audit` is null when there is no valid audit. */
+export function renderMetrics(audit: Audit | null, sats: SatArchive[]): string {
+  const out: string[] = [];
+  const metric = (name: string, help: string, rows: [Record<string, unknown>, number | null][]) => {
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
+    for (const [labels, v] of rows) {
+      if (v === null || !Number.isFinite(v)) continue;
+      const l = Object.entries(labels).map(([k, x]) => `${k}="${label(x)}"`).join(",");
+      out.push(`${name}${l ? `{${l}}` : ""} ${v}`);
+    }
+  };
+  metric("bee_audit_present", "1 when a valid audit is available", [[{}, audit ? 1 : 0]]);
+  if (audit) {
+    const s = audit.hardware.summary;
+    metric(
+      "bee_audit_verdict",
+      "1 for the current verdict",
+      (["PASS", "WARN", "FAIL"] as const).map((v) => [{ verdict: v }, s.verdict === v ? 1 : 0]),
+    );
+    metric("bee_audit_warnings", "number of WARN findings", [[{}, s.warnings]]);
+    metric("bee_audit_failures", "number of FAIL findings", [[{}, s.failures]]);
+    metric("bee_audit_timestamp_seconds", "when the audit was taken", [[
+      {},
+      Date.parse(audit.host.collected_at) / 1000,
+    ]]);
+    metric(
+      "bee_collector_status",
+      "1 for each collector's status",
+      audit.collectors.map((c) => [{ collector: c.name, status: c.status }, 1]),
+    );
+    const gpus = audit.hardware.nvidia?.gpus ?? [];
+    const g = (f: (x: typeof gpus[number]) => number | null) =>
+      gpus.map((x) =>
+        [{ gpu: x.index, uuid: x.uuid, name: x.name }, f(x)] as [Record<string, unknown>, number | null]
+      );
+    metric("bee_gpu_temperature_celsius", "GPU temperature at audit time", g((x) => x.temperature_c));
+    metric("bee_gpu_power_draw_watts", "GPU power draw at audit time", g((x) => x.power_draw_w));
+    metric("bee_gpu_power_limit_watts", "GPU enforced power limit", g((x) => x.power_limit_w));
+    metric(
+      "bee_gpu_ecc_volatile_uncorrectable",
+      "volatile uncorrectable ECC errors",
+      g((x) => x.ecc_volatile.uncorrectable),
+    );
+    metric(
+      "bee_gpu_ecc_volatile_correctable",
+      "volatile correctable ECC errors",
+      g((x) => x.ecc_volatile.correctable),
+    );
+    metric(
+      "bee_gpu_remapped_rows_pending",
+      "1 when a row remap is pending",
+      g((x) => x.remapped_rows.pending === null ? null : Number(x.remapped_rows.pending)),
+    );
+  }
+  metric(
+    "bee_sat_result",
+    "1 per SAT archive, labelled with its overall status",
+    sats.map((
+      a,
+    ) => [{ archive: a.name, kind: a.summary?.["kind"] ?? "", status: a.overall_status ?? "UNKNOWN" }, 1]),
+  );
+  return out.join("\n") + "\n";
+}
