@@ -443,5 +443,10 @@ export function judge(hw: Omit<Hardware, "summary">, collectors: CollectorStatus
 export function summarize(findings: Finding[]): Summary {
   const failures = findings.filter((x) => x.severity === "FAIL").length;
   const warnings = findings.filter((x) => x.severity === "WARN").length;
-  return { verdict: failures ? "FAIL" : warnings ? "WARN" : "PASS", warnings, failures, findings };
+  // failures first, each group in rule order, so the most urgent line is read first
+  const ordered = [
+    ...findings.filter((x) => x.severity === "FAIL"),
+    ...findings.filter((x) => x.severity === "WARN"),
+  ];
+  return { verdict: failures ? "FAIL" : warnings ? "WARN" : "PASS", warnings, failures, findings: ordered };
 }

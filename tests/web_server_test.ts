@@ -1,0 +1,167 @@
+// The real `bee web` process started by the launcher with the `web` permission set: headless
+// Chromium renders its page, a bounded load runs against it, and the set forbids processes and writes.
+import assert from "node:assert/strict";
+import { atomicWrite } from "../bee/lib/atomic_write.ts";
+import { eightGpuFailAudit, passAudit, warnAudit } from "./web_fixtures.ts";
+import { REPO } from "./helpers.ts";
+
+export async function startWeb(auditPath: string, satDir: string) {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const child = new Deno.Command("/bin/sh", {
+    args: [
+      `${REPO}/bin/bee`,
+      "web",
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--audit",
+      auditPath,
+      "--sat-dir",
+      satDir,
+    ],
+    env: { BEE_DENO: Deno.execPath(), BEE_GIT_COMMIT: "test" },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    try {
+      const r = await fetch(`${base}/healthz`);
+      await r.body?.cancel();
+      if (r.ok) break;
+    } catch {
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  }
+  return {
+    base,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+      await child.stderr.cancel().catch(() => {});
+    },
+  };
+}
+
+function chromium(): string | null {
+  for (const p of ["/usr/bin/chromium", "/usr/bin/chromium-browser"]) {
+    try {
+      Deno.statSync(p);
+      return p;
+    } catch { /* next */ }
+  }
+  return null;
+}
+
+const CHROME_FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
+
+Deno.test({
+  name: "web in Chromium: the rendered DOM has the verdict banner and the GPU table; a screenshot is made",
+  ignore: chromium() === null,
+  async fn() {
+    const dir = Deno.makeTempDirSync({ prefix: "bee-web-chromium-" });
+    Deno.writeTextFileSync(`${dir}/audit.json`, JSON.stringify(eightGpuFailAudit()));
+    const web = await startWeb(`${dir}/audit.json`, `${dir}/sat`);
+    try {
+      const run = (extra: string[]) =>
+        new Deno.Command(chromium()!, {
+          args: [...CHROME_FLAGS, `--user-data-dir=${dir}/profile`, ...extra, `${web.base}/`],
+          stdout: "piped",
+          stderr: "null",
+        }).output();
+      const dom = new TextDecoder().decode((await run(["--dump-dom"])).stdout);
+      assert.match(dom, /<div class="banner FAIL" id="verdict"><h1>FAIL<\/h1>/);
+      assert.match(dom, /<h2>GPUs<\/h2>/);
+      assert.equal((dom.match(/NVIDIA RTX A6000/g) ?? []).length >= 8, true);
+      const shot = `${dir}/bee-web.png`;
+      await run([`--screenshot=${shot}`, "--window-size=1280,2000"]);
+      const png = Deno.readFileSync(shot);
+      assert.ok(png.length > 10_000, `screenshot is ${png.length} bytes`);
+      assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+      console.log(`screenshot: ${shot} (${png.length} bytes)`);
+    } finally {
+      await web.stop();
+    }
+  },
+});
+
+Deno.test("web under load: 10 000 requests from 32 clients while the audit is rewritten every 50 ms", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "bee-web-load-" });
+  const auditPath = `${dir}/audit.json`;
+  const docs = [passAudit(), warnAudit(), eightGpuFailAudit()].map((a) => JSON.stringify(a));
+  await atomicWrite(auditPath, docs[0]!);
+  const web = await startWeb(auditPath, `${dir}/sat`);
+  let writing = true;
+  let rewrites = 0;
+  const writer = (async () => {
+    while (writing) {
+      await atomicWrite(auditPath, docs[rewrites++ % docs.length]!);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  const total = 10_000, clients = 32;
+  let next = 0, fiveXX = 0, badJson = 0, other = 0;
+  const paths = ["/", "/audit.json", "/metrics", "/audit.json"];
+  try {
+    await Promise.all(Array.from({ length: clients }, async () => {
+      while (next < total) {
+        const path = paths[next++ % paths.length]!;
+        const r = await fetch(web.base + path);
+        const body = await r.text();
+        if (r.status >= 500) fiveXX++;
+        else if (r.status !== 200) other++;
+        if (path === "/audit.json") {
+          try {
+            JSON.parse(body);
+          } catch {
+            badJson++;
+          }
+        }
+      }
+    }));
+  } finally {
+    writing = false;
+    await writer;
+    await web.stop();
+  }
+  console.log(`load: ${total} requests, ${rewrites} rewrites, ${fiveXX} 5xx, ${badJson} bad JSON bodies`);
+  assert.equal(fiveXX, 0);
+  assert.equal(badJson, 0);
+  assert.equal(other, 0);
+  assert.ok(rewrites > 5);
+});
+
+Deno.test("web permission set: reads only what it serves; spawning a process or writing a file is refused", async () => {
+  const file = `${Deno.makeTempDirSync()}/probe.ts`;
+  Deno.writeTextFileSync(
+    file,
+    `const r: string[] = [];
+for (const [k, f] of Object.entries({
+  run: () => new Deno.Command("true").outputSync(),
+  write: () => Deno.writeTextFileSync("/var/log/bee-audit.json", "{}"),
+  readEtc: () => Deno.readTextFileSync("/etc/hostname"),
+  listenOther: () => Deno.listen({ hostname: "127.0.0.1", port: 8081 }).close(),
+})) { try { f(); r.push(k + ":allowed"); } catch (e) { r.push(k + ":" + (e as Error).name); } }
+console.log(r.join(" "));`,
+  );
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "--no-prompt", "--config", `${REPO}/deno.json`, "--permission-set=web", file],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(
+    new TextDecoder().decode(out.stdout).trim(),
+    "run:NotCapable write:NotCapable readEtc:NotCapable listenOther:NotCapable",
+  );
+  const config = JSON.parse(Deno.readTextFileSync(`${REPO}/deno.json`));
+  assert.equal(config.permissions.web.run, undefined);
+  assert.equal(config.permissions.web.write, undefined);
+  assert.deepEqual(config.permissions.web.net, ["0.0.0.0:80"]);
+});
