@@ -64,8 +64,8 @@ const CHROME_FLAGS = [
 
 Deno.test({
   name: "web in Chromium: the rendered DOM has the verdict banner and the GPU table; a screenshot is made",
-  ignore: chromium() === null,
   async fn() {
+    assert.ok(chromium(), "Debian chromium is not installed: run `sh tasks/setup.sh test` as root");
     const dir = Deno.makeTempDirSync({ prefix: "bee-web-chromium-" });
     Deno.writeTextFileSync(`${dir}/audit.json`, JSON.stringify(eightGpuFailAudit()));
     const web = await startWeb(`${dir}/audit.json`, `${dir}/sat`);
@@ -164,4 +164,22 @@ console.log(r.join(" "));`,
   assert.equal(config.permissions.web.run, undefined);
   assert.equal(config.permissions.web.write, undefined);
   assert.deepEqual(config.permissions.web.net, ["0.0.0.0:80"]);
+});
+
+Deno.test("bee web: a malformed --listen is a one-line error and exit 2", async () => {
+  for (const listen of ["foo", "127.0.0.1:99999"]) {
+    const out = await new Deno.Command("/bin/sh", {
+      args: [`${REPO}/bin/bee`, "web", "--listen", listen],
+      env: { BEE_DENO: Deno.execPath(), BEE_GIT_COMMIT: "test" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const err = new TextDecoder().decode(out.stderr).trim();
+    assert.equal(out.code, 2, err);
+    assert.equal(
+      err.split("\n")[0],
+      `error: option '--listen <host:port>' argument '${listen}' is invalid. expected HOST:PORT, e.g. 0.0.0.0:80`,
+    );
+    assert.doesNotMatch(err, /backtrace|\s{4}at /);
+  }
 });

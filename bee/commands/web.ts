@@ -16,11 +16,11 @@ export function parseListen(v: string): { hostname: string; port: number } {
 export function webCommand(): Command {
   return new Command("web")
     .description("serve the audit page, audit.json, SAT archives and /metrics over HTTP")
-    .option("--listen <host:port>", "address to listen on", "0.0.0.0:80")
+    .option("--listen <host:port>", "address to listen on", parseListen, parseListen("0.0.0.0:80"))
     .option("--audit <path>", "audit JSON to serve", PATHS.audit)
     .option("--sat-dir <dir>", "directory of SAT archives", PATHS.satDir)
-    .action(async (opts: { listen: string; audit: string; satDir: string }) => {
-      const { hostname, port } = parseListen(opts.listen);
+    .action(async (opts: { listen: { hostname: string; port: number }; audit: string; satDir: string }) => {
+      const { hostname, port } = opts.listen;
       const handler = makeHandler({ auditPath: opts.audit, satDir: opts.satDir.replace(/\/+$/, "") || "/" });
       let server: Deno.HttpServer;
       try {
@@ -35,7 +35,7 @@ export function webCommand(): Command {
           },
         }, handler);
       } catch (e) {
-        throw new UserError(`cannot listen on ${opts.listen}: ${(e as Error).message}`);
+        throw new UserError(`cannot listen on ${hostname}:${port}: ${(e as Error).message}`);
       }
       const stop = () => server.shutdown();
       try {
