@@ -3,7 +3,8 @@ import { Command, CommanderError } from "commander";
 import { auditCommand } from "./commands/audit.ts";
 import { versionCommand } from "./commands/version.ts";
 import { webCommand } from "./commands/web.ts";
-import { UserError } from "./lib/errors.ts";
+import { satCommand } from "./commands/sat.ts";
+import { ExitStatus, UserError } from "./lib/errors.ts";
 import { BEE_VERSION } from "./version.ts";
 
 function debugWanted(argv: string[]): boolean {
@@ -26,12 +27,18 @@ export async function main(argv: string[]): Promise<number> {
     .showHelpAfterError("(run with --help for usage)")
     .addCommand(auditCommand())
     .addCommand(webCommand())
+    .addCommand(satCommand())
     .addCommand(versionCommand());
-  for (const c of program.commands) c.exitOverride();
+  const override = (c: Command) => {
+    c.exitOverride();
+    c.commands.forEach(override);
+  };
+  program.commands.forEach(override);
   try {
     await program.parseAsync(argv, { from: "user" });
     return 0;
   } catch (e) {
+    if (e instanceof ExitStatus) return e.exitCode;
     if (e instanceof CommanderError) {
       // help and version exit 0; usage errors were already printed by commander
       return e.exitCode === 0 ? 0 : 2;

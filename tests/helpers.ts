@@ -21,6 +21,8 @@ export interface FakeCase {
   exit?: number;
   /** seconds to sleep before answering */
   sleep?: number;
+  /** raw shell run after the output (e.g. `exec /bin/sleep 600` to stay alive) */
+  script?: string;
 }
 
 function shq(s: string): string {
@@ -40,6 +42,7 @@ export function writeFakeTool(dir: string, tool: string, cases: FakeCase[]): voi
     if (c.file) body.push(`/bin/cat ${shq(`${FIX}/${c.file}`)}`);
     if (c.text !== undefined) body.push(`printf '%s' ${shq(c.text)}`);
     if (c.stderr) body.push(`printf '%s\\n' ${shq(c.stderr)} >&2`);
+    if (c.script) body.push(c.script);
     body.push(`exit ${c.exit ?? 0}`);
     const pattern = c.args.split("*").map((part) => (part ? shq(part) : "")).join("*");
     lines.push(`  ${pattern}) ${body.join("; ")} ;;`);

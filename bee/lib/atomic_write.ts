@@ -26,3 +26,19 @@ export async function atomicWrite(path: string, data: string | Uint8Array): Prom
     throw e;
   }
 }
+
+/** fsyncs a finished temp file and renames it over `path` (removing the temp file on failure). */
+export async function atomicRename(tmp: string, path: string): Promise<void> {
+  try {
+    const f = await Deno.open(tmp, { read: true });
+    try {
+      await f.sync();
+    } finally {
+      f.close();
+    }
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}

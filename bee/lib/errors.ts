@@ -6,3 +6,10 @@ export class UserError extends Error {
     super(message);
   }
 }
+
+/** Not an error: a command finished and wants this exit status (its output already said why). */
+export class ExitStatus extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+  }
+}

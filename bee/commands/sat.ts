@@ -1,0 +1,151 @@
+// `bee sat nvidia|memory|storage`: plans the acceptance test, runs it into an archive and prints
+// the summary; the last line printed names the archive. Exit 0 OK, 1 FAILED (also aborted),
+// 3 UNSUPPORTED, 2 bad arguments.
+import { Command, InvalidArgumentError } from "commander";
+import { PATHS } from "../lib/paths.ts";
+import { ExitStatus, UserError } from "../lib/errors.ts";
+import { runAudit } from "../audit/run.ts";
+import { runSat, type SatPlan } from "../sat/runner.ts";
+import { parseDuration, parseGpuSelection, planNvidia } from "../sat/nvidia.ts";
+import { planMemory } from "../sat/memory.ts";
+import { planStorage } from "../sat/storage.ts";
+
+interface CommonOpts {
+  out: string;
+  audit: string;
+  statusFile?: string;
+}
+
+const ENV_KEYS = [
+  "BEE_GPU_STRESS_SECONDS",
+  "BEE_GPU_STRESS_SIZE_MB",
+  "BEE_MEMTESTER_SIZE_MB",
+  "BEE_MEMTESTER_PASSES",
+];
+
+function overrides(): Record<string, string | undefined> {
+  return Object.fromEntries(ENV_KEYS.map((k) => [k, Deno.env.get(k)]));
+}
+
+/** The audit to copy into the archive: the file if there is one, else a fresh audit of this machine. */
+async function auditFor(
+  path: string,
+): Promise<{ text: string | null; serial: string | null; source: string }> {
+  let text: string | null = null;
+  let source = path;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch {
+    Deno.stderr.writeSync(new TextEncoder().encode(`bee sat: no audit at ${path}; running one now…\n`));
+    try {
+      text = JSON.stringify(await runAudit({}), null, 2) + "\n";
+      source = "fresh audit (no audit file)";
+    } catch (e) {
+      return { text: null, serial: null, source: `none: ${(e as Error).message}` };
+    }
+  }
+  let serial: string | null = null;
+  try {
+    const v = JSON.parse(text)?.board?.system?.serial;
+    serial = typeof v === "string" ? v.slice(0, 128) : null;
+  } catch {
+    source += " (not JSON)";
+  }
+  return { text, serial, source };
+}
+
+async function execute(plan: SatPlan, o: CommonOpts): Promise<never> {
+  for (const k of ENV_KEYS) {
+    const v = Deno.env.get(k);
+    if (v !== undefined) plan.facts[`env_${k}`] = v;
+  }
+  const outcome = await runSat(plan, {
+    outDir: o.out,
+    host: Deno.hostname(),
+    audit: await auditFor(o.audit),
+    statusFile: o.statusFile ?? null,
+  });
+  const lines = outcome.summary.split("\n").filter((l) => /_status=|_reason=|^overall_/.test(l));
+  console.log(lines.join("\n"));
+  console.log(`archive: ${outcome.archive}`);
+  throw new ExitStatus(outcome.status === "OK" ? 0 : outcome.status === "UNSUPPORTED" ? 3 : 1);
+}
+
+function common(c: Command): Command {
+  return c
+    .option("--out <dir>", "directory for the archive", PATHS.satDir)
+    .option(
+      "--audit <file>",
+      "audit JSON copied into the archive (a fresh audit runs when missing)",
+      PATHS.audit,
+    )
+    .option("--status-file <file>", "JSON status rewritten every second while it runs (used by the TUI)");
+}
+
+function durationArg(v: string): number {
+  const s = parseDuration(v);
+  if (s === null) throw new InvalidArgumentError("expected 10m, 1h, 8h, 24h or seconds (1 s to 7 days)");
+  return s;
+}
+
+function gpusArg(v: string): number[] {
+  const g = parseGpuSelection(v);
+  if (!g) throw new InvalidArgumentError("expected GPU indices like 0,2");
+  return g;
+}
+
+function pollArg(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0.05 || n > 600) {
+    throw new InvalidArgumentError("expected seconds between 0.05 and 600");
+  }
+  return n;
+}
+
+/** Builds the `sat` command with its three kinds. */
+export function satCommand(): Command {
+  const sat = new Command("sat").description(
+    "acceptance tests that leave a diagnostic archive (bee-sat-<kind>-<host>-<UTC time>.tar.gz)",
+  );
+  sat.addCommand(
+    common(new Command("nvidia"))
+      .description(
+        "nvidia-smi -q, bee-gpu-stress with per-second GPU metrics, ECC/XID check, nvidia-bug-report",
+      )
+      .option("--duration <time>", "stress duration: 10m, 1h, 8h, 24h or seconds (default 10m)", durationArg)
+      .option("--gpus <list>", "GPU indices to test, e.g. 0,2 (default: all)", gpusArg)
+      .action(async (o: CommonOpts & { duration?: number; gpus?: number[] }) => {
+        const plan = await planNvidia({
+          durationS: o.duration ?? null,
+          gpus: o.gpus ?? null,
+          env: overrides(),
+        });
+        await execute(plan, o);
+      }),
+  );
+  sat.addCommand(
+    common(new Command("memory"))
+      .description("memtester over free memory (BEE_MEMTESTER_SIZE_MB, BEE_MEMTESTER_PASSES override)")
+      .action(async (o: CommonOpts) => {
+        await execute(await planMemory({ env: overrides() }), o);
+      }),
+  );
+  sat.addCommand(
+    common(new Command("storage"))
+      .description("SMART/NVMe data, a short self-test per disk where supported, data after")
+      .option("--poll <seconds>", "seconds between self-test status polls", pollArg, 10)
+      .option(
+        "--self-test-timeout <seconds>",
+        "give up waiting for a short self-test after this long",
+        pollArg,
+        600,
+      )
+      .action(async (o: CommonOpts & { poll: number; selfTestTimeout: number }) => {
+        await execute(await planStorage({ pollS: o.poll, selfTestTimeoutS: o.selfTestTimeout }), o);
+      }),
+  );
+  sat.action(() => {
+    throw new UserError("name a kind: bee sat nvidia | memory | storage (see bee sat --help)", 2);
+  });
+  return sat;
+}

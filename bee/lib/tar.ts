@@ -1,0 +1,209 @@
+// Reads and writes gzip'd ustar archives as streams: SAT archives are written without a `tar` binary
+// and read back (by the web page, the TUI and the tests) without unpacking anything to disk.
+import { atomicRename } from "./atomic_write.ts";
+
+const BLOCK = 512;
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function octal(b: Uint8Array): number {
+  const s = dec.decode(b).replace(/\0.*$/s, "").trim();
+  return s ? parseInt(s, 8) : 0;
+}
+
+/** One entry as the reader meets it. */
+export interface TarEntry {
+  name: string;
+  size: number;
+  type: "file" | "dir" | "other";
+}
+
+/**
+ * Streams a .tar.gz and calls `visit` for every entry; when `visit` returns true the entry's content
+ * (at most `maxBytes`) is read and handed to `onData`. Stops early when `onData` returns "stop".
+ * Returns false when the archive is corrupt or truncated.
+ */
+export async function readTarGz(
+  path: string,
+  visit: (e: TarEntry) => boolean,
+  onData: (e: TarEntry, data: Uint8Array) => "stop" | void,
+  maxBytes = 16 * 1024 * 1024,
+): Promise<boolean> {
+  const file = await Deno.open(path, { read: true });
+  const reader = file.readable.pipeThrough(new DecompressionStream("gzip")).getReader();
+  let buf = new Uint8Array(0);
+  const need = async (n: number): Promise<boolean> => {
+    while (buf.length < n) {
+      const { done, value } = await reader.read();
+      if (done) return false;
+      const next = new Uint8Array(buf.length + value.length);
+      next.set(buf);
+      next.set(value, buf.length);
+      buf = next;
+    }
+    return true;
+  };
+  try {
+    while (await need(BLOCK)) {
+      const h = buf.subarray(0, BLOCK);
+      if (h.every((x) => x === 0)) return true;
+      const name = dec.decode(h.subarray(0, 100)).replace(/\0.*$/s, "");
+      const prefix = dec.decode(h.subarray(345, 500)).replace(/\0.*$/s, "");
+      const t = String.fromCharCode(h[156] ?? 48);
+      const entry: TarEntry = {
+        name: prefix ? `${prefix}/${name}` : name,
+        size: octal(h.subarray(124, 136)),
+        type: t === "0" || t === "\0" ? "file" : t === "5" ? "dir" : "other",
+      };
+      buf = buf.subarray(BLOCK);
+      let skip = Math.ceil(entry.size / BLOCK) * BLOCK;
+      if (entry.type === "file" && entry.size <= maxBytes && visit(entry)) {
+        if (!(await need(entry.size))) return false;
+        const data = buf.slice(0, entry.size);
+        if (onData(entry, data) === "stop") return true;
+      }
+      while (skip > 0) {
+        if (buf.length === 0 && !(await need(1))) return false;
+        const n = Math.min(skip, buf.length);
+        buf = buf.subarray(n);
+        skip -= n;
+      }
+    }
+    return false; // no end-of-archive blocks
+  } catch {
+    return false;
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+}
+
+/** The content of the first file whose name ends with `suffix`, or null (also for corrupt archives). */
+export async function extractFromTarGz(path: string, suffix: string): Promise<Uint8Array | null> {
+  let found: Uint8Array | null = null;
+  await readTarGz(path, (e) => e.name.endsWith(suffix), (_e, data) => {
+    found = data;
+    return "stop";
+  });
+  return found;
+}
+
+/** Every file of an archive with its content (for tests and small archives). */
+export async function readAllTarGz(path: string): Promise<Map<string, Uint8Array> | null> {
+  const out = new Map<string, Uint8Array>();
+  const ok = await readTarGz(path, () => true, (e, data) => {
+    out.set(e.name, data);
+  }, 256 * 1024 * 1024);
+  return ok ? out : null;
+}
+
+function field(h: Uint8Array, at: number, len: number, value: string): void {
+  h.set(enc.encode(value).subarray(0, len), at);
+}
+
+function octalField(h: Uint8Array, at: number, len: number, n: number): void {
+  field(h, at, len, n.toString(8).padStart(len - 1, "0") + "\0");
+}
+
+/** A ustar header; names longer than 100 bytes are split into prefix/name at a slash. */
+function header(
+  name: string,
+  size: number,
+  type: "0" | "5",
+  mode: number,
+  mtime: number,
+): Uint8Array<ArrayBuffer> {
+  const h = new Uint8Array(BLOCK);
+  let prefix = "";
+  let base = name;
+  if (enc.encode(name).length > 100) {
+    const cut = name.lastIndexOf("/", 154);
+    if (cut <= 0 || enc.encode(name.slice(cut + 1)).length > 100) {
+      throw new Error(`path too long for tar: ${name}`);
+    }
+    prefix = name.slice(0, cut);
+    base = name.slice(cut + 1);
+  }
+  field(h, 0, 100, base);
+  octalField(h, 100, 8, mode);
+  octalField(h, 108, 8, 0);
+  octalField(h, 116, 8, 0);
+  octalField(h, 124, 12, size);
+  octalField(h, 136, 12, Math.floor(mtime / 1000));
+  field(h, 148, 8, "        ");
+  field(h, 156, 1, type);
+  field(h, 257, 6, "ustar\0");
+  field(h, 263, 2, "00");
+  field(h, 265, 32, "root");
+  field(h, 297, 32, "root");
+  field(h, 345, 155, prefix);
+  let sum = 0;
+  for (const b of h) sum += b;
+  field(h, 148, 8, sum.toString(8).padStart(6, "0") + "\0 ");
+  return h;
+}
+
+/** Files under `dir`, depth first, relative paths; symlinks and special files are skipped. */
+async function walk(dir: string, rel = ""): Promise<{ rel: string; isDir: boolean }[]> {
+  const names: Deno.DirEntry[] = [];
+  for await (const e of Deno.readDir(dir + (rel ? `/${rel}` : ""))) names.push(e);
+  names.sort((a, b) => a.name.localeCompare(b.name));
+  const out: { rel: string; isDir: boolean }[] = [];
+  for (const e of names) {
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory) {
+      out.push({ rel: r, isDir: true });
+      out.push(...await walk(dir, r));
+    } else if (e.isFile) out.push({ rel: r, isDir: false });
+  }
+  return out;
+}
+
+/**
+ * Packs directory `srcDir` into `outPath` as `<top>/…` (gzip'd ustar), streaming each file; the
+ * archive appears under its final name only when complete (temp file + fsync + rename).
+ */
+export async function writeTarGz(outPath: string, srcDir: string, top: string): Promise<void> {
+  const tmp = `${outPath}.${Deno.pid}.partial`;
+  const out = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o644 });
+  const gz = new CompressionStream("gzip");
+  const piped = gz.readable.pipeTo(out.writable); // closes `out` when done
+  const w = gz.writable.getWriter() as WritableStreamDefaultWriter<Uint8Array<ArrayBuffer>>;
+  try {
+    const now = Date.now();
+    await w.write(header(`${top}/`, 0, "5", 0o755, now));
+    for (const e of await walk(srcDir)) {
+      const path = `${srcDir}/${e.rel}`;
+      if (e.isDir) {
+        await w.write(header(`${top}/${e.rel}/`, 0, "5", 0o755, now));
+        continue;
+      }
+      const st = await Deno.stat(path);
+      const f = await Deno.open(path, { read: true });
+      let left = st.size; // a file still growing is cut at the size the header promised
+      await w.write(header(`${top}/${e.rel}`, st.size, "0", 0o644, st.mtime?.getTime() ?? now));
+      try {
+        const chunk = new Uint8Array(64 * 1024);
+        while (left > 0) {
+          const n = await f.read(chunk.subarray(0, Math.min(chunk.length, left)));
+          if (n === null) break;
+          await w.write(chunk.slice(0, n));
+          left -= n;
+        }
+      } finally {
+        f.close();
+      }
+      if (left > 0) await w.write(new Uint8Array(left)); // file shrank: keep the archive consistent
+      const pad = (BLOCK - (st.size % BLOCK)) % BLOCK;
+      if (pad) await w.write(new Uint8Array(pad));
+    }
+    await w.write(new Uint8Array(BLOCK * 2));
+    await w.close();
+    await piped;
+  } catch (e) {
+    await w.abort(e).catch(() => {});
+    await piped.catch(() => {});
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+  await atomicRename(tmp, outPath);
+}

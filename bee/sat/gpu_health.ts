@@ -1,0 +1,110 @@
+// Before/after GPU health: volatile ECC counts, retired pages and remapped rows from two
+// `nvidia-smi -q` parses, and the `NVRM: Xid` lines that appeared in the kernel log meanwhile.
+import type { Gpu, Nvidia } from "../audit/schema.ts";
+import type { JobResult } from "./summary.ts";
+
+/** XIDs that mean the GPU itself is in trouble (ECC, NVLink, bus, GSP, row remap failures). */
+export const FATAL_XIDS = new Set([48, 74, 79, 95, 119, 120, 140]);
+
+/** One `NVRM: Xid` kernel log line. */
+export interface XidEvent {
+  pci: string | null;
+  xid: number;
+  text: string;
+}
+
+/** Parses `NVRM: Xid (PCI:0000:3b:00): 79, pid=…, …` lines of a kernel log. */
+export function parseXids(log: string): XidEvent[] {
+  const out: XidEvent[] = [];
+  for (const line of log.split("\n")) {
+    const m = line.match(/NVRM: Xid \((?:PCI:)?([0-9A-Fa-f:.]+)\): (\d+)\b/);
+    if (m) out.push({ pci: m[1]!.toLowerCase(), xid: Number(m[2]), text: line.trim().slice(0, 300) });
+  }
+  return out;
+}
+
+/** Lines of `after` that were not in `before` (a multiset difference: the ring buffer may have moved). */
+export function newLines(before: string, after: string): string {
+  const seen = new Map<string, number>();
+  for (const l of before.split("\n")) seen.set(l, (seen.get(l) ?? 0) + 1);
+  const out: string[] = [];
+  for (const l of after.split("\n")) {
+    const n = seen.get(l) ?? 0;
+    if (n > 0) seen.set(l, n - 1);
+    else if (l.trim()) out.push(l);
+  }
+  return out.join("\n");
+}
+
+/** Judges the XIDs that appeared during the SAT. */
+export function judgeXids(events: XidEvent[]): JobResult {
+  const fatal = events.filter((e) => FATAL_XIDS.has(e.xid));
+  const facts = {
+    new_xids: events.map((e) => `${e.xid}@${e.pci ?? "?"}`).slice(0, 20).join(",") || "none",
+  };
+  if (fatal.length) {
+    const first = fatal[0]!;
+    return {
+      name: "gpu_xid",
+      status: "FAILED",
+      reason: `${fatal.length} fatal XID event(s): ${first.xid} on ${first.pci ?? "?"} (${
+        first.text.slice(0, 160)
+      })`,
+      facts,
+    };
+  }
+  return {
+    name: "gpu_xid",
+    status: "OK",
+    reason: events.length ? `non-fatal XIDs logged: ${facts.new_xids}` : undefined,
+    facts,
+  };
+}
+
+function key(g: Gpu): string {
+  return g.pci_bus_id ?? g.uuid ?? `index${g.index}`;
+}
+
+const delta = (
+  a: number | null,
+  b: number | null,
+): number | null => (a === null || b === null ? null : b - a);
+
+/** Compares the health counters of the selected GPUs before and after the stress. */
+export function judgeHealth(before: Nvidia, after: Nvidia, selected: number[]): JobResult {
+  const problems: string[] = [];
+  const facts: Record<string, number | string | null> = {};
+  const afterBy = new Map(after.gpus.map((g) => [key(g), g]));
+  for (const b of before.gpus.filter((g) => selected.includes(g.index))) {
+    const a = afterBy.get(key(b));
+    const p = `gpu${b.index}`;
+    if (!a) {
+      problems.push(`GPU ${b.index} (${b.pci_bus_id ?? "?"}) is missing after the stress`);
+      continue;
+    }
+    const ce = delta(b.ecc_volatile.correctable, a.ecc_volatile.correctable);
+    const ue = delta(b.ecc_volatile.uncorrectable, a.ecc_volatile.uncorrectable);
+    const rs = delta(b.retired_pages.single_bit, a.retired_pages.single_bit);
+    const rd = delta(b.retired_pages.double_bit, a.retired_pages.double_bit);
+    const rru = delta(b.remapped_rows.uncorrectable, a.remapped_rows.uncorrectable);
+    const rrc = delta(b.remapped_rows.correctable, a.remapped_rows.correctable);
+    facts[`${p}_ecc_volatile_correctable_new`] = ce;
+    facts[`${p}_ecc_volatile_uncorrectable_new`] = ue;
+    facts[`${p}_retired_pages_new`] = rs === null && rd === null ? null : (rs ?? 0) + (rd ?? 0);
+    facts[`${p}_remapped_rows_new`] = rru === null && rrc === null ? null : (rru ?? 0) + (rrc ?? 0);
+    if (ue !== null && ue > 0) {
+      problems.push(`GPU ${b.index}: ${ue} new uncorrectable (double-bit) ECC errors`);
+    }
+    if ((rs ?? 0) + (rd ?? 0) > 0) {
+      problems.push(`GPU ${b.index}: ${(rs ?? 0) + (rd ?? 0)} pages newly retired`);
+    }
+    if ((rru ?? 0) + (rrc ?? 0) > 0) {
+      problems.push(`GPU ${b.index}: ${(rru ?? 0) + (rrc ?? 0)} rows newly remapped`);
+    }
+    if (a.retired_pages.pending) problems.push(`GPU ${b.index}: page retirement pending (needs a GPU reset)`);
+    if (a.remapped_rows.pending) problems.push(`GPU ${b.index}: row remap pending (needs a GPU reset)`);
+    if (a.remapped_rows.failure) problems.push(`GPU ${b.index}: row remapping failure`);
+  }
+  if (problems.length) return { name: "gpu_health", status: "FAILED", reason: problems.join("; "), facts };
+  return { name: "gpu_health", status: "OK", facts };
+}

@@ -1,0 +1,198 @@
+// The bee-gpu-stress JSON-lines contract (start, progress, result, error, end) read into one state,
+// and the judgement of a stress run. A run is OK only when the tool ran to its end, reported a
+// result for every selected GPU, found no mismatches or errors, and exited 0 — never on exit 0 alone.
+import type { ProcResult } from "../lib/proc.ts";
+import type { JobResult } from "./summary.ts";
+
+type Json = Record<string, unknown>;
+
+export interface StressStart {
+  device: number;
+  name: string | null;
+  pci_bus_id: string | null;
+  compute_capability: string | null;
+  dtypes: string[];
+  path: string | null;
+}
+export interface StressFigures {
+  device: number;
+  dtype: string;
+  tflops: number | null;
+  iterations: number | null;
+  mismatches: number;
+}
+
+/** Everything the tool said, folded. */
+export interface StressState {
+  starts: Map<number, StressStart>;
+  /** latest progress per `device/dtype` */
+  progress: Map<string, StressFigures>;
+  results: Map<string, StressFigures>;
+  errors: string[];
+  end: { status: string; exit_code: number | null } | null;
+  /** lines that were not JSON of the contract (kept count only; the log has them) */
+  noise: number;
+}
+
+export function newStressState(): StressState {
+  return { starts: new Map(), progress: new Map(), results: new Map(), errors: [], end: null, noise: 0 };
+}
+
+const str = (v: unknown, max = 128): string | null => (typeof v === "string" ? v.slice(0, max) : null);
+const numOrNull = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
+const dev = (v: unknown): number | null =>
+  typeof v === "number" && Number.isInteger(v) && v >= 0 && v < 1024 ? v : null;
+
+function figures(o: Json): StressFigures | null {
+  const device = dev(o["device"]);
+  const dtype = str(o["dtype"], 16);
+  if (device === null || !dtype) return null;
+  return {
+    device,
+    dtype,
+    tflops: numOrNull(o["tflops"]),
+    iterations: numOrNull(o["iterations"]),
+    // a missing mismatch count cannot be trusted as zero
+    mismatches: numOrNull(o["mismatches"]) ?? Number.NaN,
+  };
+}
+
+/** Folds one stdout line into the state; returns the event name it carried, or null. */
+export function foldStressLine(state: StressState, line: string): string | null {
+  const t = line.trim();
+  if (!t) return null;
+  let o: Json;
+  try {
+    const v = JSON.parse(t);
+    if (!v || typeof v !== "object" || Array.isArray(v)) throw new Error();
+    o = v as Json;
+  } catch {
+    state.noise++;
+    return null;
+  }
+  const event = str(o["event"], 16);
+  switch (event) {
+    case "start": {
+      const device = dev(o["device"]);
+      if (device === null) break;
+      state.starts.set(device, {
+        device,
+        name: str(o["name"]),
+        pci_bus_id: str(o["pci_bus_id"], 32),
+        compute_capability: str(o["compute_capability"], 8),
+        dtypes: Array.isArray(o["dtypes"]) ? o["dtypes"].map((d) => String(d).slice(0, 16)).slice(0, 16) : [],
+        path: str(o["path"], 16),
+      });
+      return event;
+    }
+    case "progress":
+    case "result": {
+      const f = figures(o);
+      if (!f) break;
+      (event === "progress" ? state.progress : state.results).set(`${f.device}/${f.dtype}`, f);
+      return event;
+    }
+    case "error": {
+      const d = dev(o["device"]);
+      const msg = str(o["message"], 300) ?? "error without message";
+      if (state.errors.length < 50) state.errors.push(d === null ? msg : `GPU ${d}: ${msg}`);
+      return event;
+    }
+    case "end":
+      state.end = { status: str(o["status"], 32) ?? "unknown", exit_code: numOrNull(o["exit_code"]) };
+      return event;
+  }
+  state.noise++;
+  return null;
+}
+
+/** What the judge needs besides the tool's own words. */
+export interface StressJudgeInput {
+  proc: ProcResult;
+  state: StressState;
+  /** physical nvidia-smi indices of the selected GPUs, in CUDA order (CUDA_DEVICE_ORDER=PCI_BUS_ID) */
+  selected: number[];
+  /** hardware slowdown reasons seen per physical GPU during the run */
+  hwSlowdown: Map<number, { reasons: Set<string>; first_s: number }>;
+  /** per physical GPU: highest temperature seen and the GPU's max operating temperature */
+  overTemp: Map<number, { peak_c: number; max_c: number }>;
+  /** samples the metrics poller collected */
+  metricSamples: number;
+}
+
+/** The physical index of CUDA device `d` of the run. */
+export function physicalIndex(selected: number[], d: number): number {
+  return selected[d] ?? d;
+}
+
+/** Judges one stress run; the facts carry per-GPU, per-dtype TFLOPS and mismatches. */
+export function judgeStress(input: StressJudgeInput): JobResult {
+  const { proc, state, selected } = input;
+  const facts: Record<string, string | number | null> = {};
+  const problems: string[] = [];
+  for (const s of state.starts.values()) {
+    const g = physicalIndex(selected, s.device);
+    facts[`gpu${g}_path`] = s.path;
+    facts[`gpu${g}_dtypes`] = s.dtypes.join(",");
+  }
+  for (const r of [...state.results.values()].sort((a, b) => a.device - b.device)) {
+    const g = physicalIndex(selected, r.device);
+    facts[`gpu${g}_${r.dtype}_tflops`] = r.tflops === null ? null : Math.round(r.tflops * 10) / 10;
+    facts[`gpu${g}_${r.dtype}_mismatches`] = Number.isNaN(r.mismatches) ? null : r.mismatches;
+    if (Number.isNaN(r.mismatches)) problems.push(`GPU ${g} ${r.dtype}: no mismatch count reported`);
+    else if (r.mismatches > 0) problems.push(`GPU ${g} ${r.dtype}: ${r.mismatches} mismatches`);
+  }
+  // mismatches seen in progress lines count even when no result line followed
+  for (const p of state.progress.values()) {
+    const g = physicalIndex(selected, p.device);
+    if (!state.results.has(`${p.device}/${p.dtype}`) && p.mismatches > 0) {
+      problems.push(`GPU ${g} ${p.dtype}: ${p.mismatches} mismatches (before it stopped)`);
+    }
+  }
+  problems.push(...state.errors.slice(0, 5));
+
+  switch (proc.kind) {
+    case "missing":
+      return { name: "gpu_stress", status: "FAILED", reason: "bee-gpu-stress not found on PATH", facts };
+    case "denied":
+      return {
+        name: "gpu_stress",
+        status: "FAILED",
+        reason: `cannot start bee-gpu-stress: ${proc.message}`,
+        facts,
+      };
+    case "aborted":
+      return { name: "gpu_stress", status: "FAILED", reason: "aborted", facts };
+    case "timeout":
+      return {
+        name: "gpu_stress",
+        status: "FAILED",
+        reason: `timeout: bee-gpu-stress did not finish within ${Math.round(proc.durationMs / 1000)} s`,
+        facts,
+      };
+  }
+  facts["exit_code"] = proc.code;
+  if (proc.signal) problems.unshift(`bee-gpu-stress crashed (${proc.signal})`);
+  else if (proc.code === 2) problems.unshift("bee-gpu-stress could not run (exit 2)");
+  else if (proc.code !== 0) problems.unshift(`bee-gpu-stress exit status ${proc.code}`);
+  if (!state.end) problems.push("no end line (output incomplete)");
+  else if (state.end.status !== "ok") problems.push(`end status ${state.end.status}`);
+  for (let d = 0; d < selected.length; d++) {
+    const g = physicalIndex(selected, d);
+    if (![...state.results.keys()].some((k) => k.startsWith(`${d}/`))) {
+      problems.push(`no result for GPU ${g}`);
+    }
+  }
+  for (const [g, e] of input.hwSlowdown) {
+    problems.push(`GPU ${g}: ${[...e.reasons].join(", ")} active (first at ${e.first_s} s)`);
+  }
+  for (const [g, e] of input.overTemp) {
+    problems.push(`GPU ${g}: ${e.peak_c} °C above its max operating temperature ${e.max_c} °C`);
+  }
+  if (input.metricSamples === 0) problems.push("no GPU metrics collected, slowdown reasons unchecked");
+  facts["metric_samples"] = input.metricSamples;
+  if (problems.length) {
+    return { name: "gpu_stress", status: "FAILED", reason: problems.slice(0, 8).join("; "), facts };
+  }
+  return { name: "gpu_stress", status: "OK", facts };
+}

@@ -1,0 +1,292 @@
+// Runs one acceptance test (a plan of jobs) into a work folder and packs it as
+// `bee-sat-<kind>-<host>-<UTC timestamp>.tar.gz`: progress on stderr, every command logged,
+// SIGINT/SIGTERM abort the running job (its process group is killed) and the archive is still
+// written, saying `overall_status=FAILED` and `overall_reason=aborted`.
+import { type ProcOptions, type ProcResult, runProc } from "../lib/proc.ts";
+import { atomicWrite } from "../lib/atomic_write.ts";
+import { writeTarGz } from "../lib/tar.ts";
+import { UserError } from "../lib/errors.ts";
+import { BEE_VERSION } from "../version.ts";
+import { type JobResult, overallStatus, renderSummary, summaryKey } from "./summary.ts";
+
+/** What a job may do while it runs. */
+export interface SatContext {
+  /** the work folder that becomes the archive */
+  dir: string;
+  signal: AbortSignal;
+  /** extra environment for every command of this SAT */
+  env: Record<string, string>;
+  /** the current step, shown in progress and the status file */
+  progress(detail: string, live?: Record<string, unknown>): void;
+  /** appends a line to sat.log (the archive's narrative) */
+  log(line: string): void;
+  /** runs a command with stdout+stderr into `<dir>/<file>`; logged in commands.log */
+  run(
+    file: string | null,
+    cmd: string,
+    args: string[],
+    opts: Partial<ProcOptions> & { timeoutMs: number },
+  ): Promise<ProcResult>;
+  /** reads a file of the work folder back (bounded), "" when absent */
+  read(file: string, maxBytes?: number): Promise<string>;
+  write(file: string, data: string): Promise<void>;
+}
+
+/** One job of a plan. */
+export interface SatJob {
+  name: string;
+  /** planned seconds, for elapsed/planned progress */
+  plannedS: number;
+  run(ctx: SatContext): Promise<JobResult | JobResult[]>;
+}
+
+/** A whole SAT, built by the kind's planner before anything runs. */
+export interface SatPlan {
+  kind: string;
+  jobs: SatJob[];
+  /** extra header facts: options, overrides honoured */
+  facts: Record<string, string | number | boolean | null>;
+  /** env for every command (CUDA_VISIBLE_DEVICES…) */
+  env?: Record<string, string>;
+}
+
+export interface RunSatOptions {
+  outDir: string;
+  host: string;
+  /** audit JSON text to copy into the archive, and the system serial from it */
+  audit: { text: string | null; serial: string | null; source: string };
+  /** JSON status file rewritten each second (for the TUI) */
+  statusFile?: string | null;
+  /** abort from outside (the TUI); SIGINT/SIGTERM are always listened to */
+  signal?: AbortSignal;
+  /** progress line sink; defaults to stderr */
+  onProgress?: (line: string, final: boolean) => void;
+  now?: () => Date;
+}
+
+export interface SatOutcome {
+  archive: string;
+  status: "OK" | "FAILED" | "UNSUPPORTED";
+  reason: string | null;
+  jobs: JobResult[];
+  aborted: string | null;
+  summary: string;
+}
+
+/** `20261124T101500Z` */
+export function utcStamp(d: Date): string {
+  return d.toISOString().replace(/\.\d+Z$/, "Z").replace(/[-:]/g, "");
+}
+
+/** A host name safe inside a file name. */
+export function safeHost(h: string): string {
+  return h.replace(/[^A-Za-z0-9.-]+/g, "_").replace(/^[._-]+/, "").slice(0, 64) || "unknown";
+}
+
+function hms(s: number): string {
+  s = Math.max(0, Math.round(s));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+  return `${String(h).padStart(2, "0")}:${String(m).padStart(2, "0")}:${String(sec).padStart(2, "0")}`;
+}
+
+const enc = new TextEncoder();
+
+/** Runs the plan; always returns the archive (unless the output folder itself is unusable). */
+export async function runSat(plan: SatPlan, opts: RunSatOptions): Promise<SatOutcome> {
+  const now = opts.now ?? (() => new Date());
+  const started = now();
+  const folder = `bee-sat-${summaryKey(plan.kind).replace(/_/g, "-")}-${safeHost(opts.host)}-${
+    utcStamp(started)
+  }`;
+  const dir = `${opts.outDir}/.${folder}.work`;
+  try {
+    await Deno.mkdir(opts.outDir, { recursive: true });
+    await Deno.mkdir(dir, { recursive: true });
+  } catch (e) {
+    throw new UserError(`cannot write to ${opts.outDir}: ${(e as Error).message}`);
+  }
+
+  const controller = new AbortController();
+  let abortedBy: string | null = null;
+  const abort = (why: string) => {
+    if (abortedBy) return;
+    abortedBy = why;
+    controller.abort(why);
+  };
+  const onSig = (sig: "SIGINT" | "SIGTERM") => () => abort(sig);
+  const handlers = { SIGINT: onSig("SIGINT"), SIGTERM: onSig("SIGTERM") } as const;
+  for (const [s, h] of Object.entries(handlers)) Deno.addSignalListener(s as Deno.Signal, h);
+  const external = () => abort("abort requested");
+  opts.signal?.addEventListener("abort", external, { once: true });
+  if (opts.signal?.aborted) external();
+
+  const plannedS = plan.jobs.reduce((s, j) => s + j.plannedS, 0);
+  const t0 = performance.now();
+  let current = { index: 0, name: "", detail: "", live: {} as Record<string, unknown> };
+  const isTty = (() => {
+    try {
+      return Deno.stderr.isTerminal();
+    } catch {
+      return false;
+    }
+  })();
+  const sink = opts.onProgress ?? ((line: string, final: boolean) => {
+    Deno.stderr.writeSync(enc.encode(isTty && !final ? `\r\x1b[K${line.slice(0, 200)}` : `${line}\n`));
+  });
+  const line = () => {
+    const el = (performance.now() - t0) / 1000;
+    return `bee sat ${plan.kind}: ${hms(el)} / ${
+      hms(plannedS)
+    }  [${current.index}/${plan.jobs.length}] ${current.name}${current.detail ? ` — ${current.detail}` : ""}`;
+  };
+  const writeStatus = async (extra: Record<string, unknown> = {}) => {
+    if (!opts.statusFile) return;
+    const status = {
+      kind: plan.kind,
+      folder,
+      elapsed_s: Math.round((performance.now() - t0) / 1000),
+      planned_s: plannedS,
+      job: current.name,
+      job_index: current.index,
+      jobs: plan.jobs.length,
+      detail: current.detail,
+      aborting: abortedBy !== null,
+      ...current.live,
+      ...extra,
+    };
+    await atomicWrite(opts.statusFile, JSON.stringify(status) + "\n").catch(() => {});
+  };
+  let lastPrinted = 0;
+  const tick = setInterval(() => {
+    const el = performance.now() - t0;
+    if (isTty || el - lastPrinted >= 10_000) {
+      lastPrinted = el;
+      sink(line(), false);
+    }
+    writeStatus();
+  }, 1000);
+
+  const satLog: string[] = [];
+  const log = (l: string) => satLog.push(`${new Date().toISOString()} ${l}`);
+  const commands: string[] = [];
+  const ctx: SatContext = {
+    dir,
+    signal: controller.signal,
+    env: plan.env ?? {},
+    progress(detail, live) {
+      current.detail = detail.slice(0, 160);
+      if (live) current.live = live;
+    },
+    log,
+    async run(file, cmd, args, o) {
+      const r = await runProc(cmd, args, {
+        ...o,
+        env: { ...plan.env, ...o.env },
+        signal: o.signal ?? controller.signal,
+        stdoutPath: file === null ? null : `${dir}/${file}`,
+      });
+      const how = r.kind === "missing"
+        ? "not found"
+        : r.kind === "denied"
+        ? `cannot start: ${r.message}`
+        : `${r.kind} code=${r.code}${r.signal ? ` signal=${r.signal}` : ""}`;
+      commands.push(
+        `${new Date().toISOString()} ${(r.durationMs / 1000).toFixed(1)}s ${how} :: ${r.command}${
+          file ? ` > ${file}` : ""
+        }`,
+      );
+      return r;
+    },
+    async read(file, maxBytes = 64 * 1024 * 1024) {
+      try {
+        const f = await Deno.open(`${dir}/${file}`, { read: true });
+        try {
+          const buf = new Uint8Array(maxBytes);
+          let n = 0;
+          while (n < maxBytes) {
+            const r = await f.read(buf.subarray(n));
+            if (r === null) break;
+            n += r;
+          }
+          return new TextDecoder().decode(buf.subarray(0, n));
+        } finally {
+          f.close();
+        }
+      } catch {
+        return "";
+      }
+    },
+    async write(file, data) {
+      await Deno.writeTextFile(`${dir}/${file}`, data);
+    },
+  };
+
+  log(`bee ${BEE_VERSION} sat ${plan.kind} on ${opts.host}; ${plan.jobs.length} jobs, planned ${plannedS} s`);
+  if (opts.audit.text !== null) await ctx.write("audit.json", opts.audit.text);
+  log(`audit: ${opts.audit.source}`);
+
+  const results: JobResult[] = [];
+  for (const [i, job] of plan.jobs.entries()) {
+    current = { index: i + 1, name: job.name, detail: "", live: current.live };
+    if (controller.signal.aborted) {
+      results.push({ name: job.name, status: "FAILED", reason: "aborted before it started" });
+      continue;
+    }
+    sink(line(), false);
+    writeStatus();
+    log(`job ${job.name}: start`);
+    let got: JobResult[];
+    try {
+      const r = await job.run(ctx);
+      got = Array.isArray(r) ? r : [r];
+    } catch (e) {
+      got = [{ name: job.name, status: "FAILED", reason: `internal error: ${(e as Error).message ?? e}` }];
+    }
+    if (controller.signal.aborted) {
+      // whatever the job concluded, it did not run to its end
+      got = got.map((g) => (g.status === "FAILED" ? g : { ...g, status: "FAILED", reason: "aborted" }));
+    }
+    for (const g of got) log(`job ${g.name}: ${g.status}${g.reason ? ` (${g.reason})` : ""}`);
+    results.push(...got);
+  }
+  clearInterval(tick);
+
+  let status = overallStatus(results);
+  let reason: string | null = null;
+  if (abortedBy) {
+    status = "FAILED";
+    reason = "aborted";
+    log(`aborted by ${abortedBy}`);
+  } else if (status !== "OK") {
+    reason = results.filter((r) => r.status === status).map((r) => `${r.name}: ${r.reason ?? ""}`).join("; ")
+      .slice(0, 400);
+  }
+  const finished = now();
+  const summary = renderSummary(
+    {
+      bee_version: BEE_VERSION,
+      kind: plan.kind,
+      host: opts.host,
+      system_serial: opts.audit.serial,
+      started_utc: started.toISOString(),
+      finished_utc: finished.toISOString(),
+      duration_s: Math.round((performance.now() - t0) / 1000),
+      audit: opts.audit.source,
+      aborted_by: abortedBy,
+      ...plan.facts,
+    },
+    results,
+    { status, reason: reason ?? undefined },
+  );
+  await ctx.write("summary.txt", summary);
+  await ctx.write("sat.log", satLog.join("\n") + "\n");
+  await ctx.write("commands.log", commands.join("\n") + (commands.length ? "\n" : ""));
+
+  const archive = `${opts.outDir}/${folder}.tar.gz`;
+  await writeTarGz(archive, dir, folder);
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+  for (const [s, h] of Object.entries(handlers)) Deno.removeSignalListener(s as Deno.Signal, h);
+  opts.signal?.removeEventListener("abort", external);
+  await writeStatus({ done: true, overall_status: status, overall_reason: reason, archive });
+  return { archive, status, reason, jobs: results, aborted: abortedBy, summary };
+}

@@ -1,0 +1,418 @@
+// `bee sat storage`: per disk, SMART/NVMe data before, a short self-test where the disk supports
+// one (polled to completion with a timeout), then the self-test log and the data after. Disks whose
+// SMART cannot be reached (virtual disks, USB bridges hiding it) are UNSUPPORTED, never OK.
+import { exec } from "../lib/exec.ts";
+import { isPhysicalDisk, nvmeController, parseLsblk } from "../audit/parsers/lsblk.ts";
+import type { SatContext, SatPlan } from "./runner.ts";
+import { type JobResult, summaryKey } from "./summary.ts";
+
+type Json = Record<string, unknown>;
+const obj = (v: unknown): Json => (v && typeof v === "object" && !Array.isArray(v) ? v as Json : {});
+const n = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
+const s = (v: unknown): string | null => (typeof v === "string" ? v.slice(0, 200) : null);
+
+function parseJson(text: string): Json | null {
+  try {
+    const v = JSON.parse(text);
+    return v && typeof v === "object" && !Array.isArray(v) ? v as Json : null;
+  } catch {
+    return null;
+  }
+}
+
+/** What one `smartctl -x -j` says about reaching SMART and running a self-test. */
+export interface SmartAccess {
+  /** null when SMART is readable; else why not (smartctl's own words) */
+  unsupported: string | null;
+  protocol: "ata" | "scsi" | "nvme" | null;
+  passed: boolean | null;
+  selfTest: boolean;
+  pollingMinutes: number | null;
+}
+
+/** Reads SMART reachability from `smartctl -x -j` output and its exit status. */
+export function smartAccess(text: string, exitCode: number | null): SmartAccess {
+  const doc = parseJson(text);
+  const none = (why: string): SmartAccess => ({
+    unsupported: why,
+    protocol: null,
+    passed: null,
+    selfTest: false,
+    pollingMinutes: null,
+  });
+  if (!doc) return none(`smartctl printed no JSON (exit ${exitCode ?? "?"})`);
+  const meta = obj(doc["smartctl"]);
+  const msgs = Array.isArray(meta["messages"]) ? (meta["messages"] as Json[]).map((m) => s(m["string"])) : [];
+  const status = n(meta["exit_status"]) ?? exitCode ?? 0;
+  const proto = s(obj(doc["device"])["protocol"])?.toLowerCase();
+  if (status & 0b10 || !proto) {
+    return none(`smartctl: ${msgs.filter(Boolean).join("; ") || "device open failed"}`);
+  }
+  const support = obj(doc["smart_support"]);
+  if (support["available"] === false) return none("SMART not available on this device");
+  if (support["enabled"] === false) return none("SMART is disabled on this device");
+  const passed = typeof obj(doc["smart_status"])["passed"] === "boolean"
+    ? obj(doc["smart_status"])["passed"] as boolean
+    : null;
+  if (proto === "ata") {
+    const sd = obj(doc["ata_smart_data"]);
+    return {
+      unsupported: null,
+      protocol: "ata",
+      passed,
+      selfTest: obj(sd["capabilities"])["self_tests_supported"] === true,
+      pollingMinutes: n(obj(obj(sd["self_test"])["polling_minutes"])["short"]),
+    };
+  }
+  if (proto === "scsi") {
+    return { unsupported: null, protocol: "scsi", passed, selfTest: true, pollingMinutes: null };
+  }
+  if (proto === "nvme") {
+    return { unsupported: null, protocol: "nvme", passed, selfTest: false, pollingMinutes: null };
+  }
+  return none(`unknown protocol ${proto}`);
+}
+
+/** A self-test's state: running (with % remaining), or finished with its verdict. */
+export type SelfTestState =
+  | { running: true; remainingPct: number | null }
+  | { running: false; passed: boolean | null; text: string };
+
+/** ATA: `smartctl -j -c` (or -a/-x) → is a self-test running; `-l selftest` → newest log entry. */
+export function ataSelfTest(text: string): SelfTestState | null {
+  const doc = parseJson(text);
+  if (!doc) return null;
+  const st = obj(obj(obj(doc["ata_smart_data"])["self_test"])["status"]);
+  const v = n(st["value"]);
+  if (v !== null && v >> 4 === 0xf) {
+    return { running: true, remainingPct: n(st["remaining_percent"]) ?? (v & 0xf) * 10 };
+  }
+  const table = obj(obj(doc["ata_smart_self_test_log"])["standard"])["table"];
+  const newest = Array.isArray(table) ? obj(table[0]) : null;
+  if (newest && Object.keys(newest).length) {
+    const status = obj(newest["status"]);
+    const passed = typeof status["passed"] === "boolean" ? status["passed"] as boolean : null;
+    return {
+      running: false,
+      passed,
+      text: `${s(obj(newest["type"])["string"]) ?? "self-test"}: ${s(status["string"]) ?? "?"}`,
+    };
+  }
+  if (v !== null) {
+    return {
+      running: false,
+      passed: v === 0 ? true : v >> 4 <= 2 ? null : false,
+      text: s(st["string"]) ?? "",
+    };
+  }
+  return null;
+}
+
+/** SCSI/SAS: `smartctl -j -l selftest` → newest entry (result 15 = in progress). */
+export function scsiSelfTest(text: string): SelfTestState | null {
+  const doc = parseJson(text);
+  const e = obj(doc?.["scsi_self_test_0"]);
+  const r = obj(e["result"]);
+  const v = n(r["value"]);
+  if (v === null) return null;
+  if (v === 15) return { running: true, remainingPct: null };
+  return {
+    running: false,
+    passed: v === 0,
+    text: `${s(obj(e["code"])["string"]) ?? "self-test"}: ${s(r["string"]) ?? v}`,
+  };
+}
+
+const NVME_RESULTS: Record<number, string> = {
+  0: "completed without error",
+  1: "aborted by a Device Self-test command",
+  2: "aborted by a controller reset",
+  3: "aborted by a namespace removal",
+  4: "aborted by a Format NVM command",
+  5: "fatal or unknown test error",
+  6: "completed with a failed segment (unknown which)",
+  7: "completed with one or more failed segments",
+  8: "aborted for unknown reason",
+  9: "aborted by a sanitize operation",
+};
+
+/** NVMe: `nvme self-test-log DEV -o json` (nvme-cli) → running, or the newest result. */
+export function nvmeSelfTest(text: string): SelfTestState | null {
+  const doc = parseJson(text);
+  if (!doc) return null;
+  const op = n(doc["Current Device Self-Test Operation"]);
+  if (op === null) return null;
+  if (op !== 0) {
+    const done = n(doc["Current Device Self-Test Completion"]);
+    return { running: true, remainingPct: done === null ? null : 100 - done };
+  }
+  const list = doc["List of Valid Reports"];
+  const newest = Array.isArray(list) ? obj(list[0]) : {};
+  const res = n(newest["Self test result"]);
+  if (res === null || res === 0xf) {
+    return { running: false, passed: null, text: "no self-test result in the log" };
+  }
+  const passed = res === 0 ? true : res >= 5 && res <= 7 ? false : null;
+  return { running: false, passed, text: NVME_RESULTS[res] ?? `result code ${res}` };
+}
+
+/** Optional Admin Command Support bit 4: the controller implements Device Self-test. */
+export function nvmeSupportsSelfTest(idCtrlJson: string): boolean {
+  const oacs = n(parseJson(idCtrlJson)?.["oacs"]);
+  return oacs !== null && (oacs & 0x10) !== 0;
+}
+
+export interface StorageSatOptions {
+  /** seconds between self-test polls */
+  pollS?: number;
+  /** give up waiting for a short self-test after this long (default: 3× the drive's estimate, ≥ 10 min) */
+  selfTestTimeoutS?: number;
+  timeoutMs?: number;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+
+async function testDisk(
+  ctx: SatContext,
+  name: string,
+  opts: Required<StorageSatOptions>,
+  report: (state: string) => void,
+): Promise<JobResult> {
+  const job = `storage_${summaryKey(name)}`;
+  const dev = `/dev/${name}`;
+  const ctrl = nvmeController(name);
+  const facts: Record<string, string | number | boolean | null> = { device: dev };
+  const t = opts.timeoutMs;
+  const before = await ctx.run(`smartctl-x-before-${name}.json`, "smartctl", ["-x", "-j", dev], {
+    timeoutMs: t,
+  });
+  if (before.kind === "missing") {
+    return { name: job, status: "UNSUPPORTED", reason: "smartctl not found", facts };
+  }
+  if (before.kind !== "exited") {
+    return { name: job, status: "FAILED", reason: `smartctl: ${before.kind}`, facts };
+  }
+  const access = smartAccess(await ctx.read(`smartctl-x-before-${name}.json`), before.code);
+  facts["protocol"] = access.protocol;
+  if (access.unsupported && !ctrl) {
+    return { name: job, status: "UNSUPPORTED", reason: access.unsupported, facts };
+  }
+
+  let state: SelfTestState | null = null;
+  let poll: (() => Promise<SelfTestState | null>) | null = null;
+  if (ctrl) {
+    const base = ctrl.replace("/dev/", "");
+    for (
+      const [file, args] of [
+        [`nvme-smart-log-before-${base}.json`, ["smart-log", ctrl, "-o", "json"]],
+        [`nvme-error-log-${base}.json`, ["error-log", ctrl, "-o", "json"]],
+        [`nvme-id-ctrl-${base}.json`, ["id-ctrl", ctrl, "-o", "json"]],
+      ] as const
+    ) await ctx.run(file, "nvme", [...args], { timeoutMs: t });
+    const id = await ctx.read(`nvme-id-ctrl-${base}.json`);
+    if (!id) {
+      return {
+        name: job,
+        status: "UNSUPPORTED",
+        reason: access.unsupported ?? "nvme-cli could not identify the controller",
+        facts,
+      };
+    }
+    if (!nvmeSupportsSelfTest(id)) {
+      return {
+        name: job,
+        status: "UNSUPPORTED",
+        reason: "controller has no Device Self-test (OACS bit 4)",
+        facts,
+      };
+    }
+    const start = await ctx.run(`nvme-self-test-start-${base}.txt`, "nvme", [
+      "device-self-test",
+      ctrl,
+      "-n",
+      "0xffffffff",
+      "-s",
+      "1",
+    ], { timeoutMs: t });
+    if (start.kind !== "exited" || start.code !== 0) {
+      return {
+        name: job,
+        status: "FAILED",
+        reason: `could not start the NVMe self-test (${start.kind}${
+          "code" in start ? ` ${start.code}` : ""
+        })`,
+        facts,
+      };
+    }
+    poll = async () => {
+      const r = await exec("nvme", ["self-test-log", ctrl, "-o", "json"], { timeoutMs: t });
+      return r.kind === "exited" && r.code === 0 ? nvmeSelfTest(r.stdout) : null;
+    };
+  } else {
+    if (access.passed === false) facts["health_before"] = "FAILED";
+    if (!access.selfTest) {
+      return { name: job, status: "UNSUPPORTED", reason: "the disk offers no SMART self-test", facts };
+    }
+    const start = await ctx.run(`smartctl-t-short-${name}.json`, "smartctl", ["-t", "short", "-j", dev], {
+      timeoutMs: t,
+    });
+    if (start.kind !== "exited" || (start.code & 0b111) !== 0) {
+      return {
+        name: job,
+        status: "FAILED",
+        reason: `could not start the short self-test (${start.kind}${
+          "code" in start ? ` ${start.code}` : ""
+        })`,
+        facts,
+      };
+    }
+    const ata = access.protocol === "ata";
+    poll = async () => {
+      const r = await exec(
+        "smartctl",
+        ata ? ["-j", "-c", "-l", "selftest", dev] : ["-j", "-l", "selftest", dev],
+        { timeoutMs: t },
+      );
+      return r.kind === "exited" ? (ata ? ataSelfTest(r.stdout) : scsiSelfTest(r.stdout)) : null;
+    };
+  }
+  const limit = Math.max(opts.selfTestTimeoutS, (access.pollingMinutes ?? 0) * 3 * 60);
+  const t0 = performance.now();
+  while (!ctx.signal.aborted) {
+    await sleep(opts.pollS * 1000, ctx.signal);
+    if (ctx.signal.aborted) break;
+    state = await poll();
+    if (state && !state.running) break;
+    report(state?.running ? `${state.remainingPct ?? "?"}% left` : "waiting");
+    if ((performance.now() - t0) / 1000 > limit) break;
+  }
+  // the log and the data after, whatever happened
+  if (ctrl) {
+    const base = ctrl.replace("/dev/", "");
+    await ctx.run(`nvme-self-test-log-${base}.json`, "nvme", ["self-test-log", ctrl, "-o", "json"], {
+      timeoutMs: t,
+    });
+    await ctx.run(`nvme-smart-log-after-${base}.json`, "nvme", ["smart-log", ctrl, "-o", "json"], {
+      timeoutMs: t,
+    });
+  } else {
+    await ctx.run(`smartctl-selftest-log-${name}.json`, "smartctl", ["-j", "-l", "selftest", dev], {
+      timeoutMs: t,
+    });
+  }
+  const after = await ctx.run(`smartctl-x-after-${name}.json`, "smartctl", ["-x", "-j", dev], {
+    timeoutMs: t,
+  });
+  const afterAccess = after.kind === "exited"
+    ? smartAccess(await ctx.read(`smartctl-x-after-${name}.json`), after.code)
+    : null;
+  if (ctx.signal.aborted) return { name: job, status: "FAILED", reason: "aborted", facts };
+  if (!state) return { name: job, status: "FAILED", reason: "self-test status could not be read", facts };
+  if (state.running) {
+    return {
+      name: job,
+      status: "FAILED",
+      reason: `self-test still running after ${Math.round(limit)} s`,
+      facts,
+    };
+  }
+  facts["self_test"] = state.text;
+  if (state.passed === false) {
+    return { name: job, status: "FAILED", reason: `self-test: ${state.text}`, facts };
+  }
+  if (afterAccess?.passed === false || access.passed === false) {
+    return { name: job, status: "FAILED", reason: "SMART overall health: FAILED", facts };
+  }
+  if (state.passed === null) {
+    return { name: job, status: "FAILED", reason: `self-test did not complete: ${state.text}`, facts };
+  }
+  return { name: job, status: "OK", facts };
+}
+
+/** Plans `bee sat storage` after listing the disks. */
+export async function planStorage(opts: StorageSatOptions = {}): Promise<SatPlan> {
+  const o: Required<StorageSatOptions> = { pollS: 10, selfTestTimeoutS: 600, timeoutMs: 60_000, ...opts };
+  const ls = await exec("lsblk", [
+    "-J",
+    "-b",
+    "-d",
+    "-o",
+    "NAME,PATH,TYPE,SIZE,MODEL,SERIAL,VENDOR,REV,TRAN,ROTA,RM,WWN",
+  ], {
+    timeoutMs: o.timeoutMs,
+  });
+  const facts: Record<string, string | number | null> = {
+    poll_s: o.pollS,
+    self_test_timeout_s: o.selfTestTimeoutS,
+  };
+  if (ls.kind !== "exited" || ls.code !== 0) {
+    const reason = ls.kind === "missing" ? "lsblk not found" : `lsblk failed (${ls.kind})`;
+    return {
+      kind: "storage",
+      facts,
+      jobs: [{
+        name: "storage",
+        plannedS: 0,
+        run: () => Promise.resolve({ name: "storage", status: "FAILED", reason }),
+      }],
+    };
+  }
+  let disks: string[] = [];
+  try {
+    disks = parseLsblk(ls.stdout).filter(isPhysicalDisk).map((d) => d.name).filter((d) =>
+      /^[A-Za-z0-9_-]+$/.test(d)
+    );
+  } catch (e) {
+    const reason = `unreadable lsblk output: ${(e as Error).message}`;
+    return {
+      kind: "storage",
+      facts,
+      jobs: [{
+        name: "storage",
+        plannedS: 0,
+        run: () => Promise.resolve({ name: "storage", status: "FAILED", reason }),
+      }],
+    };
+  }
+  facts["disks"] = disks.join(",");
+  if (!disks.length) {
+    return {
+      kind: "storage",
+      facts,
+      jobs: [{
+        name: "storage",
+        plannedS: 0,
+        run: () => Promise.resolve({ name: "storage", status: "UNSUPPORTED", reason: "no disks found" }),
+      }],
+    };
+  }
+  return {
+    kind: "storage",
+    facts,
+    jobs: [{
+      name: "storage",
+      plannedS: 150,
+      async run(ctx) {
+        const states = new Map<string, string>(disks.map((d) => [d, "starting"]));
+        const show = () => ctx.progress([...states].map(([d, st]) => `${d}: ${st}`).join(", "));
+        // all disks at once: a short self-test runs inside each drive
+        return await Promise.all(disks.map(async (d) => {
+          const r = await testDisk(ctx, d, o, (st) => {
+            states.set(d, st);
+            show();
+          });
+          states.set(d, r.status);
+          show();
+          return r;
+        }));
+      },
+    }],
+  };
+}
