@@ -9,10 +9,11 @@ if [ ! -x node_modules/.bin/deno ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# 2. Debian tools the audit calls (and, with `sh tasks/setup.sh test`, Chromium for the web page
-#    tests); best effort, never fatal
+# 2. Debian tools the audit calls (and, with `sh tasks/setup.sh test`, what the tests drive for real:
+#    Chromium for the web page, memtester for the memory SAT, xmllint for the SVG, tmux for the TUI
+#    best effort, never fatal
 want="dmidecode:dmidecode lspci:pciutils smartctl:smartmontools nvme:nvme-cli ipmitool:ipmitool ip:iproute2 lsblk:util-linux"
-[ "${1:-}" = test ] && want="$want chromium:chromium"
+[ "${1:-}" = test ] && want="$want chromium:chromium memtester:memtester xmllint:libxml2-utils tmux:tmux pgrep:procps"
 missing=""
 for pair in $want; do
   cmd=${pair%%:*}; pkg=${pair#*:}

@@ -1,11 +1,12 @@
 // Pure SAT pieces: summary contract, stress JSON-lines judgement, metrics parsing and charts,
 // before/after GPU health, XIDs, memtester, self-test parsers, tar round trip.
 import assert from "node:assert/strict";
-import { fixture, FIX } from "./helpers.ts";
+import { FIX, fixture } from "./helpers.ts";
 import { overallStatus, parseSummary, renderSummary } from "../bee/sat/summary.ts";
 import { foldStressLine, judgeStress, newStressState, type StressJudgeInput } from "../bee/sat/gpu_stress.ts";
 import {
   downsample,
+  fillGaps,
   hwSlowdowns,
   MetricsCollector,
   metricsCsv,
@@ -16,17 +17,36 @@ import {
 import { judgeHealth, judgeXids, newLines, parseXids } from "../bee/sat/gpu_health.ts";
 import { parseNvidiaSmiQ } from "../bee/audit/parsers/nvidia_smi.ts";
 import { memtesterSizeMb, parseMemtester } from "../bee/sat/memory.ts";
-import { ataSelfTest, nvmeSelfTest, nvmeSupportsSelfTest, scsiSelfTest, smartAccess } from "../bee/sat/storage.ts";
+import {
+  ataSelfTest,
+  nvmeSelfTest,
+  nvmeSupportsSelfTest,
+  scsiSelfTest,
+  smartAccess,
+} from "../bee/sat/storage.ts";
 import { parseDuration, parseGpuList, parseGpuSelection } from "../bee/sat/nvidia.ts";
 import { parseMeminfo } from "../bee/audit/parsers/procfs.ts";
 import { readAllTarGz, writeTarGz } from "../bee/lib/tar.ts";
 
 Deno.test("summary: overall status rules and key=value format", () => {
-  assert.equal(overallStatus([{ name: "a", status: "OK" }, { name: "b", status: "UNSUPPORTED", reason: "x" }]), "OK");
-  assert.equal(overallStatus([{ name: "a", status: "OK" }, { name: "b", status: "FAILED", reason: "x" }]), "FAILED");
+  assert.equal(
+    overallStatus([{ name: "a", status: "OK" }, { name: "b", status: "UNSUPPORTED", reason: "x" }]),
+    "OK",
+  );
+  assert.equal(
+    overallStatus([{ name: "a", status: "OK" }, { name: "b", status: "FAILED", reason: "x" }]),
+    "FAILED",
+  );
   assert.equal(overallStatus([{ name: "a", status: "UNSUPPORTED", reason: "x" }]), "UNSUPPORTED");
   const text = renderSummary(
-    { bee_version: "0.1.0", kind: "memory", host: "h", system_serial: "S\nN=1", started_utc: "a", finished_utc: "b" },
+    {
+      bee_version: "0.1.0",
+      kind: "memory",
+      host: "h",
+      system_serial: "S\nN=1",
+      started_utc: "a",
+      finished_utc: "b",
+    },
     [{ name: "memtester", status: "FAILED", reason: "2 failures\nsecond line", facts: { failures: 2 } }],
     { status: "FAILED", reason: "memtester: 2 failures" },
   );
@@ -54,7 +74,16 @@ function stressLines(mismatches = 0, devices = 3): string[] {
   }
   for (let d = 0; d < devices; d++) {
     for (const dt of ["fp16", "bf16"]) {
-      out.push(JSON.stringify({ event: "progress", device: d, dtype: dt, tflops: 150.5, iterations: 10, mismatches: 0 }));
+      out.push(
+        JSON.stringify({
+          event: "progress",
+          device: d,
+          dtype: dt,
+          tflops: 150.5,
+          iterations: 10,
+          mismatches: 0,
+        }),
+      );
       out.push(JSON.stringify({
         event: "result",
         device: d,
@@ -65,7 +94,9 @@ function stressLines(mismatches = 0, devices = 3): string[] {
       }));
     }
   }
-  out.push(JSON.stringify({ event: "end", status: mismatches ? "mismatches" : "ok", exit_code: mismatches ? 1 : 0 }));
+  out.push(
+    JSON.stringify({ event: "end", status: mismatches ? "mismatches" : "ok", exit_code: mismatches ? 1 : 0 }),
+  );
   return out;
 }
 
@@ -73,7 +104,14 @@ function judgeInput(lines: string[], proc: Partial<StressJudgeInput["proc"]> = {
   const state = newStressState();
   for (const l of lines) foldStressLine(state, l);
   return {
-    proc: { kind: "exited", command: "bee-gpu-stress", durationMs: 1000, code: 0, signal: null, ...proc } as StressJudgeInput["proc"],
+    proc: {
+      kind: "exited",
+      command: "bee-gpu-stress",
+      durationMs: 1000,
+      code: 0,
+      signal: null,
+      ...proc,
+    } as StressJudgeInput["proc"],
     state,
     selected: [0, 2, 5],
     hwSlowdown: new Map(),
@@ -109,8 +147,14 @@ Deno.test("stress: exit 0 without results, end or metrics is FAILED, never OK", 
 });
 
 Deno.test("stress: crash, could-not-run, timeout, missing and abort are FAILED with the reason", () => {
-  assert.match(judgeStress(judgeInput(stressLines(), { code: 139, signal: "SIGSEGV" })).reason!, /crashed \(SIGSEGV\)/);
-  const err = [JSON.stringify({ event: "error", device: null, message: "no CUDA device" }), '{"event":"end","status":"error"}'];
+  assert.match(
+    judgeStress(judgeInput(stressLines(), { code: 139, signal: "SIGSEGV" })).reason!,
+    /crashed \(SIGSEGV\)/,
+  );
+  const err = [
+    JSON.stringify({ event: "error", device: null, message: "no CUDA device" }),
+    '{"event":"end","status":"error"}',
+  ];
   const r = judgeStress(judgeInput(err, { code: 2 }));
   assert.match(r.reason!, /could not run \(exit 2\).*no CUDA device/);
   assert.match(judgeStress(judgeInput([], { kind: "timeout" })).reason!, /^timeout/);
@@ -142,7 +186,13 @@ Deno.test("metrics: field names follow the driver's help, rows parse with [N/A] 
   assert.equal(na.power_w, null);
   assert.equal(na.elapsed_s, 1);
   const last = c.rows.at(-1)!;
-  assert.deepEqual([last.elapsed_s, last.gpu, last.temperature_c, last.power_w, last.sm_clock_mhz], [5, 2, 77, 310, 1800]);
+  assert.deepEqual([last.elapsed_s, last.gpu, last.temperature_c, last.power_w, last.sm_clock_mhz], [
+    5,
+    2,
+    77,
+    310,
+    1800,
+  ]);
   assert.equal(last.sw_power_cap, true);
   assert.equal(hwSlowdowns(c.rows).size, 0, "SW power cap alone is normal");
   const hw = new MetricsCollector(fields);
@@ -158,7 +208,10 @@ Deno.test("metrics: CSV columns, offline SVG that parses as XML, terminal chart 
   const c = new MetricsCollector(metricsFields(""));
   for (const l of fixture("nvidia_smi_query/handmade-a6000x3-metrics-hw-thermal.csv").split("\n")) c.push(l);
   const csv = metricsCsv(c.rows).split("\n");
-  assert.equal(csv[0], "elapsed_s,gpu,temperature_c,utilization_pct,power_w,sm_clock_mhz,clocks_event_reasons_active,hw_slowdown,hw_thermal_slowdown,hw_power_brake_slowdown,sw_thermal_slowdown,sw_power_cap");
+  assert.equal(
+    csv[0],
+    "elapsed_s,gpu,temperature_c,utilization_pct,power_w,sm_clock_mhz,clocks_event_reasons_active,hw_slowdown,hw_thermal_slowdown,hw_power_brake_slowdown,sw_thermal_slowdown,sw_power_cap",
+  );
   assert.equal(csv.filter((l) => l).length, 19);
   const names = new Map([[0, "NVIDIA RTX A6000"], [1, "<script>alert(1)</script>"], [2, "x"]]);
   const html = metricsHtml(c.rows, names, "GPU metrics");
@@ -167,7 +220,8 @@ Deno.test("metrics: CSV columns, offline SVG that parses as XML, terminal chart 
   assert.equal(svgs.length, 3);
   // well-formed XML: checked by a real XML parser (xmllint) when present, else by the DOMParser-free check below
   for (const svg of svgs) {
-    const p = new Deno.Command("xmllint", { args: ["--noout", "-"], stdin: "piped", stderr: "piped" }).spawn();
+    const p = new Deno.Command("xmllint", { args: ["--noout", "-"], stdin: "piped", stderr: "piped" })
+      .spawn();
     const w = p.stdin.getWriter();
     await w.write(new TextEncoder().encode(svg));
     await w.close();
@@ -179,16 +233,24 @@ Deno.test("metrics: CSV columns, offline SVG that parses as XML, terminal chart 
   const perGpu = term.split(/\n(?=GPU \d)/);
   assert.equal(perGpu.length, 3);
   for (const block of perGpu) {
-    for (const color of ["\x1b[31m", "\x1b[34m", "\x1b[32m", "\x1b[33m"]) assert.ok(block.includes(color), JSON.stringify(color));
+    for (const color of ["\x1b[31m", "\x1b[34m", "\x1b[32m", "\x1b[33m"]) {
+      assert.ok(block.includes(color), JSON.stringify(color));
+    }
     assert.match(block, /[┤┼]/);
     assert.match(block, /[╭╮╰╯─│]/);
     assert.match(block, /^ +100 +[┤┼]/m);
     assert.match(block, /temperature, °C/);
     assert.match(block, /power, % of 300 W/);
   }
+  // deno-lint-ignore no-control-regex -- control characters are what is being removed
   const visible = term.replace(/\x1b\[[0-9;]*m/g, "").split("\n");
   assert.ok(visible.every((l) => [...l].length <= 80), visible.find((l) => [...l].length > 80) ?? "");
   assert.deepEqual(downsample([1, 3, null, null, 5, 7], 3), [2, null, 6]);
+  assert.deepEqual(fillGaps([null, 4, null, 6]), [4, 4, 4, 6]);
+  // [N/A] samples in the middle of a series still chart
+  const gaps = new MetricsCollector(metricsFields(""));
+  for (const l of fixture("nvidia_smi_query/handmade-a6000x3-metrics.csv").split("\n")) gaps.push(l);
+  assert.match(metricsTermChart(gaps.rows, names), /GPU 1/);
 });
 
 Deno.test("health: new double-bit ECC and remapped rows fail; identical snapshots pass", () => {
@@ -235,7 +297,13 @@ Deno.test("storage: SMART reachability from real smartctl captures", () => {
   assert.equal(vda.protocol, null);
   assert.match(vda.unsupported!, /Unable to detect device type/);
   const sda = smartAccess(fixture("smartctl/qemu-devbox-x-sda.json"), 4);
-  assert.deepEqual(sda, { unsupported: null, protocol: "ata", passed: true, selfTest: true, pollingMinutes: 2 });
+  assert.deepEqual(sda, {
+    unsupported: null,
+    protocol: "ata",
+    passed: true,
+    selfTest: true,
+    pollingMinutes: 2,
+  });
   const sas = smartAccess(fixture("smartctl/freebsd-sas-toshiba-al13sxb60en-a.json"), 0);
   assert.equal(sas.protocol, "scsi");
   assert.equal(smartAccess(fixture("smartctl/qemu-devbox-x-nvme0.json"), 0).protocol, "nvme");
@@ -245,8 +313,16 @@ Deno.test("storage: SMART reachability from real smartctl captures", () => {
 
 Deno.test("storage: self-test states (ATA running/passed/failed, SCSI, NVMe)", () => {
   const ata = JSON.parse(fixture("smartctl/qemu-devbox-x-sda.json"));
-  assert.deepEqual(ataSelfTest(JSON.stringify(ata)), { running: false, passed: true, text: "completed without error" });
-  ata.ata_smart_data.self_test.status = { value: 249, string: "in progress, 90% of test remaining", remaining_percent: 90 };
+  assert.deepEqual(ataSelfTest(JSON.stringify(ata)), {
+    running: false,
+    passed: true,
+    text: "completed without error",
+  });
+  ata.ata_smart_data.self_test.status = {
+    value: 249,
+    string: "in progress, 90% of test remaining",
+    remaining_percent: 90,
+  };
   assert.deepEqual(ataSelfTest(JSON.stringify(ata)), { running: true, remainingPct: 90 });
   ata.ata_smart_data.self_test.status = { value: 0, string: "completed without error", passed: true };
   ata.ata_smart_self_test_log.standard.table = [{
@@ -255,13 +331,40 @@ Deno.test("storage: self-test states (ATA running/passed/failed, SCSI, NVMe)", (
     lifetime_hours: 3,
     lba: 1234,
   }];
-  assert.deepEqual(ataSelfTest(JSON.stringify(ata)), { running: false, passed: false, text: "Short offline: Completed: read failure" });
-  assert.deepEqual(scsiSelfTest('{"scsi_self_test_0":{"code":{"value":1,"string":"Background short"},"result":{"value":15,"string":"Self test in progress"}}}'), { running: true, remainingPct: null });
-  assert.equal(scsiSelfTest('{"scsi_self_test_0":{"code":{"value":1,"string":"Background short"},"result":{"value":0,"string":"Completed"}}}')!.running, false);
-  assert.deepEqual(nvmeSelfTest('{"Current Device Self-Test Operation":1,"Current Device Self-Test Completion":40,"List of Valid Reports":[]}'), { running: true, remainingPct: 60 });
-  assert.deepEqual(nvmeSelfTest('{"Current Device Self-Test Operation":0,"Current Device Self-Test Completion":0,"List of Valid Reports":[{"Self test result":7,"Self test code":1,"Segment number":2}]}'), { running: false, passed: false, text: "completed with one or more failed segments" });
+  assert.deepEqual(ataSelfTest(JSON.stringify(ata)), {
+    running: false,
+    passed: false,
+    text: "Short offline: Completed: read failure",
+  });
+  assert.deepEqual(
+    scsiSelfTest(
+      '{"scsi_self_test_0":{"code":{"value":1,"string":"Background short"},"result":{"value":15,"string":"Self test in progress"}}}',
+    ),
+    { running: true, remainingPct: null },
+  );
+  assert.equal(
+    scsiSelfTest(
+      '{"scsi_self_test_0":{"code":{"value":1,"string":"Background short"},"result":{"value":0,"string":"Completed"}}}',
+    )!.running,
+    false,
+  );
+  assert.deepEqual(
+    nvmeSelfTest(
+      '{"Current Device Self-Test Operation":1,"Current Device Self-Test Completion":40,"List of Valid Reports":[]}',
+    ),
+    { running: true, remainingPct: 60 },
+  );
+  assert.deepEqual(
+    nvmeSelfTest(
+      '{"Current Device Self-Test Operation":0,"Current Device Self-Test Completion":0,"List of Valid Reports":[{"Self test result":7,"Self test code":1,"Segment number":2}]}',
+    ),
+    { running: false, passed: false, text: "completed with one or more failed segments" },
+  );
   assert.equal(nvmeSelfTest("not json"), null);
-  assert.equal(nvmeSupportsSelfTest(fixture("nvme/qemu-devbox-id-ctrl-nvme0.json")), (JSON.parse(fixture("nvme/qemu-devbox-id-ctrl-nvme0.json")).oacs & 0x10) !== 0);
+  assert.equal(
+    nvmeSupportsSelfTest(fixture("nvme/qemu-devbox-id-ctrl-nvme0.json")),
+    (JSON.parse(fixture("nvme/qemu-devbox-id-ctrl-nvme0.json")).oacs & 0x10) !== 0,
+  );
 });
 
 Deno.test("nvidia options: durations, GPU lists and nvidia-smi's GPU list", () => {
@@ -272,10 +375,15 @@ Deno.test("nvidia options: durations, GPU lists and nvidia-smi's GPU list", () =
   assert.equal(parseDuration("1d"), null);
   assert.deepEqual(parseGpuSelection("0,2,2"), [0, 2]);
   assert.equal(parseGpuSelection("0;2"), null);
-  assert.deepEqual(parseGpuList("0, NVIDIA H100 80GB HBM3, 81559, 00000000:1B:00.0\n1, NVIDIA H100 80GB HBM3, [N/A], 00000000:43:00.0\n"), [
-    { index: 0, name: "NVIDIA H100 80GB HBM3", memory_mib: 81559, pci_bus_id: "00000000:1B:00.0" },
-    { index: 1, name: "NVIDIA H100 80GB HBM3", memory_mib: null, pci_bus_id: "00000000:43:00.0" },
-  ]);
+  assert.deepEqual(
+    parseGpuList(
+      "0, NVIDIA H100 80GB HBM3, 81559, 00000000:1B:00.0\n1, NVIDIA H100 80GB HBM3, [N/A], 00000000:43:00.0\n",
+    ),
+    [
+      { index: 0, name: "NVIDIA H100 80GB HBM3", memory_mib: 81559, pci_bus_id: "00000000:1B:00.0" },
+      { index: 1, name: "NVIDIA H100 80GB HBM3", memory_mib: null, pci_bus_id: "00000000:43:00.0" },
+    ],
+  );
 });
 
 Deno.test("tar: written archives read back by our reader and by GNU tar, long names included", async () => {
@@ -289,7 +397,11 @@ Deno.test("tar: written archives read back by our reader and by GNU tar, long na
   const out = `${Deno.makeTempDirSync()}/bee-sat-test.tar.gz`;
   await writeTarGz(out, src, "bee-sat-test");
   const files = (await readAllTarGz(out))!;
-  assert.deepEqual([...files.keys()].sort(), ["bee-sat-test/big.bin", `bee-sat-test/${long}`, "bee-sat-test/summary.txt"]);
+  assert.deepEqual([...files.keys()].sort(), [
+    "bee-sat-test/big.bin",
+    `bee-sat-test/${long}`,
+    "bee-sat-test/summary.txt",
+  ]);
   assert.deepEqual(files.get("bee-sat-test/big.bin"), big);
   const gnu = new Deno.Command("tar", { args: ["-tzf", out] }).outputSync();
   assert.equal(gnu.code, 0);

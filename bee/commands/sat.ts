@@ -46,7 +46,7 @@ async function auditFor(
   }
   let serial: string | null = null;
   try {
-    const v = JSON.parse(text)?.board?.system?.serial;
+    const v = JSON.parse(text)?.hardware?.board?.system?.serial;
     serial = typeof v === "string" ? v.slice(0, 128) : null;
   } catch {
     source += " (not JSON)";

@@ -122,6 +122,7 @@ export async function runProc(cmd: string, args: string[], opts: ProcOptions): P
   const timer = setTimeout(() => stop("timeout"), opts.timeoutMs);
   const onAbort = () => stop("aborted");
   opts.signal?.addEventListener("abort", onAbort, { once: true });
+  if (opts.signal?.aborted) onAbort(); // aborted while the outputs were being opened
 
   const status = await child.status;
   clearTimeout(timer);

@@ -373,6 +373,12 @@ export function downsample(values: (number | null)[], width: number): (number | 
   return out;
 }
 
+/** Nulls replaced by the previous value (leading ones by the first known value; all-null → 0). */
+export function fillGaps(values: (number | null)[]): number[] {
+  let prev = values.find((v): v is number => v !== null) ?? 0;
+  return values.map((v) => (v === null ? prev : (prev = v)));
+}
+
 const TERM_COLORS = [asciichart.red, asciichart.blue, asciichart.green, asciichart.yellow];
 
 /**
@@ -383,9 +389,12 @@ export function metricsTermChart(rows: MetricRow[], names: Map<number, string>, 
   const out: string[] = [];
   for (const [gpu, rs] of byGpu(rows)) {
     const series = scaleSeries(rs);
-    const data = series.map((s) => downsample(s.values, width).map((v) => (v === null ? NaN : v)));
+    // asciichart cannot draw gaps ([N/A] samples): a gap repeats the last known value
+    const data = series.map((s) => fillGaps(downsample(s.values, width)));
     const tMax = Math.max(0, ...rs.map((r) => r.elapsed_s));
     out.push(`GPU ${gpu} ${names.get(gpu) ?? ""}`.trimEnd().slice(0, 78));
+    const empty = series.filter((s) => s.values.every((v) => v === null)).map((s) => s.key);
+    if (empty.length) out.push(`      no data: ${empty.join(", ")}`);
     out.push(
       asciichart.plot(data, {
         height: 10,

@@ -27,6 +27,7 @@ export interface MemtesterReport {
 
 /** Parses memtester output (its progress spinners use backspaces; they are dropped). */
 export function parseMemtester(text: string): MemtesterReport {
+  // deno-lint-ignore no-control-regex -- control characters are what is being removed
   const clean = text.replace(/.\x08/g, "").replace(/\x08/g, "");
   const failures = clean.split("\n").filter((l) => /FAILURE/.test(l)).map((l) => l.trim().slice(0, 200));
   const locked = /trying mlock \.\.\.locked/.test(clean)
@@ -56,7 +57,7 @@ export async function planMemory(opts: MemorySatOptions): Promise<SatPlan> {
   if (envSize !== undefined) {
     sizeMb = Number(envSize);
     if (!Number.isInteger(sizeMb) || sizeMb < 1) {
-      throw new UserError(`BEE_MEMTESTER_SIZE_MB=${envSize.slice(0, 40)} is not a size in MB`);
+      throw new UserError(`BEE_MEMTESTER_SIZE_MB=${envSize.slice(0, 40)} is not a size in MB`, 2);
     }
     facts["size_mb_source"] = "BEE_MEMTESTER_SIZE_MB";
   } else {
@@ -73,7 +74,7 @@ export async function planMemory(opts: MemorySatOptions): Promise<SatPlan> {
   if (envPasses !== undefined) {
     passes = Number(envPasses);
     if (!Number.isInteger(passes) || passes < 1) {
-      throw new UserError(`BEE_MEMTESTER_PASSES=${envPasses.slice(0, 40)} is not a count`);
+      throw new UserError(`BEE_MEMTESTER_PASSES=${envPasses.slice(0, 40)} is not a count`, 2);
     }
     facts["passes_source"] = "BEE_MEMTESTER_PASSES";
   }

@@ -117,7 +117,7 @@ export async function planNvidia(opts: NvidiaSatOptions): Promise<SatPlan> {
   const selected = opts.gpus ?? known;
   const unknown = selected.filter((g) => !known.includes(g));
   if (unknown.length) {
-    throw new UserError(`no GPU ${unknown.join(",")} here (GPUs: ${known.join(",")})`);
+    throw new UserError(`no GPU ${unknown.join(",")} here (GPUs: ${known.join(",")})`, 2);
   }
   selected.sort((a, b) => a - b);
 
@@ -129,7 +129,7 @@ export async function planNvidia(opts: NvidiaSatOptions): Promise<SatPlan> {
   if (opts.durationS === null && envSeconds !== undefined) {
     const n = parseDuration(envSeconds);
     if (n === null) {
-      throw new UserError(`BEE_GPU_STRESS_SECONDS=${envSeconds.slice(0, 40)} is not a duration`);
+      throw new UserError(`BEE_GPU_STRESS_SECONDS=${envSeconds.slice(0, 40)} is not a duration`, 2);
     }
     seconds = n;
     facts["stress_seconds_source"] = "BEE_GPU_STRESS_SECONDS";
@@ -143,7 +143,7 @@ export async function planNvidia(opts: NvidiaSatOptions): Promise<SatPlan> {
   if (envSize !== undefined) {
     const n = Number(envSize);
     if (!Number.isInteger(n) || n < 1) {
-      throw new UserError(`BEE_GPU_STRESS_SIZE_MB=${envSize.slice(0, 40)} is not a size in MB`);
+      throw new UserError(`BEE_GPU_STRESS_SIZE_MB=${envSize.slice(0, 40)} is not a size in MB`, 2);
     }
     sizeMb = n;
     facts["stress_size_mb_source"] = "BEE_GPU_STRESS_SIZE_MB";

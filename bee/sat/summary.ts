@@ -33,6 +33,7 @@ export function summaryKey(s: string): string {
 /** One line, printable, bounded: values come from hardware and tools and are untrusted. */
 export function summaryValue(v: string | number | boolean | null | undefined): string {
   if (v === null || v === undefined) return "";
+  // deno-lint-ignore no-control-regex -- control characters are what is being removed
   return String(v).replace(/[\r\n]+/g, " ").replace(/[\x00-\x1f\x7f]/g, "").trim().slice(0, 400);
 }
 

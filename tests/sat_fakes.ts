@@ -1,0 +1,91 @@
+// Fake NVIDIA tools for the SAT flow tests: nvidia-smi (GPU list, -q before/after, metrics poller),
+// bee-gpu-stress in each behaviour the judge must handle, dmesg before/after, nvidia-bug-report.sh.
+import { FIX, writeFakeTool } from "./helpers.ts";
+
+export type StressMode = "clean" | "mismatch" | "lying" | "crash" | "hang" | "nogpu" | "slow";
+
+function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A fake bee-gpu-stress speaking the JSON-lines contract for each CUDA-visible device. */
+export function fakeStress(dir: string, mode: StressMode): void {
+  const mismatches = mode === "mismatch" || mode === "lying" ? 5 : 0;
+  const exit = mode === "mismatch" ? 1 : 0;
+  const script = `#!/bin/sh
+echo "$* | CUDA_VISIBLE_DEVICES=\${CUDA_VISIBLE_DEVICES:-} | CUDA_DEVICE_ORDER=\${CUDA_DEVICE_ORDER:-}" >> ${
+    shq(`${dir}/bee-gpu-stress.calls`)
+  }
+echo $$ > ${shq(`${dir}/bee-gpu-stress.pid`)}
+if [ ${shq(mode)} = nogpu ]; then
+  echo '{"event":"error","device":null,"message":"no CUDA-capable device is detected"}'
+  echo '{"event":"end","status":"error","exit_code":2}'
+  exit 2
+fi
+IFS=,; set -- $CUDA_VISIBLE_DEVICES; unset IFS; n=$#
+i=0
+while [ $i -lt $n ]; do
+  printf '{"event":"start","device":%d,"name":"NVIDIA RTX A6000","compute_capability":"8.6","dtypes":["fp16","bf16","tf32"],"path":"cublaslt"}\\n' $i
+  i=$((i+1))
+done
+case ${shq(mode)} in
+  hang) /bin/sleep 987 & /bin/sleep 988; wait; exit 0 ;;
+  crash) kill -SEGV $$ ;;
+  slow) /bin/sleep 4 ;;
+esac
+/bin/sleep 1
+i=0
+while [ $i -lt $n ]; do
+  for dt in fp16 bf16 tf32; do
+    m=0; if [ $i = 1 ] && [ $dt = bf16 ]; then m=${mismatches}; fi
+    printf '{"event":"progress","device":%d,"dtype":"%s","tflops":150.5,"iterations":100,"mismatches":%d}\\n' $i $dt $m
+    printf '{"event":"result","device":%d,"dtype":"%s","tflops":151.25,"iterations":200,"mismatches":%d}\\n' $i $dt $m
+  done
+  i=$((i+1))
+done
+printf '{"event":"end","status":"%s","exit_code":%d}\\n' ${exit ? "mismatches" : "ok"} ${exit}
+exit ${exit}
+`;
+  Deno.writeTextFileSync(`${dir}/bee-gpu-stress`, script, { mode: 0o755 });
+}
+
+/** A script body answering `before` on its first call and `after` on later ones. */
+function beforeAfter(dir: string, tag: string, before: string, after: string): string {
+  const flag = shq(`${dir}/${tag}.seen`);
+  return `if [ -f ${flag} ]; then /bin/cat ${shq(`${FIX}/${after}`)}; else : > ${flag}; /bin/cat ${
+    shq(`${FIX}/${before}`)
+  }; fi`;
+}
+
+export interface NvidiaFakes {
+  qAfter?: string;
+  dmesgAfter?: string;
+  metrics?: string;
+  bugReport?: boolean;
+}
+
+export const GPU_LIST = "0, NVIDIA RTX A6000, 49140, 00000000:4F:00.0\n" +
+  "1, NVIDIA RTX A6000, 49140, 00000000:52:00.0\n" +
+  "2, NVIDIA RTX A6000, 49140, 00000000:53:00.0\n";
+
+/** nvidia-smi, dmesg and nvidia-bug-report.sh fakes for a 3× RTX A6000 machine. */
+export function nvidiaFakes(dir: string, o: NvidiaFakes = {}): void {
+  const q = "nvidia_smi/ampere__rtx-a6000-x9-first3__550.127.05.txt";
+  writeFakeTool(dir, "nvidia-smi", [
+    { args: "--query-gpu=index,name,memory.total,pci.bus_id --format=csv,noheader,nounits", text: GPU_LIST },
+    { args: "--help-query-gpu", text: '"clocks_event_reasons.active"\n"clocks_event_reasons.hw_slowdown"\n' },
+    {
+      args: "--query-gpu=timestamp,*-l 1 -i *",
+      file: o.metrics ?? "nvidia_smi_query/handmade-a6000x3-metrics.csv",
+      script: "/bin/sleep 986 & wait",
+    },
+    { args: "-q", script: beforeAfter(dir, "q", q, o.qAfter ?? q) },
+  ]);
+  const d = "dmesg/firecracker-devvm.txt";
+  writeFakeTool(dir, "dmesg", [{ args: "*", script: beforeAfter(dir, "dmesg", d, o.dmesgAfter ?? d) }]);
+  if (o.bugReport !== false) {
+    writeFakeTool(dir, "nvidia-bug-report.sh", [
+      { args: "--output-file *", script: 'printf "nvidia-bug-report fake\\n" > "$2.gz"' },
+    ]);
+  }
+}

@@ -1,0 +1,385 @@
+// Whole `bee sat` flows through the real launcher and code, with fake tools on PATH: every status
+// path, the summary, the archive's contents read back, the runtime overrides, and abort by SIGTERM.
+import assert from "node:assert/strict";
+import { fakeBin, fixture, REPO, runBee, writeFakeTool } from "./helpers.ts";
+import { fakeStress, type NvidiaFakes, nvidiaFakes, type StressMode } from "./sat_fakes.ts";
+import { passAudit } from "./web_fixtures.ts";
+import { readAllTarGz } from "../bee/lib/tar.ts";
+import { parseSummary } from "../bee/sat/summary.ts";
+
+const dec = new TextDecoder();
+
+interface SatRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  summary: Record<string, string>;
+  files: Map<string, Uint8Array>;
+  archive: string;
+  bin: string;
+}
+
+function auditFile(): string {
+  const p = `${Deno.makeTempDirSync()}/bee-audit.json`;
+  const a = passAudit();
+  a.hardware.board!.system.serial = "SN-TEST-0042";
+  Deno.writeTextFileSync(p, JSON.stringify(a));
+  return p;
+}
+
+async function readArchive(
+  stdout: string,
+): Promise<{ archive: string; files: Map<string, Uint8Array>; summary: Record<string, string> }> {
+  const last = stdout.trimEnd().split("\n").at(-1)!;
+  const m = last.match(/^archive: (\S+\/(bee-sat-[a-z]+-[A-Za-z0-9._-]+-\d{8}T\d{6}Z)\.tar\.gz)$/);
+  assert.ok(m, `last line names the archive: ${last}`);
+  const files = (await readAllTarGz(m[1]!))!;
+  assert.ok(files, "archive reads back");
+  for (const name of files.keys()) assert.ok(name.startsWith(`${m[2]}/`), name);
+  const summary = parseSummary(dec.decode(files.get(`${m[2]}/summary.txt`)!));
+  const short = new Map([...files].map(([k, v]) => [k.slice(m[2]!.length + 1), v]));
+  return { archive: m[1]!, files: short, summary };
+}
+
+async function satNvidia(
+  mode: StressMode | null,
+  args: string[] = ["--duration", "2"],
+  o: NvidiaFakes & { env?: Record<string, string>; noNvidia?: boolean } = {},
+): Promise<SatRun> {
+  const bin = fakeBin();
+  if (!o.noNvidia) nvidiaFakes(bin, o);
+  if (mode) fakeStress(bin, mode);
+  const out = Deno.makeTempDirSync();
+  const r = await runBee(["sat", "nvidia", "--out", out, "--audit", auditFile(), ...args], {
+    path: bin,
+    env: o.env,
+  });
+  const a = await readArchive(r.stdout);
+  return { ...r, ...a, bin };
+}
+
+function calls(bin: string, tool: string): string {
+  try {
+    return Deno.readTextFileSync(`${bin}/${tool}.calls`);
+  } catch {
+    return "";
+  }
+}
+
+Deno.test("sat nvidia: clean run on 3 GPUs is OK and the archive holds every output", async () => {
+  const r = await satNvidia("clean");
+  assert.equal(r.code, 0, r.stderr);
+  const s = r.summary;
+  assert.equal(s["overall_status"], "OK");
+  for (const j of ["nvidia_smi_q", "gpu_stress", "gpu_health", "gpu_xid", "nvidia_bug_report"]) {
+    assert.equal(s[`${j}_status`], "OK", `${j}: ${s[`${j}_reason`]}`);
+  }
+  assert.equal(s["kind"], "nvidia");
+  assert.equal(s["system_serial"], "SN-TEST-0042");
+  assert.match(s["bee_version"]!, /^\d+\.\d+\.\d+$/);
+  assert.match(s["started_utc"]!, /^\d{4}-\d\d-\d\dT/);
+  assert.equal(s["gpus"], "0,1,2");
+  assert.equal(s["stress_seconds"], "2");
+  assert.equal(s["stress_size_mb"], "49140");
+  assert.equal(s["gpu_stress_gpu2_bf16_tflops"], "151.3");
+  assert.equal(s["gpu_stress_gpu1_bf16_mismatches"], "0");
+  assert.equal(s["gpu_stress_gpu0_path"], "cublaslt");
+  assert.equal(s["gpu_stress_gpu1_temperature_max_c"], "76");
+  assert.equal(s["nvidia_smi_q_driver_version"], "550.127.05");
+  for (
+    const f of [
+      "summary.txt",
+      "audit.json",
+      "nvidia-smi-q.txt",
+      "nvidia-smi-q-after.txt",
+      "gpu-stress.jsonl",
+      "gpu-metrics.csv",
+      "gpu-metrics.html",
+      "gpu-metrics-term.txt",
+      "gpu-metrics-raw.csv",
+      "kernel-log-before.txt",
+      "kernel-log-after.txt",
+      "nvidia-bug-report.log.gz",
+      "commands.log",
+      "sat.log",
+    ]
+  ) assert.ok(r.files.has(f), `archive has ${f}: ${[...r.files.keys()]}`);
+  assert.equal(
+    JSON.parse(dec.decode(r.files.get("audit.json")!)).hardware.board.system.serial,
+    "SN-TEST-0042",
+  );
+  assert.equal(dec.decode(r.files.get("gpu-metrics.csv")!).trim().split("\n").length, 20);
+  assert.match(
+    calls(r.bin, "bee-gpu-stress"),
+    /^--seconds 2 --size-mb 49140 \| CUDA_VISIBLE_DEVICES=0,1,2 \| CUDA_DEVICE_ORDER=PCI_BUS_ID$/m,
+  );
+  assert.match(r.stderr, /bee sat nvidia: \d\d:\d\d:\d\d \/ \d\d:\d\d:\d\d +\[2\/5\] gpu_stress/);
+  assert.match(dec.decode(r.files.get("commands.log")!), /exited code=0 :: bee-gpu-stress --seconds 2/);
+});
+
+Deno.test("sat nvidia: --gpus 0,2 sets CUDA_VISIBLE_DEVICES and maps results back to physical indices", async () => {
+  const r = await satNvidia("clean", ["--duration", "2", "--gpus", "2,0"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(calls(r.bin, "bee-gpu-stress"), /CUDA_VISIBLE_DEVICES=0,2 /);
+  assert.match(calls(r.bin, "nvidia-smi"), /-l 1 -i 0,2/);
+  assert.equal(r.summary["gpus"], "0,2");
+  assert.ok(r.summary["gpu_stress_gpu2_fp16_tflops"]);
+  assert.equal(r.summary["gpu_stress_gpu1_fp16_tflops"], undefined);
+});
+
+Deno.test("sat nvidia: mismatches fail the SAT, also when the tool exits 0", async () => {
+  for (const mode of ["mismatch", "lying"] as const) {
+    const r = await satNvidia(mode);
+    assert.equal(r.code, 1, mode);
+    assert.equal(r.summary["overall_status"], "FAILED");
+    assert.equal(r.summary["gpu_stress_status"], "FAILED");
+    assert.match(r.summary["gpu_stress_reason"]!, /GPU 1 bf16: 5 mismatches/);
+    assert.equal(r.summary["gpu_stress_gpu1_bf16_mismatches"], "5");
+  }
+});
+
+Deno.test("sat nvidia: crash, could-not-run and missing stress tool are FAILED", async () => {
+  const crash = await satNvidia("crash");
+  assert.match(crash.summary["gpu_stress_reason"]!, /crashed \(SIGSEGV\)/);
+  const nogpu = await satNvidia("nogpu");
+  assert.match(nogpu.summary["gpu_stress_reason"]!, /could not run \(exit 2\).*no CUDA-capable device/);
+  const missing = await satNvidia(null);
+  assert.equal(missing.summary["gpu_stress_status"], "FAILED");
+  assert.match(missing.summary["gpu_stress_reason"]!, /bee-gpu-stress not found/);
+  for (const r of [crash, nogpu, missing]) assert.equal(r.code, 1);
+});
+
+Deno.test("sat nvidia: HW thermal slowdown, new ECC errors and XID 79 fail their jobs", async () => {
+  const r = await satNvidia("clean", ["--duration", "2"], {
+    metrics: "nvidia_smi_query/handmade-a6000x3-metrics-hw-thermal.csv",
+    qAfter: "nvidia_smi/edited-a6000-first3-after-ecc.txt",
+    dmesgAfter: "dmesg/edited-devvm-after-xid79.txt",
+  });
+  assert.equal(r.code, 1);
+  assert.match(r.summary["gpu_stress_reason"]!, /GPU 1: HW thermal slowdown active \(first at 3 s\)/);
+  assert.match(r.summary["gpu_stress_reason"]!, /GPU 1: 106 °C above its max operating temperature 93 °C/);
+  assert.match(r.summary["gpu_health_reason"]!, /GPU 1: 2 new uncorrectable/);
+  assert.equal(r.summary["gpu_xid_status"], "FAILED");
+  assert.match(r.summary["gpu_xid_reason"]!, /79 on 0000:52:00/);
+  assert.match(dec.decode(r.files.get("kernel-log-new.txt")!), /Xid .*: 79/);
+  assert.match(dec.decode(r.files.get("gpu-metrics.html")!), /fill="#d62728" fill-opacity/);
+});
+
+Deno.test("sat nvidia: no nvidia-smi is UNSUPPORTED everywhere (exit 3), a missing bug report tool is UNSUPPORTED", async () => {
+  const r = await satNvidia(null, ["--duration", "2"], { noNvidia: true });
+  assert.equal(r.code, 3, r.stderr);
+  assert.equal(r.summary["overall_status"], "UNSUPPORTED");
+  assert.equal(r.summary["gpu_stress_status"], "UNSUPPORTED");
+  assert.match(r.summary["gpu_stress_reason"]!, /nvidia-smi not found/);
+  const b = await satNvidia("clean", ["--duration", "2"], { bugReport: false });
+  assert.equal(b.summary["nvidia_bug_report_status"], "UNSUPPORTED");
+  assert.equal(b.summary["overall_status"], "OK");
+});
+
+Deno.test("sat nvidia: a driver that does not answer is FAILED", async () => {
+  const bin = fakeBin();
+  writeFakeTool(bin, "nvidia-smi", [{
+    args: "*",
+    text:
+      "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. Make sure that the latest NVIDIA driver is installed and running.\n",
+    exit: 9,
+  }]);
+  const out = Deno.makeTempDirSync();
+  const r = await runBee(["sat", "nvidia", "--out", out, "--audit", auditFile()], { path: bin });
+  assert.equal(r.code, 1);
+  const { summary } = await readArchive(r.stdout);
+  assert.match(summary["gpu_stress_reason"]!, /NVIDIA driver not usable: NVIDIA-SMI has failed/);
+});
+
+Deno.test("sat nvidia: runtime overrides are honoured and recorded; bad input is one line, exit 2", async () => {
+  const r = await satNvidia("clean", [], {
+    env: { BEE_GPU_STRESS_SECONDS: "3", BEE_GPU_STRESS_SIZE_MB: "1024" },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(calls(r.bin, "bee-gpu-stress"), /^--seconds 3 --size-mb 1024 /m);
+  assert.equal(r.summary["stress_seconds_source"], "BEE_GPU_STRESS_SECONDS");
+  assert.equal(r.summary["stress_size_mb_source"], "BEE_GPU_STRESS_SIZE_MB");
+  assert.equal(r.summary["env_bee_gpu_stress_seconds"], "3");
+  const bin = fakeBin();
+  nvidiaFakes(bin);
+  for (const args of [["--gpus", "7"], ["--gpus", "a"], ["--duration", "1y"]]) {
+    const bad = await runBee(["sat", "nvidia", "--out", Deno.makeTempDirSync(), ...args], { path: bin });
+    assert.equal(bad.code, 2, `${args}: ${bad.stderr}`);
+    assert.doesNotMatch(bad.stderr, /at .*\.ts:\d+/);
+  }
+  const none = await runBee(["sat"], { path: bin });
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /name a kind/);
+});
+
+function pgrep(pattern: string): string {
+  const r = new Deno.Command("pgrep", { args: ["-f", pattern], stdout: "piped" }).outputSync();
+  return dec.decode(r.stdout).trim();
+}
+
+Deno.test("sat nvidia: SIGTERM kills the stress and the poller, and the archive says aborted", async () => {
+  const bin = fakeBin();
+  nvidiaFakes(bin);
+  fakeStress(bin, "hang");
+  const out = Deno.makeTempDirSync();
+  const child = new Deno.Command("/bin/sh", {
+    args: [`${REPO}/bin/bee`, "sat", "nvidia", "--duration", "600", "--out", out, "--audit", auditFile()],
+    env: { PATH: bin, BEE_DENO: Deno.execPath(), HOME: Deno.env.get("HOME") ?? "/root", NO_COLOR: "1" },
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const t0 = Date.now();
+  while (!pgrep("sleep 988") || !pgrep("sleep 986")) {
+    assert.ok(Date.now() - t0 < 30_000, "stress and poller started");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill("SIGTERM");
+  const res = await child.output();
+  assert.equal(res.code, 1);
+  for (const p of ["sleep 986", "sleep 987", "sleep 988"]) assert.equal(pgrep(p), "", `${p} left running`);
+  const a = await readArchive(dec.decode(res.stdout));
+  assert.equal(a.summary["overall_status"], "FAILED");
+  assert.equal(a.summary["overall_reason"], "aborted");
+  assert.equal(a.summary["aborted_by"], "SIGTERM");
+  assert.equal(a.summary["gpu_stress_status"], "FAILED");
+  assert.equal(a.summary["gpu_stress_reason"], "aborted");
+  assert.equal(a.summary["nvidia_bug_report_reason"], "aborted before it started");
+  assert.ok(a.files.has("gpu-metrics.csv"));
+  assert.deepEqual(
+    [...Deno.readDirSync(out)].map((e) => e.name),
+    [a.archive.split("/").at(-1)],
+    "no work folder left",
+  );
+});
+
+Deno.test("sat memory: fake memtester pass, failure lines, non-zero exit and absence", async () => {
+  const cases: [string, { file?: string; exit?: number } | null, string, string | RegExp][] = [
+    ["pass", { file: "memtester/firecracker-devvm-16M-pass.txt" }, "OK", ""],
+    ["fail", { file: "memtester/edited-16M-fail.txt", exit: 4 }, "FAILED", /2 failures: Compare MUL/],
+    ["exit", { file: "memtester/firecracker-devvm-16M-pass.txt", exit: 1 }, "FAILED", /exit status 1/],
+    ["missing", null, "UNSUPPORTED", /memtester not found/],
+  ];
+  for (const [label, c, status, reason] of cases) {
+    const bin = fakeBin();
+    if (c) writeFakeTool(bin, "memtester", [{ args: "64M 1", ...c }]);
+    const r = await runBee(["sat", "memory", "--out", Deno.makeTempDirSync(), "--audit", auditFile()], {
+      path: bin,
+      env: { BEE_MEMTESTER_SIZE_MB: "64", BEE_MEMTESTER_PASSES: "1" },
+    });
+    const a = await readArchive(r.stdout);
+    assert.equal(a.summary["memtester_status"], status, `${label}: ${a.summary["memtester_reason"]}`);
+    if (reason) assert.match(a.summary["memtester_reason"]!, reason as RegExp, label);
+    assert.equal(a.summary["size_mb"], "64");
+    assert.equal(a.summary["passes"], "1");
+    assert.equal(a.summary["passes_source"], "BEE_MEMTESTER_PASSES");
+    assert.equal(r.code, status === "OK" ? 0 : status === "UNSUPPORTED" ? 3 : 1, label);
+    if (c) assert.ok(a.files.has("memtester.log"));
+  }
+});
+
+function storageFakes(bin: string, selfTestResult: "pass" | "fail", nvmeSelfTest: boolean): void {
+  const sda = JSON.parse(fixture("smartctl/qemu-devbox-x-sda.json"));
+  const done = structuredClone(sda);
+  if (selfTestResult === "fail") {
+    done.ata_smart_self_test_log.standard.table = [{
+      type: { value: 1, string: "Short offline" },
+      status: { value: 121, string: "Completed: read failure", remaining_percent: 10, passed: false },
+      lifetime_hours: 3,
+      lba: 1234,
+    }];
+  }
+  const running = structuredClone(sda);
+  running.ata_smart_data.self_test.status = {
+    value: 249,
+    string: "in progress, 90% of test remaining",
+    remaining_percent: 90,
+  };
+  const flag = `${bin}/polled`;
+  writeFakeTool(bin, "lsblk", [{ args: "-J -b -d -o *", file: "lsblk/qemu-devbox-J-O.txt" }]);
+  writeFakeTool(bin, "smartctl", [
+    { args: "-x -j /dev/sda", text: JSON.stringify(sda), exit: 4 },
+    { args: "-t short -j /dev/sda", text: "{}" },
+    // first poll: running; then finished
+    {
+      args: "-j -c -l selftest /dev/sda",
+      script: `if [ -f '${flag}' ]; then printf '%s' '${
+        JSON.stringify(done)
+      }'; else : > '${flag}'; printf '%s' '${JSON.stringify(running)}'; fi`,
+    },
+    { args: "-j -l selftest /dev/sda", text: JSON.stringify(done) },
+    { args: "-x -j /dev/nvme*", file: "smartctl/qemu-devbox-x-nvme0.json" },
+  ]);
+  const id = JSON.parse(fixture("nvme/qemu-devbox-id-ctrl-nvme0.json"));
+  if (nvmeSelfTest) id.oacs |= 0x10;
+  writeFakeTool(bin, "nvme", [
+    { args: "id-ctrl /dev/nvme* -o json", text: JSON.stringify(id) },
+    { args: "smart-log /dev/nvme* -o json", file: "nvme/qemu-devbox-smart-log-nvme0.json" },
+    { args: "error-log /dev/nvme* -o json", text: '{"errors":[]}' },
+    { args: "device-self-test /dev/nvme* -n 0xffffffff -s 1", text: "Device self-test started\n" },
+    {
+      args: "self-test-log /dev/nvme* -o json",
+      text:
+        '{"Current Device Self-Test Operation":0,"Current Device Self-Test Completion":0,"List of Valid Reports":[{"Self test result":0,"Self test code":1,"Segment number":0,"Valid Diagnostic Information":0,"Power on hours":12}]}',
+    },
+  ]);
+}
+
+Deno.test("sat storage: ATA short self-test polled to completion; NVMe without self-test is UNSUPPORTED", async () => {
+  const bin = fakeBin();
+  storageFakes(bin, "pass", false);
+  const r = await runBee([
+    "sat",
+    "storage",
+    "--poll",
+    "0.1",
+    "--out",
+    Deno.makeTempDirSync(),
+    "--audit",
+    auditFile(),
+  ], {
+    path: bin,
+  });
+  const a = await readArchive(r.stdout);
+  assert.equal(a.summary["storage_sda_status"], "OK", a.summary["storage_sda_reason"] ?? "");
+  assert.equal(a.summary["storage_sda_self_test"], "completed without error");
+  assert.equal(a.summary["storage_nvme0n1_status"], "UNSUPPORTED");
+  assert.match(a.summary["storage_nvme0n1_reason"]!, /no Device Self-test/);
+  assert.equal(a.summary["overall_status"], "OK");
+  assert.equal(a.summary["storage_loop0_status"], undefined, "loop devices are not disks");
+  for (
+    const f of [
+      "smartctl-x-before-sda.json",
+      "smartctl-x-after-sda.json",
+      "smartctl-selftest-log-sda.json",
+      "nvme-smart-log-before-nvme0.json",
+      "nvme-error-log-nvme0.json",
+    ]
+  ) {
+    assert.ok(a.files.has(f), f);
+  }
+  assert.equal(r.code, 0);
+});
+
+Deno.test("sat storage: a failed self-test is FAILED; NVMe with self-test runs it", async () => {
+  const bin = fakeBin();
+  storageFakes(bin, "fail", true);
+  const r = await runBee([
+    "sat",
+    "storage",
+    "--poll",
+    "0.1",
+    "--out",
+    Deno.makeTempDirSync(),
+    "--audit",
+    auditFile(),
+  ], {
+    path: bin,
+  });
+  const a = await readArchive(r.stdout);
+  assert.equal(a.summary["storage_sda_status"], "FAILED");
+  assert.match(a.summary["storage_sda_reason"]!, /Short offline: Completed: read failure/);
+  assert.equal(a.summary["storage_nvme0n1_status"], "OK", a.summary["storage_nvme0n1_reason"] ?? "");
+  assert.equal(a.summary["storage_nvme0n1_self_test"], "completed without error");
+  assert.equal(r.code, 1);
+});
