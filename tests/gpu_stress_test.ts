@@ -1,0 +1,107 @@
+// bee-gpu-stress (iso/gpu-stress): the PTX-only program built with the real nvcc, its argument and
+// no-GPU paths (exit 2 with a clear message and a contract-conforming end line), and the peak table.
+import assert from "node:assert/strict";
+import { REPO } from "./helpers.ts";
+import { foldStressLine, newStressState } from "../bee/sat/gpu_stress.ts";
+import { peakRatio, peaksFor } from "../bee/sat/gpu_peaks.ts";
+
+const dec = new TextDecoder();
+const hasNvcc =
+  new Deno.Command("sh", { args: ["-c", "command -v nvcc"], stdout: "null" }).outputSync().code === 0;
+let built: string | null = null;
+
+function build(): string {
+  if (built) return built;
+  const out = `${Deno.makeTempDirSync()}/bee-gpu-stress`;
+  const r = new Deno.Command("make", {
+    args: ["-s", "-C", `${REPO}/iso/gpu-stress`, `OUT=${out}`, "CUBLASLT_INCLUDE="],
+    stdout: "piped",
+    stderr: "piped",
+  }).outputSync();
+  assert.equal(r.code, 0, dec.decode(r.stderr));
+  assert.match(dec.decode(r.stdout), /building the ptx-only program for sm_80\/sm_86\/sm_89\/sm_90/);
+  built = out;
+  return out;
+}
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const r = new Deno.Command(build(), { args, env, stdout: "piped", stderr: "piped" }).outputSync();
+  const state = newStressState();
+  const lines = dec.decode(r.stdout).trim().split("\n");
+  for (const l of lines) assert.notEqual(foldStressLine(state, l), null, `contract line: ${l}`);
+  return { code: r.code, state, stderr: dec.decode(r.stderr), lines };
+}
+
+Deno.test({
+  name: "bee-gpu-stress: nvcc builds the PTX-only fat binary (sm_80…sm_90 + PTX)",
+  ignore: !hasNvcc,
+  fn() {
+    const bin = build();
+    // cuobjdump lists what the fat binary holds (it ships with nvcc's toolkit when installed)
+    const tool = ["/usr/local/cuda/bin/cuobjdump", "/usr/local/cuda-13.0/bin/cuobjdump", "cuobjdump"];
+    for (const t of tool) {
+      try {
+        const r = new Deno.Command(t, {
+          args: ["--list-elf", "--list-ptx", bin],
+          stdout: "piped",
+          stderr: "null",
+        })
+          .outputSync();
+        const listing = dec.decode(r.stdout);
+        for (const sm of ["sm_80", "sm_86", "sm_89", "sm_90"]) assert.match(listing, new RegExp(sm));
+        assert.match(listing, /\.ptx/);
+        return;
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }
+    }
+    assert.ok(Deno.statSync(bin).size > 100_000, "a fat binary, not an empty stub");
+  },
+});
+
+Deno.test({
+  name: "bee-gpu-stress: bad arguments exit 2 with an error and an end line",
+  ignore: !hasNvcc,
+  fn() {
+    for (
+      const args of [[], ["--seconds", "x"], ["--seconds", "10", "--dtypes", "fp64"], ["--bogus", "1"], [
+        "--seconds",
+      ]]
+    ) {
+      const r = run(args);
+      assert.equal(r.code, 2, args.join(" "));
+      assert.equal(r.state.end?.status, "error");
+      assert.equal(r.state.errors.length, 1);
+      assert.match(r.stderr, /^bee-gpu-stress: /);
+    }
+    const help = new Deno.Command(build(), { args: ["--help"], stdout: "piped" }).outputSync();
+    assert.equal(help.code, 0);
+    assert.match(dec.decode(help.stdout), /usage: bee-gpu-stress --seconds N/);
+  },
+});
+
+Deno.test({
+  name: "bee-gpu-stress: without a GPU it cannot run: exit 2, says so, never a pass",
+  ignore: !hasNvcc,
+  fn() {
+    const r = run(["--seconds", "5"], { BEE_GPU_STRESS_SIZE_MB: "1024" });
+    assert.equal(r.code, 2);
+    assert.match(r.state.errors[0]!, /no usable NVIDIA GPU: /);
+    assert.equal(r.state.end?.status, "error");
+    assert.equal(r.state.results.size, 0);
+    // env defaults are honoured (seconds from the environment)
+    assert.equal(
+      run([], { BEE_GPU_STRESS_SECONDS: "5" }).state.errors[0]!.startsWith("no usable NVIDIA GPU"),
+      true,
+    );
+  },
+});
+
+Deno.test("gpu peaks: datasheet table by nvidia-smi model name", () => {
+  assert.equal(peaksFor("NVIDIA H100 80GB HBM3")?.model, "H100 SXM");
+  assert.equal(peaksFor("NVIDIA H100 PCIe")?.model, "H100 PCIe");
+  assert.equal(peaksFor("NVIDIA H200")?.bf16, 989);
+  assert.equal(peaksFor("NVIDIA RTX A6000"), null);
+  assert.equal(peakRatio("NVIDIA H100 80GB HBM3", "bf16", 798)?.toFixed(3), "0.807");
+  assert.equal(peakRatio("NVIDIA A100-SXM4-80GB", "fp8", 100), null);
+});
