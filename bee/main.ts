@@ -4,6 +4,7 @@ import { auditCommand } from "./commands/audit.ts";
 import { versionCommand } from "./commands/version.ts";
 import { webCommand } from "./commands/web.ts";
 import { satCommand } from "./commands/sat.ts";
+import { tuiCommand } from "./commands/tui.ts";
 import { ExitStatus, UserError } from "./lib/errors.ts";
 import { BEE_VERSION } from "./version.ts";
 
@@ -28,6 +29,7 @@ export async function main(argv: string[]): Promise<number> {
     .addCommand(auditCommand())
     .addCommand(webCommand())
     .addCommand(satCommand())
+    .addCommand(tuiCommand())
     .addCommand(versionCommand());
   const override = (c: Command) => {
     c.exitOverride();

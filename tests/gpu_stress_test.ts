@@ -97,6 +97,37 @@ Deno.test({
   },
 });
 
+// The full program needs cuBLASLt headers (e.g. extracted from Debian non-free nvidia-cuda-dev, or a
+// PyTorch wheel's nvidia/cublas/include): set CUBLASLT_INCLUDE to run this one.
+const lt = Deno.env.get("CUBLASLT_INCLUDE");
+Deno.test({
+  name: "bee-gpu-stress: with CUBLASLT_INCLUDE the cuBLASLt program builds and degrades without libcublasLt",
+  ignore: !hasNvcc || !lt,
+  fn() {
+    const out = `${Deno.makeTempDirSync()}/bee-gpu-stress`;
+    const r = new Deno.Command("make", {
+      args: ["-s", "-C", `${REPO}/iso/gpu-stress`, `OUT=${out}`, `CUBLASLT_INCLUDE=${lt}`],
+      stdout: "piped",
+      stderr: "piped",
+    }).outputSync();
+    assert.equal(r.code, 0, dec.decode(r.stderr));
+    assert.match(dec.decode(r.stdout), /building the cublaslt program/);
+    assert.doesNotMatch(dec.decode(r.stderr), /warning/);
+    const run = new Deno.Command(out, {
+      args: ["--seconds", "1"],
+      env: { LD_LIBRARY_PATH: "/nonexistent" },
+      stderr: "piped",
+      stdout: "piped",
+    })
+      .outputSync();
+    assert.equal(run.code, 2);
+    assert.match(
+      dec.decode(run.stderr),
+      /libcublasLt not found .*the ptx burn runs instead|no usable NVIDIA GPU/,
+    );
+  },
+});
+
 Deno.test("gpu peaks: datasheet table by nvidia-smi model name", () => {
   assert.equal(peaksFor("NVIDIA H100 80GB HBM3")?.model, "H100 SXM");
   assert.equal(peaksFor("NVIDIA H100 PCIe")?.model, "H100 PCIe");

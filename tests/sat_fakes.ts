@@ -31,7 +31,7 @@ done
 case ${shq(mode)} in
   hang) /bin/sleep 987 & /bin/sleep 988; wait; exit 0 ;;
   crash) kill -SEGV $$ ;;
-  slow) /bin/sleep 4 ;;
+  slow) /bin/sleep 8 ;;
 esac
 /bin/sleep 1
 i=0

@@ -406,8 +406,8 @@ static double stored(const struct Format *f, uint64_t i, uint32_t seed) {
 // TN GEMMs D(MxN, fp32) = A^T(MxK) * B(KxN) over `sets` buffer sets that fill the memory budget.
 // Returns 0 when cuBLASLt has no algorithm for this format here (the caller falls back), else 1.
 static int run_lt(struct DeviceJob *j, struct Figures *f, double seconds, size_t budget) {
-  struct Format fmt;
-  format_of(f->dtype, &fmt);
+  struct Format fmt = {CUDA_R_16F, 2, CUBLAS_COMPUTE_32F, 0};
+  if (!format_of(f->dtype, &fmt)) return 0;
   const int n = 8192;  // large enough for peak tensor throughput, small enough to rotate many sets
   const size_t ab_bytes = (size_t)n * n * fmt.ab_size, d_bytes = (size_t)n * n * 4;
   const size_t set_bytes = 2 * ab_bytes + d_bytes;

@@ -1,0 +1,377 @@
+// The tty1 operator menu (@inquirer/prompts): hardware summary, re-run audit, acceptance tests with
+// the running/abort/result screens (nvtop alongside the NVIDIA SAT), SAT results, network, shell,
+// reboot/power off on the live CD. Esc goes back; Ctrl-C never leaves a broken terminal.
+import process from "node:process";
+import { checkbox, confirm, select, Separator } from "@inquirer/prompts";
+import { exec } from "../lib/exec.ts";
+import { Audit } from "../audit/schema.ts";
+import { parseIpAddr } from "../audit/parsers/ip.ts";
+import { parseGpuList } from "../sat/nvidia.ts";
+import { extractFromTarGz } from "../lib/tar.ts";
+import { listSatArchives } from "../web/sat_archives.ts";
+import { parseSummary } from "../sat/summary.ts";
+import {
+  fit,
+  hardwareScreen,
+  networkScreen,
+  resultScreen,
+  runningScreen,
+  type SatStatus,
+} from "./screens.ts";
+
+export interface TuiOptions {
+  runtime: "livecd" | "host";
+  audit: string;
+  satDir: string;
+  /** the bee launcher the SATs and the audit run through */
+  bee: string;
+}
+
+const BACK = "__back__";
+const enc = new TextEncoder();
+const write = (s: string) => Deno.stdout.writeSync(enc.encode(s));
+const clear = () => write("\x1b[2J\x1b[H");
+const color = () => !Deno.env.get("NO_COLOR");
+
+/** Prompt errors that mean "go back": Esc (our abort) or Ctrl-C. */
+function isBack(e: unknown): boolean {
+  const name = (e as Error)?.name ?? "";
+  return name === "AbortPromptError" || name === "ExitPromptError" || name === "CancelPromptError";
+}
+
+/** Runs a prompt that Esc aborts (→ null); Ctrl-C also comes back as null. */
+async function ask<T>(run: (ctx: { signal: AbortSignal }) => Promise<T>): Promise<T | null> {
+  const ac = new AbortController();
+  const onKey = (_s: string, key: { name?: string }) => {
+    if (key?.name === "escape") ac.abort();
+  };
+  process.stdin.on("keypress", onKey);
+  clear();
+  try {
+    return await run({ signal: ac.signal });
+  } catch (e) {
+    if (isBack(e)) return null;
+    throw e;
+  } finally {
+    process.stdin.off("keypress", onKey);
+  }
+}
+
+/** Shows lines and waits for Enter, Esc or q. */
+async function pager(lines: string[]): Promise<void> {
+  clear();
+  const rows = Math.max(10, (Deno.consoleSize?.().rows ?? 25) - 2);
+  for (let i = 0; i < lines.length; i += rows) {
+    write(lines.slice(i, i + rows).join("\n") + "\n");
+    const more = i + rows < lines.length;
+    write(fit(more ? "-- Enter: more, q/Esc: back --" : "-- Enter, q or Esc: back --"));
+    const k = await readKey();
+    write("\n");
+    clear();
+    if (!more || k === "q" || k === "\x1b") return;
+  }
+}
+
+/** One key press in raw mode (through node's stdin, which the prompts also use). */
+function readKey(timeoutMs?: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    const stdin = process.stdin;
+    const raw = stdin.isTTY;
+    if (raw) stdin.setRawMode(true);
+    stdin.resume();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const done = (v: string | null) => {
+      stdin.off("data", onData);
+      clearTimeout(timer);
+      stdin.pause();
+      if (raw) stdin.setRawMode(false);
+      resolve(v);
+    };
+    const onData = (d: Uint8Array | string) => done(typeof d === "string" ? d : new TextDecoder().decode(d));
+    stdin.on("data", onData);
+    if (timeoutMs !== undefined) timer = setTimeout(() => done(null), timeoutMs);
+  });
+}
+
+async function loadAudit(path: string): Promise<Audit | null> {
+  try {
+    return Audit.parse(JSON.parse(await Deno.readTextFile(path)));
+  } catch {
+    return null;
+  }
+}
+
+/** Runs a child with the terminal (shell, nvtop, bee audit); the terminal is restored after. */
+async function foreground(cmd: string, args: string[], env?: Record<string, string>): Promise<number> {
+  clear();
+  try {
+    const st = await new Deno.Command(cmd, {
+      args,
+      env,
+      stdin: "inherit",
+      stdout: "inherit",
+      stderr: "inherit",
+    })
+      .spawn().status;
+    return st.code;
+  } catch (e) {
+    write(`cannot run ${cmd}: ${(e as Error).message}\n`);
+    return 127;
+  } finally {
+    write("\x1b[?25h\x1b[0m"); // cursor on, colours off, whatever the child left
+  }
+}
+
+function onPath(tool: string): boolean {
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    try {
+      if (Deno.statSync(`${dir}/${tool}`).isFile) return true;
+    } catch { /* next */ }
+  }
+  return false;
+}
+
+async function readStatus(path: string): Promise<SatStatus | null> {
+  try {
+    return JSON.parse(await Deno.readTextFile(path)) as SatStatus;
+  } catch {
+    return null;
+  }
+}
+
+/** Runs `bee sat <args>` in the background with the running screen; returns the archive path. */
+async function runSat(o: TuiOptions, args: string[], title: string, useNvtop: boolean): Promise<void> {
+  const work = await Deno.makeTempDir({ prefix: "bee-tui-" });
+  const statusFile = `${work}/status.json`;
+  const log = await Deno.open(`${work}/sat.log`, { write: true, create: true });
+  const child = new Deno.Command("/bin/sh", {
+    args: [o.bee, "sat", ...args, "--out", o.satDir, "--audit", o.audit, "--status-file", statusFile],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    detached: true, // terminal signals (Ctrl-C in nvtop) must not reach the test
+  }).spawn();
+  let stdout = "";
+  const outDone = (async () => {
+    for await (const c of child.stdout.pipeThrough(new TextDecoderStream())) stdout += c;
+  })();
+  child.stderr.pipeTo(log.writable).catch(() => {});
+  let exited = false;
+  const status = child.status.then((s) => {
+    exited = true;
+    return s;
+  });
+  const nvtop = useNvtop && onPath("nvtop");
+  if (nvtop) await foreground("nvtop", []);
+  while (!exited) {
+    clear();
+    write(runningScreen(await readStatus(statusFile), { nvtop, title }).join("\n") + "\n");
+    const k = await readKey(1000);
+    if (exited) break;
+    if (k === "o" && nvtop) await foreground("nvtop", []);
+    else if (k === "a") {
+      const yes = await ask((ctx) =>
+        confirm({ message: "Abort the test? The archive is still written.", default: false }, ctx)
+      );
+      if (yes) {
+        try {
+          Deno.kill(child.pid, "SIGTERM");
+        } catch { /* already gone */ }
+      }
+    }
+  }
+  await status;
+  await outDone;
+  const archive = stdout.trimEnd().split("\n").at(-1)?.replace(/^archive: /, "") ?? "";
+  let summary: Record<string, string> = {};
+  let chart: string | null = null;
+  try {
+    const s = await extractFromTarGz(archive, "/summary.txt");
+    if (s) summary = parseSummary(new TextDecoder().decode(s));
+    const c = await extractFromTarGz(archive, "/gpu-metrics-term.txt");
+    if (c) chart = new TextDecoder().decode(c);
+  } catch { /* shown as unknown */ }
+  await Deno.remove(work, { recursive: true }).catch(() => {});
+  await pager(
+    resultScreen(
+      summary,
+      color() ? chart : chart?.replace(/\x1b\[[0-9;]*m/g, "") ?? null,
+      archive || "(none)",
+    ),
+  );
+}
+
+async function nvidiaPack(o: TuiOptions): Promise<void> {
+  const r = await exec(
+    "nvidia-smi",
+    ["--query-gpu=index,name,memory.total", "--format=csv,noheader,nounits"],
+    {
+      timeoutMs: 30_000,
+    },
+  );
+  const gpus = r.kind === "exited" && r.code === 0 ? parseGpuList(r.stdout) : [];
+  if (!gpus.length) {
+    const why = r.kind === "missing"
+      ? "nvidia-smi not found (no NVIDIA driver)"
+      : "no NVIDIA GPU answered nvidia-smi";
+    await pager([why]);
+    return;
+  }
+  const duration = await ask((ctx) =>
+    select({
+      message: "NVIDIA acceptance test — duration",
+      choices: [
+        { name: "10 minutes", value: "10m" },
+        { name: "1 hour", value: "1h" },
+        { name: "8 hours", value: "8h" },
+        { name: "24 hours", value: "24h" },
+        { name: "Back", value: BACK },
+      ],
+    }, ctx)
+  );
+  if (!duration || duration === BACK) return;
+  const chosen = await ask((ctx) =>
+    checkbox({
+      message: "GPUs to test (space toggles, enter starts)",
+      choices: gpus.map((g) => ({
+        name: fit(`GPU ${g.index}  ${g.name}  ${g.memory_mib ?? "?"} MiB`, 70),
+        value: g.index,
+        checked: true,
+      })),
+      required: true,
+    }, ctx)
+  );
+  if (!chosen?.length) return;
+  await runSat(
+    o,
+    ["nvidia", "--duration", duration, "--gpus", chosen.join(",")],
+    `NVIDIA acceptance test (${duration})`,
+    true,
+  );
+}
+
+async function acceptance(o: TuiOptions): Promise<void> {
+  while (true) {
+    const v = await ask((ctx) =>
+      select({
+        message: "Acceptance tests",
+        choices: [
+          { name: "NVIDIA command pack (stress, health, bug report)", value: "nvidia" },
+          { name: "Memory (memtester)", value: "memory" },
+          { name: "Storage (SMART short self-test)", value: "storage" },
+          { name: "Back", value: BACK },
+        ],
+      }, ctx)
+    );
+    if (!v || v === BACK) return;
+    if (v === "nvidia") await nvidiaPack(o);
+    else await runSat(o, [v], v === "memory" ? "memory test" : "storage self-tests", false);
+  }
+}
+
+async function satResults(o: TuiOptions): Promise<void> {
+  while (true) {
+    const list = await listSatArchives(o.satDir);
+    if (!list.length) {
+      await pager([`no SAT archives in ${o.satDir} yet`]);
+      return;
+    }
+    const v = await ask((ctx) =>
+      select({
+        message: "SAT results (newest first)",
+        pageSize: 15,
+        choices: [
+          ...list.slice(0, 100).map((a) => ({
+            name: fit(`${(a.overall_status ?? "?").padEnd(11)} ${a.name}`, 74),
+            value: a.name,
+          })),
+          { name: "Back", value: BACK },
+        ],
+      }, ctx)
+    );
+    if (!v || v === BACK) return;
+    const path = `${o.satDir}/${v}`;
+    const s = await extractFromTarGz(path, "/summary.txt");
+    const c = await extractFromTarGz(path, "/gpu-metrics-term.txt");
+    const chart = c ? new TextDecoder().decode(c) : null;
+    await pager(
+      resultScreen(
+        s ? parseSummary(new TextDecoder().decode(s)) : {},
+        color() ? chart : chart?.replace(/\x1b\[[0-9;]*m/g, "") ?? null,
+        path,
+      ),
+    );
+  }
+}
+
+async function network(): Promise<void> {
+  const r = await exec("ip", ["-j", "addr"], { timeoutMs: 10_000 });
+  let lines: string[];
+  try {
+    lines = r.kind === "exited" ? networkScreen(parseIpAddr(r.stdout)) : ["ip not available"];
+  } catch {
+    lines = ["ip -j addr gave unreadable output"];
+  }
+  await pager(lines);
+}
+
+/** The main loop; returns when the operator quits (host runtime) — the live CD never quits. */
+export async function runTui(o: TuiOptions): Promise<void> {
+  while (true) {
+    const audit = await loadAudit(o.audit);
+    const verdict = audit ? audit.hardware.summary.verdict : "no audit yet";
+    const choices = [
+      { name: `Hardware summary (${verdict})`, value: "summary" },
+      { name: "Re-run audit", value: "audit" },
+      { name: "Acceptance tests", value: "sat" },
+      { name: "SAT results", value: "results" },
+      { name: "Network", value: "network" },
+      { name: "Shell", value: "shell" },
+      new Separator(),
+      ...(o.runtime === "livecd"
+        ? [{ name: "Reboot", value: "reboot" }, { name: "Power off", value: "poweroff" }]
+        : [{ name: "Quit", value: "quit" }]),
+    ];
+    clear();
+    const v = await ask((ctx) =>
+      select({ message: "bee — server audit and burn-in", choices, pageSize: 12 }, ctx)
+    );
+    if (v === null) {
+      if (o.runtime === "host") return; // Esc/Ctrl-C on the main menu leaves on a normal host
+      continue;
+    }
+    switch (v) {
+      case "summary":
+        await pager(
+          audit ? hardwareScreen(audit, color()) : [`no audit at ${o.audit}: choose "Re-run audit"`],
+        );
+        break;
+      case "audit":
+        await foreground("/bin/sh", [o.bee, "audit", "--output", o.audit, "--no-qr"]);
+        await pager(["audit finished"]);
+        break;
+      case "sat":
+        await acceptance(o);
+        break;
+      case "results":
+        await satResults(o);
+        break;
+      case "network":
+        await network();
+        break;
+      case "shell":
+        await foreground(Deno.env.get("SHELL") || "/bin/bash", ["-l"]);
+        break;
+      case "reboot":
+      case "poweroff": {
+        const yes = await ask((ctx) =>
+          confirm({ message: v === "reboot" ? "Reboot now?" : "Power off now?", default: false }, ctx)
+        );
+        if (yes) await foreground("systemctl", [v]);
+        break;
+      }
+      case "quit":
+        return;
+    }
+  }
+}

@@ -1,0 +1,148 @@
+// Text screens of the TUI, as pure functions of their data: every line fits the width given
+// (80 columns at worst, through a BMC console), strings from hardware are stripped of control
+// characters and bounded.
+import type { Audit } from "../audit/schema.ts";
+import { terminalSummary } from "../audit/report.ts";
+
+/** One line made safe for a terminal (control characters dropped, SGR colours kept), cut to `width`. */
+export function fit(s: string, width = 80): string {
+  let out = "", visible = 0;
+  // deno-lint-ignore no-control-regex -- colour codes are kept, other control characters dropped
+  for (const [t] of s.matchAll(/\x1b\[[0-9;]*m|[\s\S]/gu)) {
+    if (t.length > 1 && t.startsWith("\x1b[")) out += t;
+    // deno-lint-ignore no-control-regex -- hardware strings must not move the cursor
+    else if (/[\x00-\x1f\x7f]/.test(t)) continue;
+    else if (visible < width) {
+      out += t;
+      visible++;
+    }
+  }
+  return out;
+}
+
+function hms(s: number): string {
+  s = Math.max(0, Math.round(s));
+  return `${String(Math.floor(s / 3600)).padStart(2, "0")}:${
+    String(Math.floor((s % 3600) / 60)).padStart(2, "0")
+  }:${String(s % 60).padStart(2, "0")}`;
+}
+
+/** The SAT status file as the runner writes it. */
+export interface SatStatus {
+  kind?: string;
+  elapsed_s?: number;
+  planned_s?: number;
+  job?: string;
+  job_index?: number;
+  jobs?: number;
+  detail?: string;
+  aborting?: boolean;
+  done?: boolean;
+  overall_status?: string;
+  archive?: string;
+  metrics?: {
+    gpu: number;
+    temperature_c: number | null;
+    utilization_pct: number | null;
+    power_w: number | null;
+    sm_clock_mhz: number | null;
+  }[];
+}
+
+const n = (
+  v: number | null | undefined,
+  unit: string,
+) => (v === null || v === undefined ? "  –" : `${Math.round(v)}${unit}`);
+
+/** The running screen: elapsed/remaining, the current job, the last metrics, the keys. */
+export function runningScreen(s: SatStatus | null, o: { nvtop: boolean; title: string }): string[] {
+  const lines = [`bee — ${o.title}`, "─".repeat(78)];
+  if (!s) lines.push("starting…");
+  else {
+    const el = s.elapsed_s ?? 0, planned = s.planned_s ?? 0;
+    lines.push(`elapsed ${hms(el)}   remaining ${hms(Math.max(0, planned - el))}   planned ${hms(planned)}`);
+    lines.push(`job ${s.job_index ?? "?"}/${s.jobs ?? "?"}: ${s.job ?? ""}`);
+    if (s.detail) lines.push(`  ${s.detail}`);
+    if (s.aborting) lines.push("ABORTING: stopping the test and writing the archive…");
+    if (s.metrics?.length) {
+      lines.push("", "GPU  temp   util   power    SM clock");
+      for (const m of s.metrics.slice(0, 12)) {
+        lines.push(
+          `${String(m.gpu).padEnd(4)} ${n(m.temperature_c, " °C").padStart(6)} ${
+            n(m.utilization_pct, " %").padStart(6)
+          } ${n(m.power_w, " W").padStart(7)} ${n(m.sm_clock_mhz, " MHz").padStart(10)}`,
+        );
+      }
+    }
+  }
+  lines.push("", o.nvtop ? "keys: o reopen nvtop   a abort the test" : "keys: a abort the test");
+  return lines.map((l) => fit(l));
+}
+
+/** The result screen: overall status, each job, the terminal chart, where the archive is. */
+export function resultScreen(
+  summary: Record<string, string>,
+  chart: string | null,
+  archive: string,
+): string[] {
+  const lines = [
+    `overall: ${summary["overall_status"] ?? "?"}${
+      summary["overall_reason"] ? ` — ${summary["overall_reason"]}` : ""
+    }`,
+    `archive: ${archive}`,
+    "",
+  ];
+  for (const job of (summary["jobs"] ?? "").split(",").filter(Boolean)) {
+    const st = summary[`${job}_status`] ?? "?";
+    const why = summary[`${job}_reason`];
+    lines.push(`  ${job.padEnd(20)} ${st.padEnd(11)} ${why ?? ""}`);
+  }
+  for (const [k, v] of Object.entries(summary)) {
+    if (/_tflops$/.test(k)) lines.push(`  ${k.replace(/^gpu_stress_/, "")} = ${v}`);
+  }
+  if (chart) lines.push("", ...chart.trimEnd().split("\n"));
+  return lines.map((l) => fit(l));
+}
+
+/** Hardware summary, then per-component detail lines. */
+export function hardwareScreen(a: Audit, color: boolean): string[] {
+  const lines = terminalSummary(a, color).split("\n");
+  const h = a.hardware;
+  lines.push("", "Details");
+  for (const g of h.nvidia?.gpus ?? []) {
+    lines.push(
+      `  GPU ${g.index} ${g.name ?? "?"} ${g.pci_bus_id ?? ""} ${g.temperature_c ?? "?"} °C ECC ${
+        g.ecc_mode ?? "?"
+      }`,
+    );
+  }
+  for (const d of h.storage?.disks ?? []) {
+    lines.push(
+      `  disk ${d.name} ${d.model ?? "?"} ${d.serial ?? ""} SMART ${
+        d.smart?.passed === false ? "FAILED" : d.smart ? "ok" : "–"
+      }`,
+    );
+  }
+  for (const i of h.network?.interfaces ?? []) {
+    lines.push(`  net ${i.name} ${i.operstate ?? "?"} ${(i.ipv4 ?? []).join(" ")}`);
+  }
+  return lines.map((l) => fit(l));
+}
+
+/** Interface addresses, with where the web page and SSH are. */
+export function networkScreen(
+  ifaces: Map<string, { ipv4: string[]; ipv6: string[]; mac: string | null }>,
+): string[] {
+  const lines = ["Network interfaces", "─".repeat(78)];
+  const v4: string[] = [];
+  for (const [name, i] of ifaces) {
+    if (name === "lo") continue;
+    lines.push(`${name.padEnd(16)} ${i.mac ?? ""}`);
+    for (const a of [...i.ipv4, ...i.ipv6]) lines.push(`    ${a}`);
+    v4.push(...i.ipv4.map((a) => a.split("/")[0]!));
+  }
+  lines.push("");
+  if (v4.length) { for (const ip of v4) lines.push(`web page: http://${ip}/    ssh: ssh bee@${ip}`); }
+  else lines.push("no IPv4 address: check the cable and DHCP");
+  return lines.map((l) => fit(l));
+}

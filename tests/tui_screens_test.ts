@@ -1,0 +1,36 @@
+// TUI screens as pure functions: width bound, control characters from hardware removed.
+import assert from "node:assert/strict";
+import { fit, resultScreen, runningScreen } from "../bee/tui/screens.ts";
+
+Deno.test("screens: fit drops control characters, keeps colours, bounds visible width", () => {
+  assert.equal(fit("GPU\x1b[2J\x07 name\r\n", 80), "GPU[2J name");
+  assert.equal(fit("\x1b[31mred\x1b[0m", 2), "\x1b[31mre\x1b[0m");
+  assert.equal([...fit("x".repeat(200))].length, 80);
+});
+
+Deno.test("screens: running and result screens fit 80 columns and show what matters", () => {
+  const run = runningScreen({
+    elapsed_s: 65,
+    planned_s: 640,
+    job: "gpu_stress",
+    job_index: 2,
+    jobs: 5,
+    detail: "GPU0 bf16 612.3 TFLOPS".repeat(10),
+    metrics: [{ gpu: 0, temperature_c: 71, utilization_pct: 100, power_w: 650.4, sm_clock_mhz: 1980 }],
+  }, { nvtop: true, title: "NVIDIA acceptance test (10m)" });
+  assert.ok(run.every((l) => [...l].length <= 80));
+  assert.match(run.join("\n"), /elapsed 00:01:05 +remaining 00:09:35/);
+  assert.match(run.join("\n"), /0 +71 °C +100 % +650 W +1980 MHz/);
+  const res = resultScreen(
+    {
+      overall_status: "FAILED",
+      jobs: "gpu_stress",
+      gpu_stress_status: "FAILED",
+      gpu_stress_reason: "GPU 1 bf16: 5 mismatches",
+    },
+    null,
+    "/var/log/bee-sat/x.tar.gz",
+  );
+  assert.deepEqual(res.slice(0, 2), ["overall: FAILED", "archive: /var/log/bee-sat/x.tar.gz"]);
+  assert.match(res.join("\n"), /gpu_stress +FAILED +GPU 1 bf16: 5 mismatches/);
+});

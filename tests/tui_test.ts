@@ -1,0 +1,234 @@
+// The TUI in a real terminal: tmux at 80×25, keys sent with send-keys, screens read with capture-pane.
+// Fake nvidia-smi (two GPUs), bee-gpu-stress and nvtop (a script that waits for q) drive the real
+// menu, the real `bee sat nvidia` and the real abort path.
+import assert from "node:assert/strict";
+import { fakeBin, FIX, REPO, writeFakeTool } from "./helpers.ts";
+import { fakeStress, nvidiaFakes } from "./sat_fakes.ts";
+import { passAudit } from "./web_fixtures.ts";
+
+const dec = new TextDecoder();
+
+class Tmux {
+  readonly socket = `bee-test-${crypto.randomUUID().slice(0, 8)}`;
+  constructor(readonly cmd: string) {
+    this.tmux(["new-session", "-d", "-s", "bee", "-x", "80", "-y", "25", cmd]);
+    this.tmux(["set-option", "-t", "bee", "remain-on-exit", "on"]);
+  }
+  tmux(args: string[]): string {
+    const r = new Deno.Command("tmux", {
+      args: ["-L", this.socket, ...args],
+      stdout: "piped",
+      stderr: "piped",
+    })
+      .outputSync();
+    if (r.code !== 0) throw new Error(`tmux ${args[0]}: ${dec.decode(r.stderr)}`);
+    return dec.decode(r.stdout);
+  }
+  keys(...keys: string[]): void {
+    for (const k of keys) {
+      this.tmux(["send-keys", "-t", "bee", k]);
+      // give the program a moment to redraw between keys, as a person would
+      Deno.execPath() && new Deno.Command("sleep", { args: ["0.25"] }).outputSync();
+    }
+  }
+  screen(): string {
+    return this.tmux(["capture-pane", "-p", "-t", "bee"]);
+  }
+  async waitFor(re: RegExp, timeoutMs = 30_000): Promise<string> {
+    const t0 = Date.now();
+    let s = "";
+    while (Date.now() - t0 < timeoutMs) {
+      s = this.screen();
+      if (re.test(s)) return s;
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    throw new Error(`screen never showed ${re}:\n${s}`);
+  }
+  kill(): void {
+    try {
+      this.tmux(["kill-server"]);
+    } catch { /* gone */ }
+  }
+}
+
+function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+function setup(o: { nvtop: boolean; stress: "slow" | "hang"; runtime?: string }) {
+  const bin = fakeBin();
+  nvidiaFakes(bin);
+  // the TUI's GPU list (three columns) answers two GPUs; the SAT's own list (four columns) too
+  writeFakeTool(bin, "nvidia-smi-list", []);
+  const two = "0, NVIDIA RTX A6000, 49140\n1, NVIDIA RTX A6000, 49140\n";
+  const smi = Deno.readTextFileSync(`${bin}/nvidia-smi`).replace(
+    'case "$*" in',
+    `case "$*" in\n  '--query-gpu=index,name,memory.total --format=csv,noheader,nounits') printf '%s' ${
+      shq(two)
+    }; exit 0 ;;\n` +
+      `  '--query-gpu=index,name,memory.total,pci.bus_id --format=csv,noheader,nounits') printf '%s' ${
+        shq("0, NVIDIA RTX A6000, 49140, 00000000:4F:00.0\n1, NVIDIA RTX A6000, 49140, 00000000:52:00.0\n")
+      }; exit 0 ;;`,
+  );
+  Deno.writeTextFileSync(`${bin}/nvidia-smi`, smi);
+  fakeStress(bin, o.stress);
+  writeFakeTool(bin, "ip", [{ args: "-j addr", file: "ip/firecracker-devvm-addr.json" }]);
+  if (o.nvtop) {
+    Deno.writeTextFileSync(
+      `${bin}/nvtop`,
+      `#!/bin/sh
+echo "nvtop" >> ${shq(`${bin}/nvtop.calls`)}
+/bin/stty raw -echo
+printf 'FAKE NVTOP: press q to quit\\r\\n'
+while :; do c=$(/bin/dd bs=1 count=1 2>/dev/null); [ "$c" = q ] && break; done
+/bin/stty sane
+`,
+      { mode: 0o755 },
+    );
+  }
+  const audit = `${Deno.makeTempDirSync()}/bee-audit.json`;
+  Deno.writeTextFileSync(audit, JSON.stringify(passAudit()));
+  const satDir = Deno.makeTempDirSync();
+  const env = [
+    `PATH=${bin}`,
+    `BEE_DENO=${Deno.execPath()}`,
+    `HOME=${Deno.env.get("HOME") ?? "/root"}`,
+    "TERM=screen",
+    "NO_COLOR=1",
+    `SHELL=/bin/sh`,
+  ];
+  const cmd = `/usr/bin/env -i ${env.map(shq).join(" ")} /bin/sh ${shq(`${REPO}/bin/bee`)} tui --runtime ${
+    o.runtime ?? "host"
+  } --audit ${shq(audit)} --sat-dir ${shq(satDir)}`;
+  return { bin, satDir, tmux: new Tmux(cmd) };
+}
+
+function calls(bin: string, tool: string): string {
+  try {
+    return Deno.readTextFileSync(`${bin}/${tool}.calls`);
+  } catch {
+    return "";
+  }
+}
+
+function pgrep(pattern: string): string {
+  return dec.decode(new Deno.Command("pgrep", { args: ["-f", pattern], stdout: "piped" }).outputSync().stdout)
+    .trim();
+}
+
+function assertFits(screen: string): void {
+  for (const line of screen.split("\n")) assert.ok([...line].length <= 80, `line over 80 columns: ${line}`);
+}
+
+Deno.test("tui: main menu at 80×25, hardware summary, network, Esc/q back; reboot only on the live CD", async () => {
+  const { tmux } = setup({ nvtop: false, stress: "slow" });
+  try {
+    const menu = await tmux.waitFor(/server audit and burn-in[\s\S]*Quit/);
+    for (
+      const item of [
+        "Hardware summary (PASS)",
+        "Re-run audit",
+        "Acceptance tests",
+        "SAT results",
+        "Network",
+        "Shell",
+      ]
+    ) {
+      assert.ok(menu.includes(item), `${item} in\n${menu}`);
+    }
+    assert.doesNotMatch(menu, /Reboot|Power off/);
+    assertFits(menu);
+    tmux.keys("Enter");
+    const summary = await tmux.waitFor(/PASS[\s\S]*Enter, q or Esc: back|-- Enter: more/);
+    assertFits(summary);
+    tmux.keys("q");
+    await tmux.waitFor(/server audit and burn-in/);
+    tmux.keys("Down", "Down", "Down", "Down", "Enter");
+    const net = await tmux.waitFor(/Network interfaces/);
+    assert.match(net, /web page: http:\/\/\d+\.\d+\.\d+\.\d+\//);
+    tmux.keys("Escape");
+    await tmux.waitFor(/server audit and burn-in/);
+    tmux.keys("Down", "Down", "Enter");
+    await tmux.waitFor(/Acceptance tests[\s\S]*NVIDIA command pack/);
+    tmux.keys("Escape");
+    await tmux.waitFor(/server audit and burn-in/);
+  } finally {
+    tmux.kill();
+  }
+  const live = setup({ nvtop: false, stress: "slow", runtime: "livecd" });
+  try {
+    const menu = await live.tmux.waitFor(/Power off/);
+    assert.match(menu, /Reboot/);
+    assert.doesNotMatch(menu, /Quit/);
+    assertFits(menu);
+  } finally {
+    live.tmux.kill();
+  }
+});
+
+Deno.test("tui: NVIDIA pack — deselect a GPU, nvtop takes the screen, o reopens it, result with chart", async () => {
+  const { tmux, bin, satDir } = setup({ nvtop: true, stress: "slow" });
+  try {
+    await tmux.waitFor(/server audit and burn-in/);
+    tmux.keys("Down", "Down", "Enter");
+    await tmux.waitFor(/NVIDIA command pack/);
+    tmux.keys("Enter");
+    await tmux.waitFor(/duration[\s\S]*10 minutes[\s\S]*24 hours/);
+    tmux.keys("Enter");
+    const pick = await tmux.waitFor(/GPU 0 +NVIDIA RTX A6000[\s\S]*GPU 1 +NVIDIA RTX A6000/);
+    assertFits(pick);
+    tmux.keys("Down", "Space", "Enter");
+    await tmux.waitFor(/FAKE NVTOP/);
+    tmux.keys("q");
+    const running = await tmux.waitFor(
+      /elapsed \d\d:\d\d:\d\d +remaining[\s\S]*keys: o reopen nvtop +a abort the test/,
+    );
+    assertFits(running);
+    tmux.keys("o");
+    await tmux.waitFor(/FAKE NVTOP/);
+    tmux.keys("q");
+    const result = await tmux.waitFor(/archive: \S+bee-sat-nvidia-/, 60_000);
+    assert.match(result, /overall: OK/);
+    assertFits(result);
+    assert.equal(calls(bin, "nvtop").trim().split("\n").length, 2);
+    assert.match(calls(bin, "bee-gpu-stress"), /--seconds 600 --size-mb 49140 \| CUDA_VISIBLE_DEVICES=0 \|/);
+    assert.equal([...Deno.readDirSync(satDir)].filter((e) => e.name.endsWith(".tar.gz")).length, 1);
+    tmux.keys("q");
+    await tmux.waitFor(/\? Acceptance tests/);
+    tmux.keys("Escape");
+    await tmux.waitFor(/server audit and burn-in/);
+  } finally {
+    tmux.kill();
+  }
+});
+
+Deno.test("tui: without nvtop the status screen shows; a + confirm aborts, the archive says aborted, nothing left", async () => {
+  const { tmux } = setup({ nvtop: false, stress: "hang" });
+  try {
+    await tmux.waitFor(/server audit and burn-in/);
+    tmux.keys("Down", "Down", "Enter");
+    await tmux.waitFor(/NVIDIA command pack/);
+    tmux.keys("Enter");
+    await tmux.waitFor(/10 minutes/);
+    tmux.keys("Enter");
+    await tmux.waitFor(/GPU 1 +NVIDIA/);
+    tmux.keys("Enter");
+    const running = await tmux.waitFor(/keys: a abort the test/);
+    assert.doesNotMatch(running, /nvtop/);
+    const t0 = Date.now();
+    while (!pgrep("sleep 988")) {
+      assert.ok(Date.now() - t0 < 30_000, "stress started");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    tmux.keys("a");
+    await tmux.waitFor(/Abort the test\?/);
+    tmux.keys("y", "Enter");
+    const result = await tmux.waitFor(/archive: \S+bee-sat-nvidia-/, 60_000);
+    assert.match(result, /overall: FAILED — aborted/);
+    assert.match(result, /gpu_stress +FAILED +aborted/);
+    for (const p of ["sleep 986", "sleep 987", "sleep 988"]) assert.equal(pgrep(p), "", `${p} left running`);
+  } finally {
+    tmux.kill();
+  }
+  assert.ok(FIX);
+});
