@@ -17,6 +17,7 @@ import {
   resultScreen,
   runningScreen,
   type SatStatus,
+  stripAnsi,
 } from "./screens.ts";
 
 export interface TuiOptions {
@@ -195,7 +196,7 @@ async function runSat(o: TuiOptions, args: string[], title: string, useNvtop: bo
   await pager(
     resultScreen(
       summary,
-      color() ? chart : chart?.replace(/\x1b\[[0-9;]*m/g, "") ?? null,
+      color() ? chart : (chart === null ? null : stripAnsi(chart)),
       archive || "(none)",
     ),
   );
@@ -297,7 +298,7 @@ async function satResults(o: TuiOptions): Promise<void> {
     await pager(
       resultScreen(
         s ? parseSummary(new TextDecoder().decode(s)) : {},
-        color() ? chart : chart?.replace(/\x1b\[[0-9;]*m/g, "") ?? null,
+        color() ? chart : (chart === null ? null : stripAnsi(chart)),
         path,
       ),
     );

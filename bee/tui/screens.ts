@@ -20,6 +20,12 @@ export function fit(s: string, width = 80): string {
   return out;
 }
 
+/** Text without SGR colour codes (for consoles without colours). */
+export function stripAnsi(s: string): string {
+  // deno-lint-ignore no-control-regex -- removing the escape sequences is the point
+  return s.replace(/\x1b\[[0-9;]*m/g, "");
+}
+
 function hms(s: number): string {
   s = Math.max(0, Math.round(s));
   return `${String(Math.floor(s / 3600)).padStart(2, "0")}:${
