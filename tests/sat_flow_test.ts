@@ -325,22 +325,17 @@ function storageFakes(bin: string, selfTestResult: "pass" | "fail", nvmeSelfTest
   ]);
 }
 
-Deno.test("sat storage: ATA short self-test polled to completion; NVMe without self-test is UNSUPPORTED", async () => {
+/** `bee sat storage` with the storage fakes, polling fast; the run and its archive. */
+async function satStorage(result: "pass" | "fail", nvmeSelfTest: boolean) {
   const bin = fakeBin();
-  storageFakes(bin, "pass", false);
-  const r = await runBee([
-    "sat",
-    "storage",
-    "--poll",
-    "0.1",
-    "--out",
-    Deno.makeTempDirSync(),
-    "--audit",
-    auditFile(),
-  ], {
-    path: bin,
-  });
-  const a = await readArchive(r.stdout);
+  storageFakes(bin, result, nvmeSelfTest);
+  const args = ["sat", "storage", "--poll", "0.1", "--out", Deno.makeTempDirSync(), "--audit", auditFile()];
+  const r = await runBee(args, { path: bin });
+  return { r, a: await readArchive(r.stdout) };
+}
+
+Deno.test("sat storage: ATA short self-test polled to completion; NVMe without self-test is UNSUPPORTED", async () => {
+  const { r, a } = await satStorage("pass", false);
   assert.equal(a.summary["storage_sda_status"], "OK", a.summary["storage_sda_reason"] ?? "");
   assert.equal(a.summary["storage_sda_self_test"], "completed without error");
   assert.equal(a.summary["storage_nvme0n1_status"], "UNSUPPORTED");
@@ -362,21 +357,7 @@ Deno.test("sat storage: ATA short self-test polled to completion; NVMe without s
 });
 
 Deno.test("sat storage: a failed self-test is FAILED; NVMe with self-test runs it", async () => {
-  const bin = fakeBin();
-  storageFakes(bin, "fail", true);
-  const r = await runBee([
-    "sat",
-    "storage",
-    "--poll",
-    "0.1",
-    "--out",
-    Deno.makeTempDirSync(),
-    "--audit",
-    auditFile(),
-  ], {
-    path: bin,
-  });
-  const a = await readArchive(r.stdout);
+  const { r, a } = await satStorage("fail", true);
   assert.equal(a.summary["storage_sda_status"], "FAILED");
   assert.match(a.summary["storage_sda_reason"]!, /Short offline: Completed: read failure/);
   assert.equal(a.summary["storage_nvme0n1_status"], "OK", a.summary["storage_nvme0n1_reason"] ?? "");

@@ -80,6 +80,21 @@ function killTree(child: Deno.ChildProcess): void {
   }
 }
 
+/**
+ * Starts `cmd` as the leader of its own process group (so a timeout or abort can kill everything it
+ * started), with LC_ALL=C, stdin closed and both outputs piped. Throws what Deno.Command throws.
+ */
+export function spawnGroup(cmd: string, args: string[], env?: Record<string, string>): Deno.ChildProcess {
+  return new Deno.Command(cmd, {
+    args,
+    env: { LC_ALL: "C", LANG: "C", ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    detached: true,
+  }).spawn();
+}
+
 /** Runs `cmd args…` with LC_ALL=C and a timeout; never throws. */
 export async function exec(cmd: string, args: string[], opts: ExecOptions): Promise<ExecResult> {
   const command = [cmd, ...args].join(" ");
@@ -87,14 +102,7 @@ export async function exec(cmd: string, args: string[], opts: ExecOptions): Prom
   const elapsed = () => Math.round(performance.now() - started);
   let child: Deno.ChildProcess;
   try {
-    child = new Deno.Command(cmd, {
-      args,
-      env: { LC_ALL: "C", LANG: "C", ...opts.env },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      detached: true,
-    }).spawn();
+    child = spawnGroup(cmd, args, opts.env);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return { kind: "missing", command, durationMs: elapsed() };
     if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {

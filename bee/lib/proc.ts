@@ -3,6 +3,8 @@
 // on timeout or abort the whole group gets SIGTERM, then SIGKILL after a grace period, and when the
 // command ends its group is swept so nothing it started outlives it. Never throws.
 
+import { spawnGroup } from "./exec.ts";
+
 /** How a long command ended. */
 export type ProcResult =
   | { kind: "missing"; command: string; durationMs: number }
@@ -83,14 +85,7 @@ export async function runProc(cmd: string, args: string[], opts: ProcOptions): P
   if (opts.signal?.aborted) return { kind: "aborted", command, durationMs: 0, code: -1, signal: null };
   let child: Deno.ChildProcess;
   try {
-    child = new Deno.Command(cmd, {
-      args,
-      env: { LC_ALL: "C", LANG: "C", ...opts.env },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      detached: true,
-    }).spawn();
+    child = spawnGroup(cmd, args, opts.env);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return { kind: "missing", command, durationMs: elapsed() };
     return { kind: "denied", command, durationMs: elapsed(), message: (e as Error).message ?? String(e) };
