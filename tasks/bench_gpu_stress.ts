@@ -14,20 +14,27 @@ const out = await new Deno.Command(bin, {
 const state = newStressState();
 for (const line of new TextDecoder().decode(out.stdout).split("\n")) foldStressLine(state, line);
 console.log(`bee-gpu-stress exit ${out.code}, end status ${state.end?.status ?? "none"}`);
-console.log("gpu  model                     dtype  path      TFLOPS   peak    ratio  mismatches");
+console.log("gpu  model                     dtype     TFLOPS   peak    ratio  mismatches");
+const fallbacks: string[] = [];
 for (const r of [...state.results.values()].sort((a, b) => a.device - b.device)) {
-  const s = state.starts.get(r.device);
-  const name = s?.name ?? "?";
+  const name = state.starts.get(r.device)?.name ?? "?";
   const peak = peaksFor(name);
-  const ratio = r.tflops === null ? null : peakRatio(name, r.dtype, r.tflops);
-  const peakVal = peak ? (peak as unknown as Record<string, number | null>)[r.dtype] : null;
+  // a fallback burn is not the format's throughput: no peak ratio for it
+  const ran = r.requested === r.dtype;
+  const ratio = r.tflops === null || !ran ? null : peakRatio(name, r.dtype, r.tflops);
+  const peakVal = peak && ran ? (peak as unknown as Record<string, number | null>)[r.dtype] : null;
+  const label = ran ? r.dtype : `${r.requested}>ptx`;
+  if (!ran) {
+    fallbacks.push(`GPU ${r.device} ${r.requested}: ptx burn ran instead (${r.fallback ?? "no reason"})`);
+  }
   console.log(
-    `${String(r.device).padEnd(4)} ${name.slice(0, 25).padEnd(25)} ${r.dtype.padEnd(6)} ${
-      (s?.path ?? "?").padEnd(9)
-    } ${(r.tflops?.toFixed(1) ?? "?").padStart(7)} ${(peakVal?.toString() ?? "–").padStart(7)} ${
+    `${String(r.device).padEnd(4)} ${name.slice(0, 25).padEnd(25)} ${label.padEnd(8)} ${
+      (r.tflops?.toFixed(1) ?? "?").padStart(7)
+    } ${(peakVal?.toString() ?? "–").padStart(7)} ${
       (ratio === null ? "–" : `${(ratio * 100).toFixed(1)}%`).padStart(7)
     }  ${r.mismatches}`,
   );
 }
+for (const f of fallbacks) console.log(f);
 for (const e of state.errors) console.log(`error: ${e}`);
 Deno.exit(out.code);

@@ -134,6 +134,47 @@ Deno.test("stress: mismatches fail even when the tool exits 0", () => {
   assert.match(r.reason!, /GPU 2 bf16: 3 mismatches/);
 });
 
+Deno.test("stress: two formats that fell back to the ptx burn are both kept, under what was asked", () => {
+  const res = (requested: string, mismatches: number, fallback: string) =>
+    JSON.stringify({
+      event: "result",
+      device: 0,
+      dtype: "ptx",
+      requested,
+      path: "ptx",
+      tflops: 40.04,
+      iterations: 9,
+      mismatches,
+      fallback,
+    });
+  const lines = [
+    JSON.stringify({
+      event: "start",
+      device: 0,
+      name: "NVIDIA B200",
+      dtypes: ["fp8", "fp4"],
+      path: "cublaslt",
+      cublaslt_version: "12.4.5",
+    }),
+    res("fp8", 0, "cuBLASLt 120400 offers no fp8 GEMM on this GPU"),
+    res("fp4", 2, "cuBLASLt 12.4 has no block-scaled fp4 (12.8 or newer needed)"),
+    '{"event":"end","status":"mismatches","exit_code":1}',
+  ];
+  const input = judgeInput(lines, { code: 1 });
+  input.selected = [0];
+  const r = judgeStress(input);
+  assert.equal(r.status, "FAILED");
+  assert.equal(input.state.results.size, 2);
+  assert.equal(r.facts?.["gpu0_fp8_ptx_tflops"], 40);
+  assert.equal(r.facts?.["gpu0_cublaslt_version"], "12.4.5");
+  assert.equal(r.facts?.["gpu0_fp4_ptx_mismatches"], 2);
+  assert.match(String(r.facts?.["gpu0_fp4_fallback"]), /12\.8 or newer/);
+  assert.match(r.reason!, /GPU 0 fp4 \(ran ptx\): 2 mismatches/);
+  // a result line without `requested` (older tools) is keyed by what ran
+  const old = judgeInput(stressLines());
+  assert.equal([...old.state.results.values()][0]!.requested, [...old.state.results.values()][0]!.dtype);
+});
+
 Deno.test("stress: exit 0 without results, end or metrics is FAILED, never OK", () => {
   const noResults = stressLines().filter((l) => !l.includes('"result"'));
   assert.match(judgeStress(judgeInput(noResults)).reason!, /no result for GPU 0/);

@@ -13,10 +13,17 @@ export interface StressStart {
   compute_capability: string | null;
   dtypes: string[];
   path: string | null;
+  /** the libcublasLt version that was loaded, null on the ptx path */
+  cublaslt_version: string | null;
 }
 export interface StressFigures {
   device: number;
+  /** the format that ran (`ptx` when the fallback burn ran instead) */
   dtype: string;
+  /** the format that was asked for (= dtype unless the fallback ran) */
+  requested: string;
+  /** why the fallback ran, null when it did not */
+  fallback: string | null;
   tflops: number | null;
   iterations: number | null;
   mismatches: number;
@@ -25,7 +32,7 @@ export interface StressFigures {
 /** Everything the tool said, folded. */
 export interface StressState {
   starts: Map<number, StressStart>;
-  /** latest progress per `device/dtype` */
+  /** latest progress per `device/requested dtype` (two fallbacks both run `ptx`, so the key is what was asked) */
   progress: Map<string, StressFigures>;
   results: Map<string, StressFigures>;
   errors: string[];
@@ -50,6 +57,8 @@ function figures(o: Json): StressFigures | null {
   return {
     device,
     dtype,
+    requested: str(o["requested"], 16) || dtype,
+    fallback: str(o["fallback"], 300),
     tflops: numOrNull(o["tflops"]),
     iterations: numOrNull(o["iterations"]),
     // a missing mismatch count cannot be trusted as zero
@@ -82,6 +91,7 @@ export function foldStressLine(state: StressState, line: string): string | null 
         compute_capability: str(o["compute_capability"], 8),
         dtypes: Array.isArray(o["dtypes"]) ? o["dtypes"].map((d) => String(d).slice(0, 16)).slice(0, 16) : [],
         path: str(o["path"], 16),
+        cublaslt_version: str(o["cublaslt_version"], 16),
       });
       return event;
     }
@@ -89,7 +99,7 @@ export function foldStressLine(state: StressState, line: string): string | null 
     case "result": {
       const f = figures(o);
       if (!f) break;
-      (event === "progress" ? state.progress : state.results).set(`${f.device}/${f.dtype}`, f);
+      (event === "progress" ? state.progress : state.results).set(`${f.device}/${f.requested}`, f);
       return event;
     }
     case "error": {
@@ -134,18 +144,23 @@ export function judgeStress(input: StressJudgeInput): JobResult {
     const g = physicalIndex(selected, s.device);
     facts[`gpu${g}_path`] = s.path;
     facts[`gpu${g}_dtypes`] = s.dtypes.join(",");
+    if (s.cublaslt_version) facts[`gpu${g}_cublaslt_version`] = s.cublaslt_version;
   }
   for (const r of [...state.results.values()].sort((a, b) => a.device - b.device)) {
     const g = physicalIndex(selected, r.device);
-    facts[`gpu${g}_${r.dtype}_tflops`] = r.tflops === null ? null : Math.round(r.tflops * 10) / 10;
-    facts[`gpu${g}_${r.dtype}_mismatches`] = Number.isNaN(r.mismatches) ? null : r.mismatches;
-    if (Number.isNaN(r.mismatches)) problems.push(`GPU ${g} ${r.dtype}: no mismatch count reported`);
-    else if (r.mismatches > 0) problems.push(`GPU ${g} ${r.dtype}: ${r.mismatches} mismatches`);
+    // a fallback is reported under what was asked and what ran: gpu0_fp4_ptx_tflops, gpu0_fp4_fallback
+    const key = r.requested === r.dtype ? `gpu${g}_${r.dtype}` : `gpu${g}_${r.requested}_${r.dtype}`;
+    const label = r.requested === r.dtype ? r.dtype : `${r.requested} (ran ${r.dtype})`;
+    facts[`${key}_tflops`] = r.tflops === null ? null : Math.round(r.tflops * 10) / 10;
+    facts[`${key}_mismatches`] = Number.isNaN(r.mismatches) ? null : r.mismatches;
+    if (r.requested !== r.dtype) facts[`gpu${g}_${r.requested}_fallback`] = r.fallback ?? "no reason given";
+    if (Number.isNaN(r.mismatches)) problems.push(`GPU ${g} ${label}: no mismatch count reported`);
+    else if (r.mismatches > 0) problems.push(`GPU ${g} ${label}: ${r.mismatches} mismatches`);
   }
   // mismatches seen in progress lines count even when no result line followed
   for (const p of state.progress.values()) {
     const g = physicalIndex(selected, p.device);
-    if (!state.results.has(`${p.device}/${p.dtype}`) && p.mismatches > 0) {
+    if (!state.results.has(`${p.device}/${p.requested}`) && p.mismatches > 0) {
       problems.push(`GPU ${g} ${p.dtype}: ${p.mismatches} mismatches (before it stopped)`);
     }
   }

@@ -5,6 +5,11 @@
 // Correctness: inputs are deterministic; each buffer set's first output gives a reference checksum
 // (and a few of its elements are checked against FP64 dot products on the host); every later
 // iteration's checksum must equal it bit for bit (same algorithm, no atomics in the reduction).
+//
+// Formats: fp16, bf16, tf32 (sm_80+), fp8 E4M3 with per-tensor scale pointers (sm_89+), and fp4 E2M1 with
+// 16-element UE4M3 block scales (NVFP4, sm_100+, cuBLASLt 12.8+). The block-scaling constants are
+// defined here (checked against the headers when they know them), so the program builds against older
+// cuBLASLt headers and decides at run time from cublasLtGetVersion() whether fp4 is offered.
 #include <cuda_runtime.h>
 #include <cuda_fp16.h>
 #include <cuda_bf16.h>
@@ -18,15 +23,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#if defined(BEE_HAVE_CUBLASLT)
 #include <cuda_fp8.h>
+#if defined(BEE_HAVE_CUBLASLT)
 #include <cublasLt.h>
+#endif
+
+#if __has_include(<cuda_fp4.h>)
+#include <cuda_fp4.h>
+#define BEE_HAVE_FP4_HEADER 1
 #endif
 
 #define MAX_DEVICES 64
 #define MAX_DTYPES 8
 
 static volatile sig_atomic_t g_stop = 0;
+static size_t g_lt_version = 0;  // cublasLtGetVersion() of the loaded library (major*10000+minor*100+patch), 0: none
 static pthread_mutex_t g_out = PTHREAD_MUTEX_INITIALIZER;
 
 static void on_signal(int sig) {
@@ -81,12 +92,14 @@ struct Options {
   char dtypes[MAX_DTYPES][8];
   int ndtypes;   // 0 = auto
   double interval;
+  int self_test;
 };
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: bee-gpu-stress --seconds N [--size-mb M] [--devices 0,1] [--dtypes auto|fp16,bf16,tf32,fp8]\n"
+          "usage: bee-gpu-stress --seconds N [--size-mb M] [--devices 0,1] [--dtypes auto|fp16,bf16,tf32,fp8,fp4,ptx]\n"
           "                      [--interval S]\n"
+          "       bee-gpu-stress --self-test   (host-side checks of the number formats; no GPU needed)\n"
           "Defaults: BEE_GPU_STRESS_SECONDS, BEE_GPU_STRESS_SIZE_MB (else most of each GPU's free memory).\n"
           "stdout: JSON lines (start, progress, result, error, end). Exit 0 clean, 1 errors or mismatches,\n"
           "2 could not run.\n");
@@ -107,7 +120,7 @@ static int parse_number(const char *s, double *out) {
   return 1;
 }
 
-static const char *KNOWN_DTYPES[] = {"fp16", "bf16", "tf32", "fp8", "ptx"};
+static const char *KNOWN_DTYPES[] = {"fp16", "bf16", "tf32", "fp8", "fp4", "ptx"};
 
 static int parse_args(int argc, char **argv, struct Options *o) {
   memset(o, 0, sizeof *o);
@@ -129,6 +142,10 @@ static int parse_args(int argc, char **argv, struct Options *o) {
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       usage(stdout);
       exit(0);
+    }
+    if (!strcmp(a, "--self-test")) {
+      o->self_test = 1;
+      continue;
     }
     if (i + 1 >= argc) return bad_args("an option is missing its value (see --help)");
     const char *val = argv[++i];
@@ -156,7 +173,7 @@ static int parse_args(int argc, char **argv, struct Options *o) {
       for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
         int ok = 0;
         for (size_t k = 0; k < sizeof KNOWN_DTYPES / sizeof *KNOWN_DTYPES; k++) ok |= !strcmp(t, KNOWN_DTYPES[k]);
-        if (!ok || o->ndtypes >= MAX_DTYPES) return bad_args("--dtypes takes auto or a list of fp16,bf16,tf32,fp8,ptx");
+        if (!ok || o->ndtypes >= MAX_DTYPES) return bad_args("--dtypes takes auto or a list of fp16,bf16,tf32,fp8,fp4,ptx");
         snprintf(o->dtypes[o->ndtypes++], 8, "%s", t);
       }
     } else {
@@ -165,7 +182,7 @@ static int parse_args(int argc, char **argv, struct Options *o) {
       return bad_args(m);
     }
   }
-  if (o->seconds <= 0) return bad_args("--seconds is required (or BEE_GPU_STRESS_SECONDS)");
+  if (o->seconds <= 0 && !o->self_test) return bad_args("--seconds is required (or BEE_GPU_STRESS_SECONDS)");
   return 0;
 }
 
@@ -182,6 +199,41 @@ __host__ __device__ static inline uint32_t mix(uint64_t x) {
 // A value in [-1, 1) with a full mantissa (switching bits is what draws power).
 __host__ __device__ static inline float value_at(uint64_t i, uint32_t seed) {
   return (float)(mix(i * 0x9E3779B97F4A7C15ULL + seed) & 0xFFFFFF) / 8388608.0f - 1.0f;
+}
+
+// FP4 E2M1 (1 sign, 2 exponent, 1 mantissa bit): all 16 codes are numbers (±0, ±0.5 … ±6), so a hash
+// nibble is a valid element. Two elements per byte, the lower index in the low nibble (as cuda_fp4.h
+// packs __nv_fp4x2); the FP64 reference below does not depend on that order, because A and B are both
+// packed along K and a dot product over K is the same with each pair swapped in both.
+__host__ __device__ static inline uint8_t fp4_code_at(uint64_t i, uint32_t seed) {
+  return (uint8_t)(mix(i * 0x9E3779B97F4A7C15ULL + seed) >> 7) & 0xF;
+}
+
+__host__ __device__ static inline double fp4_value(uint8_t code) {
+  int e = (code >> 1) & 3, m = code & 1;
+  double mag = e == 0 ? 0.5 * m : (1.0 + 0.5 * m) * (double)(1 << (e - 1));
+  return code & 8 ? -mag : mag;
+}
+
+__host__ __device__ static inline uint8_t fp4_pair_at(size_t byte, uint32_t seed) {
+  return (uint8_t)(fp4_code_at(2 * byte, seed) | fp4_code_at(2 * byte + 1, seed) << 4);
+}
+
+__global__ void fill_fp4_kernel(uint8_t *p, size_t bytes, uint32_t seed) {
+  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < bytes; i += (size_t)gridDim.x * blockDim.x) {
+    p[i] = fp4_pair_at(i, seed);
+  }
+}
+
+// UE4M3 block-scale bytes (E4M3, bias 7, sign ignored): 2.0 for A, 1.0 for B, so a scale the hardware
+// skipped halves the result and the FP64 check catches it.
+#define UE4M3_TWO 0x40
+#define UE4M3_ONE 0x38
+
+// Bytes of a VEC16 block-scale tensor for an operand with `outer` rows/columns and `k` along K: cuBLASLt
+// tiles it in 128 x 4 blocks, so both extents are padded.
+static size_t vec16_scale_bytes(size_t outer, size_t k) {
+  return ((outer + 127) / 128 * 128) * ((k / 16 + 3) / 4 * 4);
 }
 
 template <typename T>
@@ -222,6 +274,7 @@ struct Figures {
   char dtype[8];
   char requested[8];  // the format asked for when the ptx burn ran instead
   char path[12];
+  char fallback[300];  // why the ptx burn ran instead of the requested format ("" when it did not)
   double tflops;
   unsigned long long iterations;
   unsigned long long mismatches;
@@ -255,15 +308,17 @@ static void progress(struct DeviceJob *j, struct Figures *f, double t0, double f
   double el = now_s() - t0;
   f->seconds = el;
   f->tflops = el > 0 ? flops_per_iter * f->iterations / el / 1e12 : 0;
-  emit("{\"event\":\"progress\",\"device\":%d,\"dtype\":\"%s\",\"elapsed_s\":%.1f,\"tflops\":%.2f,\"iterations\":%llu,"
-       "\"mismatches\":%llu}",
-       j->index, f->dtype, el, f->tflops, f->iterations, f->mismatches);
+  emit("{\"event\":\"progress\",\"device\":%d,\"dtype\":\"%s\",\"requested\":\"%s\",\"elapsed_s\":%.1f,\"tflops\":%.2f,"
+       "\"iterations\":%llu,\"mismatches\":%llu}",
+       j->index, f->dtype, f->requested, el, f->tflops, f->iterations, f->mismatches);
 }
 
 static void result(struct DeviceJob *j, struct Figures *f) {
+  char why[620];
   emit("{\"event\":\"result\",\"device\":%d,\"dtype\":\"%s\",\"requested\":\"%s\",\"path\":\"%s\",\"seconds\":%.1f,"
-       "\"tflops\":%.2f,\"iterations\":%llu,\"mismatches\":%llu}",
-       j->index, f->dtype, f->requested, f->path, f->seconds, f->tflops, f->iterations, f->mismatches);
+       "\"tflops\":%.2f,\"iterations\":%llu,\"mismatches\":%llu,\"fallback\":%s%s%s}",
+       j->index, f->dtype, f->requested, f->path, f->seconds, f->tflops, f->iterations, f->mismatches,
+       f->fallback[0] ? "\"" : "", f->fallback[0] ? jstr(f->fallback, why, sizeof why) : "null", f->fallback[0] ? "\"" : "");
 }
 
 // The PTX/FMA path: one kernel wave per iteration, checksum of its output against the first one.
@@ -355,21 +410,43 @@ static int load_cublaslt(char *why, size_t cap) {
   SYM(Heuristic, "cublasLtMatmulAlgoGetHeuristic");
   SYM(Matmul, "cublasLtMatmul");
 #undef SYM
+  g_lt_version = g_lt.GetVersion();
   return 1;
 }
 
+// Block-scaling constants of cuBLASLt 12.8+ (library_types.h / cublasLt.h). Defined here so the program
+// builds against older headers; where the headers know them, the values are checked to be theirs.
+enum {
+  BEE_R_4F_E2M1 = 33,                  // CUDA_R_4F_E2M1
+  BEE_DESC_A_SCALE_MODE = 31,          // CUBLASLT_MATMUL_DESC_A_SCALE_MODE
+  BEE_DESC_B_SCALE_MODE = 32,          // CUBLASLT_MATMUL_DESC_B_SCALE_MODE
+  BEE_SCALE_VEC16_UE4M3 = 1,           // CUBLASLT_MATMUL_MATRIX_SCALE_VEC16_UE4M3
+};
+#define BEE_LT_FP4_VERSION 120800      // first cuBLASLt with block-scaled FP4
+#if defined(CUDART_VERSION) && CUDART_VERSION >= 12080
+static_assert(BEE_R_4F_E2M1 == (int)CUDA_R_4F_E2M1, "CUDA_R_4F_E2M1 differs from the header");
+#endif
+#if CUBLAS_VERSION >= BEE_LT_FP4_VERSION
+static_assert(BEE_DESC_A_SCALE_MODE == (int)CUBLASLT_MATMUL_DESC_A_SCALE_MODE, "A_SCALE_MODE differs");
+static_assert(BEE_DESC_B_SCALE_MODE == (int)CUBLASLT_MATMUL_DESC_B_SCALE_MODE, "B_SCALE_MODE differs");
+static_assert(BEE_SCALE_VEC16_UE4M3 == (int)CUBLASLT_MATMUL_MATRIX_SCALE_VEC16_UE4M3, "VEC16_UE4M3 differs");
+#endif
+
+enum Scaling { SCALE_NONE, SCALE_TENSOR, SCALE_VEC16 };
+
 struct Format {
   cudaDataType_t ab;
-  size_t ab_size;
+  int ab_bits;  // bits per element of A and B (fp4 packs two per byte)
   cublasComputeType_t compute;
-  int fp8;
+  enum Scaling scaling;
 };
 
 static int format_of(const char *dtype, struct Format *f) {
-  if (!strcmp(dtype, "fp16")) *f = (struct Format){CUDA_R_16F, 2, CUBLAS_COMPUTE_32F, 0};
-  else if (!strcmp(dtype, "bf16")) *f = (struct Format){CUDA_R_16BF, 2, CUBLAS_COMPUTE_32F, 0};
-  else if (!strcmp(dtype, "tf32")) *f = (struct Format){CUDA_R_32F, 4, CUBLAS_COMPUTE_32F_FAST_TF32, 0};
-  else if (!strcmp(dtype, "fp8")) *f = (struct Format){CUDA_R_8F_E4M3, 1, CUBLAS_COMPUTE_32F, 1};
+  if (!strcmp(dtype, "fp16")) *f = (struct Format){CUDA_R_16F, 16, CUBLAS_COMPUTE_32F, SCALE_NONE};
+  else if (!strcmp(dtype, "bf16")) *f = (struct Format){CUDA_R_16BF, 16, CUBLAS_COMPUTE_32F, SCALE_NONE};
+  else if (!strcmp(dtype, "tf32")) *f = (struct Format){CUDA_R_32F, 32, CUBLAS_COMPUTE_32F_FAST_TF32, SCALE_NONE};
+  else if (!strcmp(dtype, "fp8")) *f = (struct Format){CUDA_R_8F_E4M3, 8, CUBLAS_COMPUTE_32F, SCALE_TENSOR};
+  else if (!strcmp(dtype, "fp4")) *f = (struct Format){(cudaDataType_t)BEE_R_4F_E2M1, 4, CUBLAS_COMPUTE_32F, SCALE_VEC16};
   else return 0;
   return 1;
 }
@@ -379,11 +456,13 @@ static void fill(void *p, size_t n, const struct Format *f, uint32_t seed) {
   if (f->ab == CUDA_R_16F) fill_kernel<<<g, b>>>((__half *)p, n, seed);
   else if (f->ab == CUDA_R_16BF) fill_kernel<<<g, b>>>((__nv_bfloat16 *)p, n, seed);
   else if (f->ab == CUDA_R_8F_E4M3) fill_kernel<<<g, b>>>((__nv_fp8_e4m3 *)p, n, seed);
+  else if (f->scaling == SCALE_VEC16) fill_fp4_kernel<<<g, b>>>((uint8_t *)p, n / 2, seed);
   else fill_kernel<<<g, b>>>((float *)p, n, seed);
 }
 
 // The value the GPU holds at element i after rounding to the input format (for the FP64 host check).
 static double stored(const struct Format *f, uint64_t i, uint32_t seed) {
+  if (f->scaling == SCALE_VEC16) return fp4_value(fp4_code_at(i, seed));
   float v = value_at(i, seed);
   if (f->ab == CUDA_R_16F) return (double)__half2float(__float2half(v));
   if (f->ab == CUDA_R_16BF) return (double)__bfloat162float(__float2bfloat16(v));
@@ -403,14 +482,26 @@ static double stored(const struct Format *f, uint64_t i, uint32_t seed) {
     }                                                                       \
   } while (0)
 
-// TN GEMMs D(MxN, fp32) = A^T(MxK) * B(KxN) over `sets` buffer sets that fill the memory budget.
-// Returns 0 when cuBLASLt has no algorithm for this format here (the caller falls back), else 1.
-static int run_lt(struct DeviceJob *j, struct Figures *f, double seconds, size_t budget) {
-  struct Format fmt = {CUDA_R_16F, 2, CUBLAS_COMPUTE_32F, 0};
-  if (!format_of(f->dtype, &fmt)) return 0;
+// TN GEMMs D(MxN) = A^T(MxK) * B(KxN) over `sets` buffer sets that fill the memory budget; D is fp32
+// (bf16 where cuBLASLt offers block-scaled fp4 only with a 16-bit output).
+// Returns 0 when cuBLASLt has no algorithm for this format here (the caller falls back, `why` says
+// why), else 1.
+static int run_lt(struct DeviceJob *j, struct Figures *f, double seconds, size_t budget, char *why, size_t whycap) {
+  struct Format fmt;
+  if (!format_of(f->dtype, &fmt)) {
+    snprintf(why, whycap, "%s is not a cuBLASLt format", f->dtype);
+    return 0;
+  }
+  if (fmt.scaling == SCALE_VEC16 && g_lt_version < BEE_LT_FP4_VERSION) {
+    snprintf(why, whycap, "cuBLASLt %zu.%zu has no block-scaled fp4 (12.8 or newer needed)", g_lt_version / 10000,
+             g_lt_version / 100 % 100);
+    return 0;
+  }
   const int n = 8192;  // large enough for peak tensor throughput, small enough to rotate many sets
-  const size_t ab_bytes = (size_t)n * n * fmt.ab_size, d_bytes = (size_t)n * n * 4;
-  const size_t set_bytes = 2 * ab_bytes + d_bytes;
+  const size_t ab_bytes = (size_t)n * n * fmt.ab_bits / 8;
+  const size_t d_bytes_max = (size_t)n * n * 4;
+  const size_t sc_bytes = fmt.scaling == SCALE_VEC16 ? vec16_scale_bytes(n, n) : 0;
+  const size_t set_bytes = 2 * ab_bytes + d_bytes_max;
   int sets = (int)(budget / set_bytes);
   if (sets < 1) sets = 1;
   if (sets > 512) sets = 512;
@@ -418,16 +509,19 @@ static int run_lt(struct DeviceJob *j, struct Figures *f, double seconds, size_t
   unsigned long long ref[512][2], got[2];
   unsigned long long *sum = NULL;
   float *scale = NULL, one = 1.0f, zero = 0.0f;
+  uint8_t *sa = NULL, *sb = NULL;
   void *ws = NULL;
-  size_t ws_size = 32u << 20;
+  size_t ws_size = 32u << 20, d_bytes = d_bytes_max;
   cublasLtHandle_t h = NULL;
   cublasLtMatmulDesc_t desc = NULL;
   cublasLtMatrixLayout_t la = NULL, lb = NULL, ld = NULL;
   cublasLtMatmulPreference_t pref = NULL;
   cublasLtMatmulHeuristicResult_t heur;
   int found = 0, supported = 1;
+  cudaDataType_t dtype_d = CUDA_R_32F;
   cublasOperation_t opT = CUBLAS_OP_T, opN = CUBLAS_OP_N;
   double flops = 2.0 * n * n * (double)n;
+  double ab_scale = 1.0;  // product of the A and B scales, for the FP64 check
   cudaStream_t stream = NULL;
 
   CUDA_OK(j, cudaStreamCreate(&stream), "cudaStreamCreate");
@@ -435,9 +529,16 @@ static int run_lt(struct DeviceJob *j, struct Figures *f, double seconds, size_t
   CUDA_OK(j, cudaMalloc(&sum, 2 * sizeof(unsigned long long)), "cudaMalloc");
   CUDA_OK(j, cudaMalloc(&scale, sizeof(float)), "cudaMalloc");
   CUDA_OK(j, cudaMemcpy(scale, &one, sizeof one, cudaMemcpyHostToDevice), "cudaMemcpy");
+  if (sc_bytes) {
+    CUDA_OK(j, cudaMalloc(&sa, sc_bytes), "cudaMalloc scales");
+    CUDA_OK(j, cudaMalloc(&sb, sc_bytes), "cudaMalloc scales");
+    CUDA_OK(j, cudaMemset(sa, UE4M3_TWO, sc_bytes), "cudaMemset scales");
+    CUDA_OK(j, cudaMemset(sb, UE4M3_ONE, sc_bytes), "cudaMemset scales");
+    ab_scale = 2.0;
+  }
   for (int s = 0; s < sets; s++) {
     if (cudaMalloc(&A[s], ab_bytes) != cudaSuccess || cudaMalloc(&B[s], ab_bytes) != cudaSuccess ||
-        cudaMalloc(&D[s], d_bytes) != cudaSuccess) {
+        cudaMalloc(&D[s], d_bytes_max) != cudaSuccess) {
       cudaGetLastError();
       cudaFree(A[s]);
       cudaFree(B[s]);
@@ -459,13 +560,24 @@ static int run_lt(struct DeviceJob *j, struct Figures *f, double seconds, size_t
   LT_OK(g_lt.DescCreate(&desc, fmt.compute, CUDA_R_32F), "cublasLtMatmulDescCreate");
   LT_OK(g_lt.DescSet(desc, CUBLASLT_MATMUL_DESC_TRANSA, &opT, sizeof opT), "TRANSA");
   LT_OK(g_lt.DescSet(desc, CUBLASLT_MATMUL_DESC_TRANSB, &opN, sizeof opN), "TRANSB");
-  if (fmt.fp8) {
+  if (fmt.scaling == SCALE_TENSOR) {
     LT_OK(g_lt.DescSet(desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &scale, sizeof scale), "A_SCALE_POINTER");
     LT_OK(g_lt.DescSet(desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &scale, sizeof scale), "B_SCALE_POINTER");
+  } else if (fmt.scaling == SCALE_VEC16) {
+    int32_t mode = BEE_SCALE_VEC16_UE4M3;
+    if (g_lt.DescSet(desc, (cublasLtMatmulDescAttributes_t)BEE_DESC_A_SCALE_MODE, &mode, sizeof mode) !=
+            CUBLAS_STATUS_SUCCESS ||
+        g_lt.DescSet(desc, (cublasLtMatmulDescAttributes_t)BEE_DESC_B_SCALE_MODE, &mode, sizeof mode) !=
+            CUBLAS_STATUS_SUCCESS) {
+      snprintf(why, whycap, "this cuBLASLt refuses VEC16_UE4M3 block scaling");
+      supported = 0;
+      goto fail;
+    }
+    LT_OK(g_lt.DescSet(desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &sa, sizeof sa), "A_SCALE_POINTER");
+    LT_OK(g_lt.DescSet(desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &sb, sizeof sb), "B_SCALE_POINTER");
   }
   LT_OK(g_lt.LayoutCreate(&la, fmt.ab, n, n, n), "layout A");
   LT_OK(g_lt.LayoutCreate(&lb, fmt.ab, n, n, n), "layout B");
-  LT_OK(g_lt.LayoutCreate(&ld, CUDA_R_32F, n, n, n), "layout D");
   LT_OK(g_lt.PrefCreate(&pref), "preference");
   LT_OK(g_lt.PrefSet(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws_size, sizeof ws_size), "workspace");
   {
@@ -473,7 +585,23 @@ static int run_lt(struct DeviceJob *j, struct Figures *f, double seconds, size_t
     uint32_t scheme = CUBLASLT_REDUCTION_SCHEME_NONE;
     LT_OK(g_lt.PrefSet(pref, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, &scheme, sizeof scheme), "reduction scheme");
   }
-  if (g_lt.Heuristic(h, desc, la, lb, ld, ld, pref, 1, &heur, &found) != CUBLAS_STATUS_SUCCESS || found == 0) {
+  {
+    // fp32 output; block-scaled fp4 may be offered only with a 16-bit output, so bf16 is tried next
+    const cudaDataType_t outs[2] = {CUDA_R_32F, CUDA_R_16BF};
+    const int nouts = fmt.scaling == SCALE_VEC16 ? 2 : 1;
+    for (int o = 0; o < nouts && !found; o++) {
+      if (ld) g_lt.LayoutDestroy(ld);
+      ld = NULL;
+      LT_OK(g_lt.LayoutCreate(&ld, outs[o], n, n, n), "layout D");
+      if (g_lt.Heuristic(h, desc, la, lb, ld, ld, pref, 1, &heur, &found) != CUBLAS_STATUS_SUCCESS) found = 0;
+      if (found) {
+        dtype_d = outs[o];
+        d_bytes = (size_t)n * n * (outs[o] == CUDA_R_32F ? 4 : 2);
+      }
+    }
+  }
+  if (!found) {
+    snprintf(why, whycap, "cuBLASLt %zu offers no %s GEMM on this GPU", g_lt_version, f->dtype);
     supported = 0;  // this format is not offered here
     goto fail;
   }
@@ -484,8 +612,15 @@ static int run_lt(struct DeviceJob *j, struct Figures *f, double seconds, size_t
     CUDA_OK(j, cudaStreamSynchronize(stream), "first GEMM");
     for (int k = 0; k < 8; k++) {
       int r = (int)(mix(77 + k) % n), c = (int)(mix(99 + k) % n);
+      size_t at = (size_t)c * n + r;
       float dv;
-      CUDA_OK(j, cudaMemcpy(&dv, (float *)D[0] + (size_t)c * n + r, sizeof dv, cudaMemcpyDeviceToHost), "cudaMemcpy");
+      if (dtype_d == CUDA_R_32F) {
+        CUDA_OK(j, cudaMemcpy(&dv, (float *)D[0] + at, sizeof dv, cudaMemcpyDeviceToHost), "cudaMemcpy");
+      } else {
+        __nv_bfloat16 hv;
+        CUDA_OK(j, cudaMemcpy(&hv, (__nv_bfloat16 *)D[0] + at, sizeof hv, cudaMemcpyDeviceToHost), "cudaMemcpy");
+        dv = __bfloat162float(hv);
+      }
       double ref64 = 0, mag = 0;
       for (int t = 0; t < n; t++) {
         // A is stored K x M (column-major, lda = K): A^T(r, t) = A[r * n + t]; B(t, c) = B[c * n + t]
@@ -493,7 +628,14 @@ static int run_lt(struct DeviceJob *j, struct Figures *f, double seconds, size_t
         ref64 += a * b;
         mag += fabs(a * b);
       }
-      double tol = (fmt.compute == CUBLAS_COMPUTE_32F_FAST_TF32 ? 2e-3 : 1e-4) * mag + 1e-3;
+      ref64 *= ab_scale;
+      mag *= ab_scale;
+      // fp32 accumulation of exact products needs little slack; TF32 rounds its inputs, FP8/FP4 tensor
+      // cores may accumulate in fewer bits, a bf16 output rounds to 8 bits
+      double rel = dtype_d != CUDA_R_32F                                          ? 1e-2
+                   : (fmt.compute == CUBLAS_COMPUTE_32F_FAST_TF32 || fmt.scaling) ? 2e-3
+                                                                                  : 1e-4;
+      double tol = rel * mag + 1e-3;
       if (fabs(dv - ref64) > tol) {
         char m[200];
         snprintf(m, sizeof m, "%s reference check: D[%d,%d] = %.6g, FP64 dot product %.6g", f->dtype, r, c, dv, ref64);
@@ -505,12 +647,13 @@ static int run_lt(struct DeviceJob *j, struct Figures *f, double seconds, size_t
   {
     double t0 = now_s(), last = t0;
     unsigned long long it = 0;
+    const size_t words = d_bytes / 4;
     while (!g_stop && now_s() - t0 < seconds) {
       int s = (int)(it % sets);
       LT_OK(g_lt.Matmul(h, desc, &one, A[s], la, B[s], lb, &zero, D[s], ld, D[s], ld, &heur.algo, ws, ws_size, stream),
             "cublasLtMatmul");
       CUDA_OK(j, cudaMemsetAsync(sum, 0, 2 * sizeof(unsigned long long), stream), "cudaMemset");
-      checksum_kernel<<<512, 256, 0, stream>>>((const uint32_t *)D[s], (size_t)n * n, sum);
+      checksum_kernel<<<512, 256, 0, stream>>>((const uint32_t *)D[s], words, sum);
       CUDA_OK(j, cudaMemcpyAsync(got, sum, sizeof got, cudaMemcpyDeviceToHost, stream), "cudaMemcpy");
       CUDA_OK(j, cudaStreamSynchronize(stream), "GEMM");
       if (it < (unsigned long long)sets) memcpy(ref[s], got, sizeof got);
@@ -539,12 +682,15 @@ fail:
   cudaFree(ws);
   cudaFree(sum);
   cudaFree(scale);
+  cudaFree(sa);
+  cudaFree(sb);
   if (stream) cudaStreamDestroy(stream);
   return supported;
 }
 #endif
 
 static int g_have_lt = 0;
+static char g_lt_why[300] = "built without cuBLASLt headers (the ptx-only program)";
 
 // Formats the tensor cores of compute capability `cc` (major*10+minor) really use.
 static int auto_dtypes(int cc, char out[MAX_DTYPES][8]) {
@@ -557,6 +703,7 @@ static int auto_dtypes(int cc, char out[MAX_DTYPES][8]) {
   snprintf(out[n++], 8, "bf16");
   snprintf(out[n++], 8, "tf32");
   if (cc >= 89) snprintf(out[n++], 8, "fp8");
+  if (cc >= 100) snprintf(out[n++], 8, "fp4");
   return n;
 }
 
@@ -572,6 +719,10 @@ static void *device_main(void *arg) {
     return NULL;
   }
   int cc = p.major * 10 + p.minor;
+  char ltv[32] = "null";
+  if (g_have_lt) {
+    snprintf(ltv, sizeof ltv, "\"%zu.%zu.%zu\"", g_lt_version / 10000, g_lt_version / 100 % 100, g_lt_version % 100);
+  }
   if (j->opt->ndtypes) {
     j->ndtypes = j->opt->ndtypes;
     memcpy(j->dtypes, j->opt->dtypes, sizeof j->dtypes);
@@ -589,9 +740,9 @@ static void *device_main(void *arg) {
     snprintf(dl + o, sizeof dl - o, "%s\"%s\"", k ? "," : "", j->dtypes[k]);
   }
   emit("{\"event\":\"start\",\"device\":%d,\"name\":\"%s\",\"pci_bus_id\":\"%04x:%02x:%02x.0\",\"compute_capability\":\"%d.%d\","
-       "\"memory_mb\":%zu,\"size_mb\":%zu,\"dtypes\":[%s],\"path\":\"%s\"}",
+       "\"memory_mb\":%zu,\"size_mb\":%zu,\"dtypes\":[%s],\"path\":\"%s\",\"cublaslt_version\":%s}",
        j->index, jstr(p.name, name, sizeof name), p.pciDomainID, p.pciBusID, p.pciDeviceID, p.major, p.minor,
-       total_b >> 20, budget >> 20, dl, j->path);
+       total_b >> 20, budget >> 20, dl, j->path, ltv);
   double per = j->opt->seconds / j->ndtypes;
   for (int k = 0; k < j->ndtypes && !g_stop; k++) {
     struct Figures *f = &j->fig[k];
@@ -600,11 +751,14 @@ static void *device_main(void *arg) {
     snprintf(f->path, sizeof f->path, "cublaslt");
     int done = 0;
 #if defined(BEE_HAVE_CUBLASLT)
-    if (g_have_lt && strcmp(f->dtype, "ptx") != 0) {
-      done = run_lt(j, f, per, budget);
-      // not offered here: the result line says ptx ran for the requested format (stderr says why)
-      if (!done) fprintf(stderr, "bee-gpu-stress: GPU %d: cuBLASLt offers no %s GEMM; ptx burn instead\n", j->index, f->dtype);
+    if (strcmp(f->dtype, "ptx") != 0) {
+      if (g_have_lt) done = run_lt(j, f, per, budget, f->fallback, sizeof f->fallback);
+      else snprintf(f->fallback, sizeof f->fallback, "%s", g_lt_why);
+      // not offered here: the result line says ptx ran for the requested format, and why
+      if (!done) fprintf(stderr, "bee-gpu-stress: GPU %d: %s; ptx burn instead\n", j->index, f->fallback);
     }
+#else
+    if (strcmp(f->dtype, "ptx") != 0) snprintf(f->fallback, sizeof f->fallback, "%s", g_lt_why);
 #endif
     if (!done) {
       snprintf(f->dtype, sizeof f->dtype, "ptx");
@@ -616,17 +770,90 @@ static void *device_main(void *arg) {
   return NULL;
 }
 
+// ---------------------------------------------------------------- --self-test (host only, no GPU)
+// Checks the host-side arithmetic the GPU paths rely on against NVIDIA's own conversion headers: the
+// FP4 E2M1 decoding and packing used by the FP64 reference, the UE4M3 scale bytes, the block-scale
+// tensor size, and the JSON escaping of device names.
+static int g_checks = 0, g_failed = 0;
+static void check(int ok, const char *what) {
+  g_checks++;
+  if (!ok) {
+    g_failed++;
+    emit_error(-1, what);
+  }
+}
+
+static int self_test(void) {
+  static const double e2m1[8] = {0, 0.5, 1, 1.5, 2, 3, 4, 6};
+  for (int c = 0; c < 16; c++) {
+    char m[80];
+    snprintf(m, sizeof m, "fp4 code %d decodes to %g", c, fp4_value((uint8_t)c));
+    check(fp4_value((uint8_t)c) == (c & 8 ? -e2m1[c & 7] : e2m1[c & 7]), m);
+#if defined(BEE_HAVE_FP4_HEADER)
+    __half_raw hr = __nv_cvt_fp4_to_halfraw((__nv_fp4_storage_t)c, __NV_E2M1);
+    check(fp4_value((uint8_t)c) == (double)__half2float(__half(hr)), m);
+#endif
+  }
+#if defined(BEE_HAVE_FP4_HEADER)
+  // packing: the low nibble is the lower index, as cuda_fp4.h unpacks an fp4x2
+  for (size_t i = 0; i < 64; i++) {
+    __half2_raw h2 = __nv_cvt_fp4x2_to_halfraw2((__nv_fp4x2_storage_t)fp4_pair_at(i, 7), __NV_E2M1);
+    __half2 v(h2);
+    check((double)__low2float(v) == fp4_value(fp4_code_at(2 * i, 7)) &&
+              (double)__high2float(v) == fp4_value(fp4_code_at(2 * i + 1, 7)),
+          "fp4 pair packing differs from cuda_fp4.h");
+  }
+#endif
+  {
+    // the hash spreads over all 16 codes (a stuck nibble would load only part of the format)
+    int seen[16] = {0};
+    for (uint64_t i = 0; i < 4096; i++) seen[fp4_code_at(i, 1000)]++;
+    int all = 1;
+    for (int c = 0; c < 16; c++) all &= seen[c] > 128;
+    check(all, "fp4 test data does not cover every E2M1 code");
+  }
+  check(__nv_fp8_e4m3(2.0f).__x == UE4M3_TWO, "UE4M3 byte of 2.0");
+  check(__nv_fp8_e4m3(1.0f).__x == UE4M3_ONE, "UE4M3 byte of 1.0");
+  check(vec16_scale_bytes(8192, 8192) == (size_t)8192 * 512, "VEC16 scale bytes for 8192 x 8192");
+  check(vec16_scale_bytes(100, 48) == (size_t)128 * 4, "VEC16 scale bytes pad to 128 x 4 tiles");
+  {
+    double lo = 1, hi = -1;
+    for (uint64_t i = 0; i < 100000; i++) {
+      double v = value_at(i, 5);
+      lo = v < lo ? v : lo;
+      hi = v > hi ? v : hi;
+    }
+    check(lo >= -1 && lo < -0.99 && hi < 1 && hi > 0.99, "test values span [-1, 1)");
+  }
+  {
+    char out[64];
+    check(!strcmp(jstr("a\"b\\c\n\x01", out, sizeof out), "a\\\"b\\\\c\\u000a\\u0001"), "JSON escaping");
+    char tiny[12];
+    jstr("0123456789abcdef", tiny, sizeof tiny);
+    check(strlen(tiny) < sizeof tiny, "JSON escaping stays within its buffer");
+  }
+  emit("{\"event\":\"self_test\",\"status\":\"%s\",\"checks\":%d,\"failed\":%d,\"fp4_header\":%s}",
+       g_failed ? "failed" : "ok", g_checks, g_failed,
+#if defined(BEE_HAVE_FP4_HEADER)
+       "true"
+#else
+       "false"
+#endif
+  );
+  return g_failed ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
   struct Options opt;
   setvbuf(stdout, NULL, _IOLBF, 0);
   int rc = parse_args(argc, argv, &opt);
   if (rc) return rc;
+  if (opt.self_test) return self_test();
   signal(SIGTERM, on_signal);
   signal(SIGINT, on_signal);
 #if defined(BEE_HAVE_CUBLASLT)
-  char why[300];
-  g_have_lt = load_cublaslt(why, sizeof why);
-  if (!g_have_lt) fprintf(stderr, "bee-gpu-stress: %s; the ptx burn runs instead (start lines say path ptx)\n", why);
+  g_have_lt = load_cublaslt(g_lt_why, sizeof g_lt_why);
+  if (!g_have_lt) fprintf(stderr, "bee-gpu-stress: %s; the ptx burn runs instead (start lines say path ptx)\n", g_lt_why);
 #endif
   int count = 0;
   cudaError_t e = cudaGetDeviceCount(&count);
