@@ -31,3 +31,9 @@ fi
 
 # 3. bee's npm dependencies into Deno's cache, checked against the committed deno.lock
 ./node_modules/.bin/deno install --quiet --frozen --entrypoint bee/main.ts tasks/gen_schema.ts tasks/bench_audit.ts >/dev/null
+
+# 4. for the tests, where nvcc is present: the cuBLASLt headers (Debian non-free nvidia-cuda-dev), so the
+#    full bee-gpu-stress program is compiled too, not only the PTX-only one. Best effort, kept in ~/.cache/bee/.
+if [ "${1:-}" = test ] && command -v nvcc >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  sh tasks/cublaslt_headers.sh >&2 || echo "setup: no cuBLASLt headers; the full bee-gpu-stress build test is skipped" >&2
+fi
