@@ -506,8 +506,11 @@ static int run_lt(struct DeviceJob *j, struct Figures *f, double seconds, size_t
   if (sets < 1) sets = 1;
   if (sets > 512) sets = 512;
   void *A[512] = {0}, *B[512] = {0}, *D[512] = {0};
-  unsigned long long ref[512][2], got[2];
-  unsigned long long *sum = NULL;
+  enum { BATCH = 16 };
+  unsigned long long ref[512][2];
+  unsigned long long *dsums = NULL, *hsums = NULL;
+  cudaEvent_t ev_gemm[512] = {0}, ev_sum[512] = {0};
+  cudaStream_t cstream = NULL;
   float *scale = NULL, one = 1.0f, zero = 0.0f;
   uint8_t *sa = NULL, *sb = NULL;
   void *ws = NULL;
@@ -524,9 +527,11 @@ static int run_lt(struct DeviceJob *j, struct Figures *f, double seconds, size_t
   double ab_scale = 1.0;  // product of the A and B scales, for the FP64 check
   cudaStream_t stream = NULL;
 
-  CUDA_OK(j, cudaStreamCreate(&stream), "cudaStreamCreate");
+  CUDA_OK(j, cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate");
+  CUDA_OK(j, cudaStreamCreateWithFlags(&cstream, cudaStreamNonBlocking), "cudaStreamCreate");
   CUDA_OK(j, cudaMalloc(&ws, ws_size), "cudaMalloc workspace");
-  CUDA_OK(j, cudaMalloc(&sum, 2 * sizeof(unsigned long long)), "cudaMalloc");
+  CUDA_OK(j, cudaMalloc(&dsums, BATCH * 2 * sizeof(unsigned long long)), "cudaMalloc");
+  CUDA_OK(j, cudaMallocHost(&hsums, BATCH * 2 * sizeof(unsigned long long)), "cudaMallocHost");
   CUDA_OK(j, cudaMalloc(&scale, sizeof(float)), "cudaMalloc");
   CUDA_OK(j, cudaMemcpy(scale, &one, sizeof one, cudaMemcpyHostToDevice), "cudaMemcpy");
   if (sc_bytes) {
@@ -644,22 +649,42 @@ static int run_lt(struct DeviceJob *j, struct Figures *f, double seconds, size_t
       }
     }
   }
+  for (int s = 0; s < sets; s++) {
+    CUDA_OK(j, cudaEventCreateWithFlags(&ev_gemm[s], cudaEventDisableTiming), "cudaEventCreate");
+    CUDA_OK(j, cudaEventCreateWithFlags(&ev_sum[s], cudaEventDisableTiming), "cudaEventCreate");
+  }
   {
+    // GEMMs on `stream`, their checksums on `cstream`, BATCH iterations queued before the host waits:
+    // no host round trip per GEMM, and the memory-bound checksum can run beside the next GEMM. The GEMM
+    // into D[s] waits for the checksum of D[s]'s previous contents (ev_sum), each checksum for its GEMM
+    // (ev_gemm); checksum slots are read after the batch's synchronisation.
     double t0 = now_s(), last = t0;
     unsigned long long it = 0;
     const size_t words = d_bytes / 4;
     while (!g_stop && now_s() - t0 < seconds) {
-      int s = (int)(it % sets);
-      LT_OK(g_lt.Matmul(h, desc, &one, A[s], la, B[s], lb, &zero, D[s], ld, D[s], ld, &heur.algo, ws, ws_size, stream),
-            "cublasLtMatmul");
-      CUDA_OK(j, cudaMemsetAsync(sum, 0, 2 * sizeof(unsigned long long), stream), "cudaMemset");
-      checksum_kernel<<<512, 256, 0, stream>>>((const uint32_t *)D[s], words, sum);
-      CUDA_OK(j, cudaMemcpyAsync(got, sum, sizeof got, cudaMemcpyDeviceToHost, stream), "cudaMemcpy");
-      CUDA_OK(j, cudaStreamSynchronize(stream), "GEMM");
-      if (it < (unsigned long long)sets) memcpy(ref[s], got, sizeof got);
-      else if (got[0] != ref[s][0] || got[1] != ref[s][1]) f->mismatches++;
-      f->iterations++;
-      it++;
+      int nb = 0;
+      for (; nb < BATCH; nb++) {
+        int s = (int)((it + nb) % sets);
+        CUDA_OK(j, cudaStreamWaitEvent(stream, ev_sum[s], 0), "cudaStreamWaitEvent");
+        LT_OK(g_lt.Matmul(h, desc, &one, A[s], la, B[s], lb, &zero, D[s], ld, D[s], ld, &heur.algo, ws, ws_size, stream),
+              "cublasLtMatmul");
+        CUDA_OK(j, cudaEventRecord(ev_gemm[s], stream), "cudaEventRecord");
+        CUDA_OK(j, cudaStreamWaitEvent(cstream, ev_gemm[s], 0), "cudaStreamWaitEvent");
+        CUDA_OK(j, cudaMemsetAsync(dsums + 2 * nb, 0, 2 * sizeof(unsigned long long), cstream), "cudaMemset");
+        checksum_kernel<<<512, 256, 0, cstream>>>((const uint32_t *)D[s], words, dsums + 2 * nb);
+        CUDA_OK(j, cudaEventRecord(ev_sum[s], cstream), "cudaEventRecord");
+      }
+      CUDA_OK(j, cudaMemcpyAsync(hsums, dsums, (size_t)nb * 2 * sizeof(unsigned long long), cudaMemcpyDeviceToHost, cstream),
+              "cudaMemcpy");
+      // cstream waited for every GEMM of the batch, so this covers both streams
+      CUDA_OK(j, cudaStreamSynchronize(cstream), "GEMM");
+      for (int b = 0; b < nb; b++, it++) {
+        int s = (int)(it % sets);
+        const unsigned long long *got = hsums + 2 * b;
+        if (it < (unsigned long long)sets) memcpy(ref[s], got, sizeof ref[s]);
+        else if (got[0] != ref[s][0] || got[1] != ref[s][1]) f->mismatches++;
+        f->iterations++;
+      }
       if (now_s() - last >= j->opt->interval) {
         progress(j, f, t0, flops);
         last = now_s();
@@ -679,12 +704,20 @@ fail:
     cudaFree(B[s]);
     cudaFree(D[s]);
   }
+  if (stream) cudaStreamSynchronize(stream);  // nothing may still use what is freed below
+  if (cstream) cudaStreamSynchronize(cstream);
+  for (int s = 0; s < 512; s++) {
+    if (ev_gemm[s]) cudaEventDestroy(ev_gemm[s]);
+    if (ev_sum[s]) cudaEventDestroy(ev_sum[s]);
+  }
   cudaFree(ws);
-  cudaFree(sum);
+  cudaFree(dsums);
+  cudaFreeHost(hsums);
   cudaFree(scale);
   cudaFree(sa);
   cudaFree(sb);
   if (stream) cudaStreamDestroy(stream);
+  if (cstream) cudaStreamDestroy(cstream);
   return supported;
 }
 #endif
