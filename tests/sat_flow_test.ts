@@ -165,6 +165,19 @@ Deno.test("sat nvidia: HW thermal slowdown, new ECC errors and XID 79 fail their
   assert.match(dec.decode(r.files.get("gpu-metrics.html")!), /fill="#d62728" fill-opacity/);
 });
 
+Deno.test("sat nvidia: a narrowed PCIe link, a slower link generation and low power under load fail the stress", async () => {
+  const r = await satNvidia("clean", ["--duration", "2"], {
+    metrics: "nvidia_smi_query/handmade-a6000x3-metrics-x8-lowpower.csv",
+  });
+  assert.equal(r.code, 1);
+  const why = r.summary["gpu_stress_reason"]!;
+  assert.match(why, /GPU 1: PCIe link at x8 under load, x16 possible/);
+  assert.match(why, /GPU 2: power peaked at 150\.4 W under load, below 75 % of the 300 W limit/);
+  assert.match(why, /GPU 2: PCIe link never above Gen3 under load, Gen4 possible/);
+  assert.doesNotMatch(why, /GPU 0:/);
+  assert.equal(r.summary["gpu_health_status"], "OK");
+});
+
 Deno.test("sat nvidia: no nvidia-smi is UNSUPPORTED everywhere (exit 3), a missing bug report tool is UNSUPPORTED", async () => {
   const r = await satNvidia(null, ["--duration", "2"], { noNvidia: true });
   assert.equal(r.code, 3, r.stderr);

@@ -8,6 +8,8 @@ import {
   downsample,
   fillGaps,
   hwSlowdowns,
+  loadProblems,
+  type MetricRow,
   MetricsCollector,
   metricsCsv,
   metricsFields,
@@ -245,13 +247,63 @@ Deno.test("metrics: field names follow the driver's help, rows parse with [N/A] 
   assert.equal(c.push("garbage"), null);
 });
 
+Deno.test("metrics: DCGM's under-load rules (power reach, PCIe width and generation) need enough load samples", () => {
+  const row = (gpu: number, o: Partial<MetricRow> = {}): MetricRow => ({
+    elapsed_s: 0,
+    gpu,
+    temperature_c: 70,
+    utilization_pct: 100,
+    power_w: 280,
+    sm_clock_mhz: 1800,
+    reasons_active: 4,
+    hw_slowdown: false,
+    hw_thermal_slowdown: false,
+    hw_power_brake_slowdown: false,
+    sw_thermal_slowdown: false,
+    sw_power_cap: true,
+    power_limit_w: 300,
+    sm_clock_max_mhz: 2100,
+    pcie_gen: 5,
+    pcie_gen_max: 5,
+    pcie_width: 16,
+    pcie_width_max: 16,
+    ...o,
+  });
+  const many = (n: number, gpu: number, o: Partial<MetricRow> = {}) =>
+    Array.from({ length: n }, () => row(gpu, o));
+  assert.equal(loadProblems(many(40, 0)).size, 0);
+  // 224 W of 300 W is below 75 %; 225 W is not
+  assert.match(loadProblems(many(40, 0, { power_w: 224 })).get(0)![0]!, /power peaked at 224 W/);
+  assert.equal(loadProblems(many(40, 0, { power_w: 225 })).size, 0);
+  // too few load samples for the power rule; idle samples are not load
+  assert.equal(loadProblems(many(29, 0, { power_w: 100 })).size, 0);
+  assert.equal(loadProblems(many(40, 0, { power_w: 100, utilization_pct: 89 })).size, 0);
+  // the link generation may drop at idle: one load sample at the maximum is enough
+  const gens = [...many(10, 1, { pcie_gen: 3 }), row(1)];
+  assert.equal(loadProblems(gens).size, 0);
+  assert.match(
+    loadProblems(many(10, 1, { pcie_gen: 3 })).get(1)![0]!,
+    /never above Gen3 under load, Gen5 possible/,
+  );
+  // one narrow sample under load is a narrowed link
+  assert.match(
+    loadProblems([...many(10, 2), row(2, { pcie_width: 8 })]).get(2)![0]!,
+    /x8 under load, x16 possible/,
+  );
+  // [N/A] fields are not evidence
+  assert.equal(loadProblems(many(40, 3, { power_w: null, pcie_gen: null, pcie_width: null })).size, 0);
+  // the generation field follows the driver's help
+  assert.ok(metricsFields("pcie.link.gen.gpucurrent").includes("pcie.link.gen.gpucurrent"));
+  assert.ok(metricsFields("").includes("pcie.link.gen.current"));
+});
+
 Deno.test("metrics: CSV columns, offline SVG that parses as XML, terminal chart with 4 coloured series", async () => {
   const c = new MetricsCollector(metricsFields(""));
   for (const l of fixture("nvidia_smi_query/handmade-a6000x3-metrics-hw-thermal.csv").split("\n")) c.push(l);
   const csv = metricsCsv(c.rows).split("\n");
   assert.equal(
     csv[0],
-    "elapsed_s,gpu,temperature_c,utilization_pct,power_w,sm_clock_mhz,clocks_event_reasons_active,hw_slowdown,hw_thermal_slowdown,hw_power_brake_slowdown,sw_thermal_slowdown,sw_power_cap",
+    "elapsed_s,gpu,temperature_c,utilization_pct,power_w,sm_clock_mhz,clocks_event_reasons_active,hw_slowdown,hw_thermal_slowdown,hw_power_brake_slowdown,sw_thermal_slowdown,sw_power_cap,pcie_gen,pcie_width",
   );
   assert.equal(csv.filter((l) => l).length, 19);
   const names = new Map([[0, "NVIDIA RTX A6000"], [1, "<script>alert(1)</script>"], [2, "x"]]);

@@ -24,6 +24,11 @@ export interface MetricRow {
   sw_power_cap: boolean | null;
   power_limit_w: number | null;
   sm_clock_max_mhz: number | null;
+  /** PCIe link generation and width now, and the most the GPU and this slot allow */
+  pcie_gen: number | null;
+  pcie_gen_max: number | null;
+  pcie_width: number | null;
+  pcie_width_max: number | null;
 }
 
 /** Reason bits of `clocks_event_reasons.active` that mean hardware trouble (SW power cap is normal). */
@@ -41,6 +46,10 @@ export function metricsFields(helpText: string): string[] {
   const r = !helpText.includes("clocks_event_reasons.") && helpText.includes("clocks_throttle_reasons.")
     ? "clocks_throttle_reasons"
     : "clocks_event_reasons";
+  // the GPU's current link generation: `gpucurrent` on recent drivers, `current` before
+  const gen = helpText.includes("pcie.link.gen.gpucurrent")
+    ? "pcie.link.gen.gpucurrent"
+    : "pcie.link.gen.current";
   return [
     "timestamp",
     "index",
@@ -56,6 +65,10 @@ export function metricsFields(helpText: string): string[] {
     `${r}.sw_power_cap`,
     "enforced.power.limit",
     "clocks.max.sm",
+    gen,
+    "pcie.link.gen.max",
+    "pcie.link.width.current",
+    "pcie.link.width.max",
   ];
 }
 
@@ -110,6 +123,10 @@ export function parseMetricsLine(
       sw_power_cap: activeFlag(get("sw_power_cap")),
       power_limit_w: number(get("enforced.power.limit")),
       sm_clock_max_mhz: number(get("clocks.max.sm")),
+      pcie_gen: number(cells[fields.findIndex((f) => /^pcie\.link\.gen\.(gpu)?current$/.test(f))]),
+      pcie_gen_max: number(get("pcie.link.gen.max")),
+      pcie_width: number(get("pcie.link.width.current")),
+      pcie_width_max: number(get("pcie.link.width.max")),
     },
   };
 }
@@ -157,6 +174,64 @@ export function hwSlowdowns(rows: MetricRow[]): Map<number, { reasons: Set<strin
   return out;
 }
 
+/** Samples with at least this GPU utilisation count as "under load". */
+export const LOAD_UTILIZATION_PCT = 90;
+/** DCGM's targeted-power rule: under full load the board must reach this share of its enforced limit. */
+export const POWER_REACH = 0.75;
+/** Load samples needed before the power rule applies (a short run may not have warmed up). */
+export const POWER_MIN_LOAD_SAMPLES = 30;
+/** Load samples needed before the PCIe rules apply. */
+export const PCIE_MIN_LOAD_SAMPLES = 5;
+
+/**
+ * What DCGM's diagnostics also fail a GPU for, from the samples taken under load (utilisation ≥ 90 %):
+ * board power that never reached 75 % of the enforced limit, a PCIe link narrower than the slot and GPU
+ * allow, or a link that never ran at its maximum generation. Returns per GPU the problems found.
+ */
+export function loadProblems(rows: MetricRow[]): Map<number, string[]> {
+  const byGpu = new Map<number, MetricRow[]>();
+  for (const r of rows) {
+    if (r.utilization_pct === null || r.utilization_pct < LOAD_UTILIZATION_PCT) continue;
+    const list = byGpu.get(r.gpu) ?? [];
+    list.push(r);
+    byGpu.set(r.gpu, list);
+  }
+  const out = new Map<number, string[]>();
+  const maxOf = (xs: (number | null)[]) =>
+    xs.reduce<number | null>((m, x) => (x === null ? m : Math.max(m ?? x, x)), null);
+  const minOf = (xs: (number | null)[]) =>
+    xs.reduce<number | null>((m, x) => (x === null ? m : Math.min(m ?? x, x)), null);
+  for (const [gpu, load] of byGpu) {
+    const problems: string[] = [];
+    const power = maxOf(load.map((r) => r.power_w));
+    const limit = maxOf(load.map((r) => r.power_limit_w));
+    if (
+      load.length >= POWER_MIN_LOAD_SAMPLES && power !== null && limit !== null && limit > 0 &&
+      power < POWER_REACH * limit
+    ) {
+      problems.push(
+        `power peaked at ${power} W under load, below ${
+          Math.round(POWER_REACH * 100)
+        } % of the ${limit} W limit`,
+      );
+    }
+    if (load.length >= PCIE_MIN_LOAD_SAMPLES) {
+      const width = minOf(load.map((r) => r.pcie_width));
+      const widthMax = maxOf(load.map((r) => r.pcie_width_max));
+      if (width !== null && widthMax !== null && width < widthMax) {
+        problems.push(`PCIe link at x${width} under load, x${widthMax} possible`);
+      }
+      const gen = maxOf(load.map((r) => r.pcie_gen));
+      const genMax = maxOf(load.map((r) => r.pcie_gen_max));
+      if (gen !== null && genMax !== null && gen < genMax) {
+        problems.push(`PCIe link never above Gen${gen} under load, Gen${genMax} possible`);
+      }
+    }
+    if (problems.length) out.set(gpu, problems);
+  }
+  return out;
+}
+
 /** Per-GPU maxima for the summary. */
 export function metricsPeaks(
   rows: MetricRow[],
@@ -185,6 +260,8 @@ const CSV_COLUMNS = [
   "hw_power_brake_slowdown",
   "sw_thermal_slowdown",
   "sw_power_cap",
+  "pcie_gen",
+  "pcie_width",
 ];
 
 /** gpu-metrics.csv: elapsed s, GPU index, temperature, utilisation, power, SM clock, then reasons. */
@@ -204,6 +281,8 @@ export function metricsCsv(rows: MetricRow[]): string {
       flag(r.hw_power_brake_slowdown),
       flag(r.sw_thermal_slowdown),
       flag(r.sw_power_cap),
+      r.pcie_gen ?? "",
+      r.pcie_width ?? "",
     ]),
     { header: true, columns: CSV_COLUMNS },
   );

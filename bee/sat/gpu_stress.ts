@@ -128,6 +128,8 @@ export interface StressJudgeInput {
   overTemp: Map<number, { peak_c: number; max_c: number }>;
   /** samples the metrics poller collected */
   metricSamples: number;
+  /** per physical GPU: power and PCIe link problems seen under load (`loadProblems`) */
+  underLoad?: Map<number, string[]>;
 }
 
 /** The physical index of CUDA device `d` of the run. */
@@ -203,6 +205,9 @@ export function judgeStress(input: StressJudgeInput): JobResult {
   }
   for (const [g, e] of input.overTemp) {
     problems.push(`GPU ${g}: ${e.peak_c} °C above its max operating temperature ${e.max_c} °C`);
+  }
+  for (const [g, list] of input.underLoad ?? []) {
+    for (const p of list) problems.push(`GPU ${g}: ${p}`);
   }
   if (input.metricSamples === 0) problems.push("no GPU metrics collected, slowdown reasons unchecked");
   facts["metric_samples"] = input.metricSamples;

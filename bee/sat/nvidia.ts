@@ -10,6 +10,7 @@ import { foldStressLine, judgeStress, newStressState, physicalIndex } from "./gp
 import { judgeHealth, judgeXids, newLines, parseXids } from "./gpu_health.ts";
 import {
   hwSlowdowns,
+  loadProblems,
   MetricsCollector,
   metricsCsv,
   metricsFields,
@@ -272,6 +273,7 @@ export async function planNvidia(opts: NvidiaSatOptions): Promise<SatPlan> {
         hwSlowdown: hwSlowdowns(rows),
         overTemp,
         metricSamples: rows.length,
+        underLoad: loadProblems(rows),
       });
       for (const [g, p] of peaks) {
         result.facts![`gpu${g}_temperature_max_c`] = p.temperature_c;
