@@ -251,8 +251,27 @@ __global__ void checksum_kernel(const uint32_t *p, size_t n, unsigned long long 
     s += p[i];
     w += (unsigned long long)p[i] * (i | 1);
   }
-  atomicAdd(&out[0], s);
-  atomicAdd(&out[1], w);
+  // integer sums mod 2^64 do not depend on the order, so the reduction may be a tree: warp shuffles,
+  // then one shared slot per warp, then one atomic per block (not one per thread on a single address)
+  for (int o = 16; o > 0; o >>= 1) {
+    s += __shfl_down_sync(0xffffffffu, s, o);
+    w += __shfl_down_sync(0xffffffffu, w, o);
+  }
+  __shared__ unsigned long long ws_[32], ww_[32];
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+  if (lane == 0) {
+    ws_[warp] = s;
+    ww_[warp] = w;
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    for (int k = 1; k < warps; k++) {
+      s += ws_[k];
+      w += ww_[k];
+    }
+    atomicAdd(&out[0], s);
+    atomicAdd(&out[1], w);
+  }
 }
 
 // The fallback burn: dependent FMA chains in registers; the result per thread is deterministic.
