@@ -586,8 +586,13 @@ static int run_lt(struct DeviceJob *j, struct Figures *f, double seconds, size_t
   LT_OK(g_lt.DescSet(desc, CUBLASLT_MATMUL_DESC_TRANSA, &opT, sizeof opT), "TRANSA");
   LT_OK(g_lt.DescSet(desc, CUBLASLT_MATMUL_DESC_TRANSB, &opN, sizeof opN), "TRANSB");
   if (fmt.scaling == SCALE_TENSOR) {
-    LT_OK(g_lt.DescSet(desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &scale, sizeof scale), "A_SCALE_POINTER");
-    LT_OK(g_lt.DescSet(desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &scale, sizeof scale), "B_SCALE_POINTER");
+    // a cuBLASLt older than FP8 does not know the scale pointers: a format it does not offer, not an error
+    if (g_lt.DescSet(desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &scale, sizeof scale) != CUBLAS_STATUS_SUCCESS ||
+        g_lt.DescSet(desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &scale, sizeof scale) != CUBLAS_STATUS_SUCCESS) {
+      snprintf(why, whycap, "this cuBLASLt refuses FP8 scale pointers");
+      supported = 0;
+      goto fail;
+    }
   } else if (fmt.scaling == SCALE_VEC16) {
     int32_t mode = BEE_SCALE_VEC16_UE4M3;
     if (g_lt.DescSet(desc, (cublasLtMatmulDescAttributes_t)BEE_DESC_A_SCALE_MODE, &mode, sizeof mode) !=
