@@ -189,3 +189,47 @@ Deno.test("gpu peaks: datasheet table by nvidia-smi model name", () => {
   assert.equal(peakRatio("NVIDIA H100 80GB HBM3", "bf16", 798)?.toFixed(3), "0.807");
   assert.equal(peakRatio("NVIDIA A100-SXM4-80GB", "fp8", 100), null);
 });
+
+Deno.test("bench:gpu-stress prints TFLOPS and the datasheet ratio per format, and names fallbacks", () => {
+  const dir = Deno.makeTempDirSync();
+  const fake = `${dir}/bee-gpu-stress`;
+  const lines = [
+    { event: "start", device: 0, name: "NVIDIA H100 80GB HBM3", dtypes: ["bf16", "fp8"], path: "cublaslt" },
+    {
+      event: "result",
+      device: 0,
+      dtype: "bf16",
+      requested: "bf16",
+      path: "cublaslt",
+      tflops: 798,
+      mismatches: 0,
+    },
+    {
+      event: "result",
+      device: 0,
+      dtype: "ptx",
+      requested: "fp8",
+      path: "ptx",
+      tflops: 51.5,
+      mismatches: 0,
+      fallback: "cuBLASLt 12.4 offers no fp8 GEMM on this GPU",
+    },
+    { event: "end", status: "ok", exit_code: 0 },
+  ];
+  Deno.writeTextFileSync(
+    fake,
+    `#!/bin/sh\ncat <<'EOF'\n${lines.map((l) => JSON.stringify(l)).join("\n")}\nEOF\n`,
+  );
+  Deno.chmodSync(fake, 0o755);
+  const r = new Deno.Command(`${REPO}/node_modules/.bin/deno`, {
+    args: ["run", "--allow-all", `${REPO}/tasks/bench_gpu_stress.ts`, "5", fake],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).outputSync();
+  const out = dec.decode(r.stdout);
+  assert.equal(r.code, 0, out + dec.decode(r.stderr));
+  assert.match(out, /^0 +NVIDIA H100 80GB HBM3 +bf16 +798\.0 +989\.4 +80\.7%  0$/m);
+  assert.match(out, /^0 +NVIDIA H100 80GB HBM3 +fp8>ptx +51\.5 +– +–  0$/m);
+  assert.match(out, /GPU 0 fp8: ptx burn ran instead \(cuBLASLt 12.4 offers no fp8 GEMM/);
+});

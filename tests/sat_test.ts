@@ -158,7 +158,7 @@ Deno.test("stress: two formats that fell back to the ptx burn are both kept, und
       path: "cublaslt",
       cublaslt_version: "12.4.5",
     }),
-    res("fp8", 0, "cuBLASLt 120400 offers no fp8 GEMM on this GPU"),
+    res("fp8", 0, "cuBLASLt 12.4 offers no fp8 GEMM on this GPU"),
     res("fp4", 2, "cuBLASLt 12.4 has no block-scaled fp4 (12.8 or newer needed)"),
     '{"event":"end","status":"mismatches","exit_code":1}',
   ];

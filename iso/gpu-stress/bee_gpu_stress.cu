@@ -631,7 +631,8 @@ static int run_lt(struct DeviceJob *j, struct Figures *f, double seconds, size_t
     }
   }
   if (!found) {
-    snprintf(why, whycap, "cuBLASLt %zu offers no %s GEMM on this GPU", g_lt_version, f->dtype);
+    snprintf(why, whycap, "cuBLASLt %zu.%zu offers no %s GEMM on this GPU", g_lt_version / 10000, g_lt_version / 100 % 100,
+             f->dtype);
     supported = 0;  // this format is not offered here
     goto fail;
   }
