@@ -28,7 +28,7 @@ EOF
 [ "${CUBLASLT_APT_UNSIGNED:-}" = 1 ] && echo "Trusted: yes" >>"$work/parts/nonfree.sources"
 apt_opts="-o Dir::Etc::SourceList=$work/sources.list -o Dir::Etc::SourceParts=$work/parts -o Dir::State::Lists=$work/lists
   -o Dir::Cache=$work -o Dir::Cache::archives=$work/archives -o Acquire::Languages=none -o APT::Sandbox::User=root
-  -o Debug::NoLocking=1"
+  -o Debug::NoLocking=1 -o Acquire::http::Timeout=60 -o Acquire::Retries=2"
 # shellcheck disable=SC2086
 apt-get $apt_opts -qq update >"$work/update.log" 2>&1 || { echo "cublaslt-headers: apt-get update failed (see $work/update.log)" >&2; exit 1; }
 # shellcheck disable=SC2086

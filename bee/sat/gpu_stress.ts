@@ -168,25 +168,16 @@ export function judgeStress(input: StressJudgeInput): JobResult {
   }
   problems.push(...state.errors.slice(0, 5));
 
+  const failed = (reason: string): JobResult => ({ name: "gpu_stress", status: "FAILED", reason, facts });
   switch (proc.kind) {
     case "missing":
-      return { name: "gpu_stress", status: "FAILED", reason: "bee-gpu-stress not found on PATH", facts };
+      return failed("bee-gpu-stress not found on PATH");
     case "denied":
-      return {
-        name: "gpu_stress",
-        status: "FAILED",
-        reason: `cannot start bee-gpu-stress: ${proc.message}`,
-        facts,
-      };
+      return failed(`cannot start bee-gpu-stress: ${proc.message}`);
     case "aborted":
-      return { name: "gpu_stress", status: "FAILED", reason: "aborted", facts };
+      return failed("aborted");
     case "timeout":
-      return {
-        name: "gpu_stress",
-        status: "FAILED",
-        reason: `timeout: bee-gpu-stress did not finish within ${Math.round(proc.durationMs / 1000)} s`,
-        facts,
-      };
+      return failed(`timeout: bee-gpu-stress did not finish within ${Math.round(proc.durationMs / 1000)} s`);
   }
   facts["exit_code"] = proc.code;
   if (proc.signal) problems.unshift(`bee-gpu-stress crashed (${proc.signal})`);

@@ -3,6 +3,7 @@
 // SMART cannot be reached (virtual disks, USB bridges hiding it) are UNSUPPORTED, never OK.
 import { exec } from "../lib/exec.ts";
 import { isPhysicalDisk, nvmeController, parseLsblk } from "../audit/parsers/lsblk.ts";
+import type { ProcResult } from "../lib/proc.ts";
 import type { SatContext, SatPlan } from "./runner.ts";
 import { type JobResult, summaryKey } from "./summary.ts";
 
@@ -179,6 +180,17 @@ const sleep = (ms: number, signal: AbortSignal) =>
     }, { once: true });
   });
 
+/** A self-test that could not be started: FAILED, with how its start command ended. */
+function notStarted(
+  job: string,
+  what: string,
+  start: ProcResult,
+  facts: JobResult["facts"],
+): JobResult {
+  const how = `${start.kind}${"code" in start ? ` ${start.code}` : ""}`;
+  return { name: job, status: "FAILED", reason: `could not start the ${what} (${how})`, facts };
+}
+
 async function testDisk(
   ctx: SatContext,
   name: string,
@@ -241,16 +253,7 @@ async function testDisk(
       "-s",
       "1",
     ], { timeoutMs: t });
-    if (start.kind !== "exited" || start.code !== 0) {
-      return {
-        name: job,
-        status: "FAILED",
-        reason: `could not start the NVMe self-test (${start.kind}${
-          "code" in start ? ` ${start.code}` : ""
-        })`,
-        facts,
-      };
-    }
+    if (start.kind !== "exited" || start.code !== 0) return notStarted(job, "NVMe self-test", start, facts);
     poll = async () => {
       const r = await exec("nvme", ["self-test-log", ctrl, "-o", "json"], { timeoutMs: t });
       return r.kind === "exited" && r.code === 0 ? nvmeSelfTest(r.stdout) : null;
@@ -264,14 +267,7 @@ async function testDisk(
       timeoutMs: t,
     });
     if (start.kind !== "exited" || (start.code & 0b111) !== 0) {
-      return {
-        name: job,
-        status: "FAILED",
-        reason: `could not start the short self-test (${start.kind}${
-          "code" in start ? ` ${start.code}` : ""
-        })`,
-        facts,
-      };
+      return notStarted(job, "short self-test", start, facts);
     }
     const ata = access.protocol === "ata";
     poll = async () => {

@@ -332,6 +332,20 @@ static void progress(struct DeviceJob *j, struct Figures *f, double t0, double f
        j->index, f->dtype, f->requested, el, f->tflops, f->iterations, f->mismatches);
 }
 
+// One finished iteration: its checksum becomes the reference when `first`, else it must equal it.
+static void count_iteration(struct Figures *f, unsigned long long ref[2], const unsigned long long got[2], int first) {
+  if (first) memcpy(ref, got, 2 * sizeof *ref);
+  else if (got[0] != ref[0] || got[1] != ref[1]) f->mismatches++;
+  f->iterations++;
+}
+
+// A progress line at most every --interval seconds.
+static void maybe_progress(struct DeviceJob *j, struct Figures *f, double t0, double *last, double flops_per_iter) {
+  if (now_s() - *last < j->opt->interval) return;
+  progress(j, f, t0, flops_per_iter);
+  *last = now_s();
+}
+
 static void result(struct DeviceJob *j, struct Figures *f) {
   char why[620];
   emit("{\"event\":\"result\",\"device\":%d,\"dtype\":\"%s\",\"requested\":\"%s\",\"path\":\"%s\",\"seconds\":%.1f,"
@@ -359,13 +373,8 @@ static void run_ptx(struct DeviceJob *j, struct Figures *f, double seconds) {
       CUDA_OK(j, cudaMemset(sum, 0, 2 * sizeof(unsigned long long)), "cudaMemset");
       checksum_kernel<<<sms * 4, 256>>>((const uint32_t *)out, n, sum);
       CUDA_OK(j, cudaMemcpy(got, sum, sizeof got, cudaMemcpyDeviceToHost), "kernel");
-      if (it == 0) memcpy(ref, got, sizeof ref);
-      else if (got[0] != ref[0] || got[1] != ref[1]) f->mismatches++;
-      f->iterations++;
-      if (now_s() - last >= j->opt->interval) {
-        progress(j, f, t0, flops);
-        last = now_s();
-      }
+      count_iteration(f, ref, got, it == 0);
+      maybe_progress(j, f, t0, &last, flops);
     }
     progress(j, f, t0, flops);
   }
@@ -731,17 +740,8 @@ static int run_lt(struct DeviceJob *j, struct Figures *f, double seconds, size_t
               "cudaMemcpy");
       // cstream waited for every GEMM of the batch, so this covers both streams
       CUDA_OK(j, cudaStreamSynchronize(cstream), "GEMM");
-      for (int b = 0; b < nb; b++, it++) {
-        int s = (int)(it % sets);
-        const unsigned long long *got = hsums + 2 * b;
-        if (it < (unsigned long long)sets) memcpy(ref[s], got, sizeof ref[s]);
-        else if (got[0] != ref[s][0] || got[1] != ref[s][1]) f->mismatches++;
-        f->iterations++;
-      }
-      if (now_s() - last >= j->opt->interval) {
-        progress(j, f, t0, flops);
-        last = now_s();
-      }
+      for (int b = 0; b < nb; b++, it++) count_iteration(f, ref[it % sets], hsums + 2 * b, it < (unsigned long long)sets);
+      maybe_progress(j, f, t0, &last, flops);
     }
     progress(j, f, t0, flops);
   }
