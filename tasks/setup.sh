@@ -13,11 +13,15 @@ fi
 #    Chromium for the web page, memtester for the memory SAT, xmllint for the SVG, tmux for the TUI
 #    best effort, never fatal
 want="dmidecode:dmidecode lspci:pciutils smartctl:smartmontools nvme:nvme-cli ipmitool:ipmitool ip:iproute2 lsblk:util-linux"
-[ "${1:-}" = test ] && want="$want chromium:chromium memtester:memtester xmllint:libxml2-utils tmux:tmux pgrep:procps"
+[ "${1:-}" = test ] && want="$want chromium:chromium memtester:memtester xmllint:libxml2-utils tmux:tmux pgrep:procps systemd-analyze:systemd xz:xz-utils"
+# `sh tasks/setup.sh iso`: what `deno task iso` and its QEMU test need (builder container, base image, VMs;
+# runc because Debian's podman defaults to crun, which refuses hosts with hybrid cgroups)
+[ "${1:-}" = iso ] && want="podman:podman runc:runc debootstrap:debootstrap qemu-system-x86_64:qemu-system-x86 /usr/share/ovmf/OVMF.fd:ovmf ssh:openssh-client ssh-keygen:openssh-client xz:xz-utils file:file"
 missing=""
 for pair in $want; do
   cmd=${pair%%:*}; pkg=${pair#*:}
-  command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing="$missing $pkg"
+  case "$cmd" in /*) [ -e "$cmd" ] && continue ;; *) command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] && continue ;; esac
+  case " $missing " in *" $pkg "*) ;; *) missing="$missing $pkg" ;; esac
 done
 if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

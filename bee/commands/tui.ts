@@ -21,7 +21,8 @@ export function tuiCommand(): Command {
     .option("--sat-dir <dir>", "SAT archive directory", PATHS.satDir)
     .action(async (o: { runtime: "livecd" | "host"; audit: string; satDir: string }) => {
       if (!Deno.stdin.isTerminal()) throw new UserError("bee tui needs a terminal (stdin is not a tty)");
-      const bee = new URL("../../bin/bee", import.meta.url).pathname;
+      // the launcher that started us (bin/bee exports it); a bundle has no ../../bin beside it
+      const bee = Deno.env.get("BEE_LAUNCHER") || new URL("../../bin/bee", import.meta.url).pathname;
       await runTui({ runtime: o.runtime, audit: o.audit, satDir: o.satDir, bee });
     });
 }

@@ -305,11 +305,15 @@ async function satResults(o: TuiOptions): Promise<void> {
   }
 }
 
+/** Written by the ISO's bee-sshsetup when the image was built without SSH keys (mode 0600, root). */
+const ROOT_PASSWORD_FILE = "/run/bee/root-password";
+
 async function network(): Promise<void> {
   const r = await exec("ip", ["-j", "addr"], { timeoutMs: 10_000 });
   let lines: string[];
   try {
-    lines = r.kind === "exited" ? networkScreen(parseIpAddr(r.stdout)) : ["ip not available"];
+    const pw = (await Deno.readTextFile(ROOT_PASSWORD_FILE).catch(() => "")).trim().slice(0, 64) || null;
+    lines = r.kind === "exited" ? networkScreen(parseIpAddr(r.stdout), pw) : ["ip not available"];
   } catch {
     lines = ["ip -j addr gave unreadable output"];
   }

@@ -138,6 +138,7 @@ export function hardwareScreen(a: Audit, color: boolean): string[] {
 /** Interface addresses, with where the web page and SSH are. */
 export function networkScreen(
   ifaces: Map<string, { ipv4: string[]; ipv6: string[]; mac: string | null }>,
+  rootPassword: string | null = null,
 ): string[] {
   const lines = ["Network interfaces", "─".repeat(78)];
   const v4: string[] = [];
@@ -148,7 +149,9 @@ export function networkScreen(
     v4.push(...i.ipv4.map((a) => a.split("/")[0]!));
   }
   lines.push("");
-  if (v4.length) { for (const ip of v4) lines.push(`web page: http://${ip}/    ssh: ssh bee@${ip}`); }
+  if (v4.length) { for (const ip of v4) lines.push(`web page: http://${ip}/    ssh: ssh root@${ip}`); }
   else lines.push("no IPv4 address: check the cable and DHCP");
+  // only on the local console: an image built without SSH keys gets a random root password per boot
+  if (rootPassword) lines.push("", `root password for SSH (this boot only): ${rootPassword}`);
   return lines.map((l) => fit(l));
 }

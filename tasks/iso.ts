@@ -1,0 +1,335 @@
+// `deno task iso [--authorized-keys FILE] [--out PATH] [--no-container] [--rebuild]`: builds the bee live
+// ISO (Debian live-build in a privileged builder container) and prints its path last. Each step says what
+// it does and how long it took; what is cached (bundle, images, apt downloads, the ISO by input hash) is
+// reused and said so. Caches live in ${BEE_CACHE_DIR:-~/.cache/bee}/iso, outside the clone.
+
+import { Command } from "commander";
+import { BEE_VERSION } from "../bee/version.ts";
+import { exec } from "../bee/lib/exec.ts";
+import { runProc } from "../bee/lib/proc.ts";
+import { detectEngine, probeRunArgs } from "./iso/container.ts";
+import { makeBaseImage } from "./iso/base_image.ts";
+import { mirrorKernelAbis, newestAbi } from "./iso/packages.ts";
+import {
+  buildEnv,
+  bundleBee,
+  checkAuthorizedKeys,
+  checkDenoRuntime,
+  copyTree,
+  ensureBaseImage,
+  ensureBuilderImage,
+  hashTree,
+  isoDenoJson,
+  motdText,
+  releaseText,
+  removeTree,
+  sha256Hex,
+} from "./iso/steps.ts";
+import { loadVersions, splitKernelAbi, type Versions } from "./iso/versions.ts";
+
+const repo = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const VENDOR_TOOLS = ["storcli64", "sas2ircu", "sas3ircu", "ssacli", "arcconf"];
+
+function cacheRoot(): string {
+  const env = Deno.env.toObject();
+  return env.BEE_CACHE_DIR || `${env.XDG_CACHE_HOME || `${env.HOME ?? "/root"}/.cache`}/bee`;
+}
+
+const t0 = performance.now();
+function say(s: string): void {
+  console.error(`[iso ${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${s}`);
+}
+
+async function step<T>(name: string, f: () => Promise<T>, cachedNote?: (r: T) => string | null): Promise<T> {
+  say(`${name} …`);
+  const s = performance.now();
+  const r = await f();
+  const note = cachedNote?.(r);
+  say(`${name}: ${note ?? "done"} (${((performance.now() - s) / 1000).toFixed(1)} s)`);
+  return r;
+}
+
+/** The kernel ABI pin is checked against the mirror before anything slow starts. */
+async function checkKernel(v: Versions): Promise<void> {
+  const { flavour } = splitKernelAbi(v.kernelAbi);
+  const abis = await mirrorKernelAbis(v.mirror, v.securityMirror, v.suite, flavour);
+  if (!abis.includes(v.kernelAbi)) {
+    throw new Error(
+      `kernel ${v.kernelAbi} is no longer on the mirror (newest there: ${newestAbi(abis) ?? "none"}); ` +
+        `run deno task iso:bump-kernel`,
+    );
+  }
+}
+
+async function gitCommit(): Promise<string> {
+  const r = await exec("git", ["-C", repo, "rev-parse", "HEAD"], { timeoutMs: 10_000 });
+  const c = r.kind === "exited" && r.code === 0 ? r.stdout.trim() : "unknown";
+  const d = await exec("git", ["-C", repo, "status", "--porcelain"], { timeoutMs: 10_000 });
+  return d.kind === "exited" && d.stdout.trim() ? `${c}-dirty` : c;
+}
+
+interface Options {
+  authorizedKeys?: string;
+  out?: string;
+  container: boolean;
+  rebuild?: boolean;
+}
+
+async function build(o: Options): Promise<string> {
+  const dist = `${repo}/dist`;
+  const cache = `${cacheRoot()}/iso`;
+  await Deno.mkdir(dist, { recursive: true });
+  await Deno.mkdir(`${cache}/images`, { recursive: true });
+  await Deno.mkdir(`${cache}/lb-cache`, { recursive: true });
+  const v = await step(
+    "versions",
+    () => loadVersions(repo),
+    (v) => `${v.suite}, kernel ${v.kernelAbi}, mirror ${v.mirror}`,
+  );
+  await step("kernel pin on the mirror", () => checkKernel(v), () => `${v.kernelAbi} is there`);
+  const keys = o.authorizedKeys
+    ? checkAuthorizedKeys(
+      await Deno.readTextFile(o.authorizedKeys).catch(() => {
+        throw new Error(`cannot read --authorized-keys ${o.authorizedKeys}`);
+      }),
+      o.authorizedKeys,
+    )
+    : null;
+  const denoBin = await checkDenoRuntime(repo, v.denoVersion);
+
+  const bundle = await step(
+    "bee bundle",
+    () => bundleBee(repo, `${dist}/bee-bundle`),
+    (b) => b.cached ? "unchanged, reused" : "built",
+  );
+
+  // stage the overlay (iso/overlay stays untouched)
+  const stage = `${dist}/iso-stage`;
+  const inputs = await step("stage overlay", async () => {
+    await removeTree(stage);
+    await copyTree(`${repo}/iso/overlay`, stage);
+    const lib = `${stage}/usr/local/lib/bee`;
+    await Deno.mkdir(`${lib}/bin`, { recursive: true });
+    await Deno.copyFile(bundle.path, `${lib}/bee.js`);
+    await Deno.copyFile(denoBin, `${lib}/deno`);
+    await Deno.chmod(`${lib}/deno`, 0o755);
+    await Deno.writeTextFile(`${lib}/deno.json`, isoDenoJson(await Deno.readTextFile(`${repo}/deno.json`)));
+    await Deno.copyFile(`${repo}/bin/bee`, `${lib}/bin/bee`);
+    await Deno.chmod(`${lib}/bin/bee`, 0o755);
+    await Deno.mkdir(`${stage}/usr/local/bin`, { recursive: true });
+    await Deno.symlink("../lib/bee/bin/bee", `${stage}/usr/local/bin/bee`);
+    if (keys) {
+      await Deno.mkdir(`${stage}/root/.ssh`, { recursive: true, mode: 0o700 });
+      await Deno.writeTextFile(`${stage}/root/.ssh/authorized_keys`, keys, { mode: 0o600 });
+    } else {
+      await Deno.mkdir(`${stage}/etc/bee`, { recursive: true });
+      await Deno.writeTextFile(`${stage}/etc/bee/ssh-password-login`, "built without SSH keys\n");
+    }
+    for (const t of VENDOR_TOOLS) {
+      const src = `${repo}/iso/vendor/${t}`;
+      if (await Deno.stat(src).catch(() => null)) {
+        await Deno.copyFile(src, `${stage}/usr/local/bin/${t}`);
+        await Deno.chmod(`${stage}/usr/local/bin/${t}`, 0o755);
+        say(`vendor tool ${t} added`);
+      }
+    }
+    // what decides the image: the staged tree, the live-build tree (VERSIONS, Dockerfile), the mirrors
+    return await sha256Hex(
+      [await hashTree(stage), await hashTree(`${repo}/iso/builder`), v.mirror, v.securityMirror].join("\n"),
+    );
+  }, (h) => `inputs ${h.slice(0, 16)}`);
+
+  const out = o.out ?? `${dist}/bee-${BEE_VERSION}-amd64.iso`;
+  const cached = `${cache}/images/${inputs}.iso`;
+  if (!o.rebuild && await Deno.stat(cached).catch(() => null)) {
+    await step("ISO", () => publish(cached, out), () => `same inputs as a previous build: reused ${cached}`);
+    return out;
+  }
+
+  const commit = await gitCommit();
+  const builtAt = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  await Deno.mkdir(`${stage}/etc`, { recursive: true });
+  await Deno.writeTextFile(
+    `${stage}/etc/bee-release`,
+    releaseText({ version: BEE_VERSION, commit, builtAt, inputs, v, authKeys: !!keys }),
+  );
+  await Deno.writeTextFile(`${stage}/etc/motd`, motdText({ version: BEE_VERSION, commit, builtAt, v }));
+
+  const work = `${dist}/iso-work`;
+  await step("live-build work dir", async () => {
+    await removeTree(work);
+    await copyTree(`${repo}/iso/builder`, work);
+    await Deno.writeTextFile(`${work}/bee-build.env`, buildEnv(v, BEE_VERSION));
+    await copyTree(stage, `${work}/config/includes.chroot`);
+  });
+
+  // live-build's package and bootstrap caches travel into the work dir as hard links (one mount for the
+  // container: hard links across two bind mounts fail) and what the build added goes back afterwards
+  await step(
+    "apt and bootstrap cache into the work dir",
+    () => syncCache(`${cache}/lb-cache`, `${work}/cache`),
+  );
+  const logFile = `${dist}/iso-build.log`;
+  await Deno.writeTextFile(logFile, "");
+  say(`full log: ${logFile}`);
+  const lbScript = "lb config >/dev/null && lb build";
+  const progress = (line: string) => {
+    if (/^P: |^E: |^W: /.test(line) && line.length < 300) say(`  ${line}`);
+  };
+  try {
+    await runLiveBuild(o, v, work, logFile, lbScript, progress);
+  } finally {
+    await step("apt and bootstrap cache back", () => syncCache(`${work}/cache`, `${cache}/lb-cache`));
+  }
+  const iso = `${work}/live-image-amd64.hybrid.iso`;
+  if (!await Deno.stat(iso).catch(() => null)) throw new Error(`lb build made no ISO; see ${logFile}`);
+  await step("cache and publish", async () => {
+    await Deno.rename(iso, `${cached}.tmp`);
+    await Deno.rename(`${cached}.tmp`, cached);
+    await pruneCache(`${cache}/images`, 2);
+    await publish(cached, out);
+  });
+  return out;
+}
+
+/** lb config && lb build, in the builder container or (--no-container) on this host. */
+async function runLiveBuild(
+  o: Options,
+  v: Versions,
+  work: string,
+  logFile: string,
+  lbScript: string,
+  progress: (line: string) => void,
+): Promise<void> {
+  const dist = `${repo}/dist`;
+  if (o.container) {
+    const env = Deno.env.toObject();
+    const platform = env.BEE_BUILDER_PLATFORM || "linux/amd64";
+    const engine = await step("container engine", () => detectEngine(env), (e) => e);
+    const base = await step("base image", () =>
+      ensureBaseImage({
+        engine,
+        wanted: env.BEE_BASE_IMAGE || "debian:trixie",
+        platform,
+        suite: v.suite,
+        log: say,
+        makeLocal: () =>
+          makeBaseImage({
+            engine,
+            suite: v.suite,
+            mirror: v.mirror,
+            platform,
+            workDir: `${dist}/base`,
+            logFile,
+          }),
+      }), (b) => b);
+    const setup = await step(
+      "container run arguments",
+      () => probeRunArgs(engine, base),
+      (s) => s.runArgs.join(" "),
+    );
+    const builder = await step(
+      "builder image",
+      () => ensureBuilderImage({ setup, repo, baseImage: base, platform, log: say, logFile }),
+      (b) => `${b.tag}${b.cached ? " (cached)" : " (built)"}`,
+    );
+    await step("lb config && lb build (in the container)", async () => {
+      const r = await runProc(engine, [
+        "run",
+        "--rm",
+        "--privileged",
+        "--network",
+        "host",
+        ...setup.runArgs,
+        "--platform",
+        platform,
+        "-v",
+        `${work}:/build`,
+        "-w",
+        "/build",
+        builder.tag,
+        "sh",
+        "-c",
+        lbScript,
+      ], { timeoutMs: 150 * 60_000, stdoutPath: logFile, onLine: progress });
+      if (r.kind !== "exited" || r.code !== 0) {
+        throw new Error(`lb build failed (${r.kind}, exit ${"code" in r ? r.code : "?"}); see ${logFile}`);
+      }
+    });
+  } else {
+    if (Deno.uid?.() !== 0) throw new Error("--no-container needs root (live-build mounts and chroots)");
+    if ((await exec("lb", ["--version"], { timeoutMs: 10_000 })).kind === "missing") {
+      throw new Error("--no-container needs live-build on this host (apt-get install live-build)");
+    }
+    await step("lb config && lb build (on this host)", async () => {
+      const r = await runProc("sh", ["-c", `cd '${work}' && ${lbScript}`], {
+        timeoutMs: 150 * 60_000,
+        stdoutPath: logFile,
+        onLine: progress,
+      });
+      if (r.kind !== "exited" || r.code !== 0) throw new Error(`lb build failed; see ${logFile}`);
+    });
+  }
+}
+
+/** Copies a tree's new files into another, as hard links where the file system allows. */
+async function syncCache(src: string, dest: string): Promise<void> {
+  if (!await Deno.stat(src).catch(() => null)) return;
+  await Deno.mkdir(dest, { recursive: true });
+  for (const args of [["-a", "-l", "-n"], ["-a", "-n"]]) {
+    const r = await exec("cp", [...args, `${src}/.`, `${dest}/`], { timeoutMs: 600_000 });
+    if (r.kind === "exited" && r.code === 0) return;
+  }
+  throw new Error(`cannot copy the build cache ${src} to ${dest}`);
+}
+
+/** Keeps the newest `keep` cached ISOs. */
+async function pruneCache(dir: string, keep: number): Promise<void> {
+  const all: { p: string; m: number }[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    if (!e.name.endsWith(".iso")) continue;
+    const st = await Deno.stat(`${dir}/${e.name}`);
+    all.push({ p: `${dir}/${e.name}`, m: st.mtime?.getTime() ?? 0 });
+  }
+  all.sort((a, b) => b.m - a.m);
+  for (const x of all.slice(keep)) await Deno.remove(x.p).catch(() => {});
+}
+
+/** Copies the ISO to `out` (temp + rename) and writes `out.sha256` beside it. */
+async function publish(src: string, out: string): Promise<void> {
+  await Deno.mkdir(out.replace(/\/[^/]*$/, "") || ".", { recursive: true });
+  const tmp = `${out}.tmp`;
+  const r = await exec("cp", ["--reflink=auto", src, tmp], { timeoutMs: 600_000 });
+  if (r.kind !== "exited" || r.code !== 0) throw new Error(`cannot write ${out}`);
+  await Deno.rename(tmp, out);
+  const s = await exec("sha256sum", [out], { timeoutMs: 600_000 });
+  if (s.kind !== "exited" || s.code !== 0) throw new Error(`sha256sum ${out} failed`);
+  const sum = s.stdout.split(/\s+/)[0]!;
+  await Deno.writeTextFile(`${out}.sha256`, `${sum}  ${out.replace(/^.*\//, "")}\n`);
+}
+
+if (import.meta.main) {
+  const program = new Command("iso")
+    .description("build the bee live ISO")
+    .option("--authorized-keys <file>", "SSH public keys for root (without: a random password per boot)")
+    .option("--out <path>", "where the ISO goes (default dist/bee-<version>-amd64.iso)")
+    .option("--no-container", "run live-build on this host (Debian, root) instead of the builder container")
+    .option("--rebuild", "build even when an ISO of the same inputs is cached")
+    .action(async (o: Options) => {
+      const path = await build(o);
+      const st = await Deno.stat(path);
+      say(
+        `ISO ${(st.size / 1024 / 1024).toFixed(0)} MiB, total ${
+          ((performance.now() - t0) / 1000).toFixed(0)
+        } s`,
+      );
+      console.log(path);
+    });
+  try {
+    await program.parseAsync(["deno", "iso", ...Deno.args]);
+  } catch (e) {
+    console.error(`iso: ${(e as Error).message}`);
+    if (Deno.env.get("BEE_DEBUG")) console.error(e);
+    Deno.exit(1);
+  }
+}

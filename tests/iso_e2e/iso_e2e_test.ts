@@ -1,0 +1,231 @@
+// The ISO end to end: `deno task iso` (container path) builds the image with a test SSH key, then QEMU (TCG)
+// boots it by BIOS and by UEFI and, over SSH and the forwarded web port, the live system is checked as an
+// operator would: key login only, the smoke test, the web verdict with the VM's SMBIOS serial, bee still
+// working once the ISO is ejected (toram), and a boot whose NIC never gets DHCP still bringing up sshd and
+// the audit. Figures (boot → SSH, boot → web verdict) are printed. Logs stay in the printed folder.
+
+import assert from "node:assert/strict";
+import { exec } from "../../bee/lib/exec.ts";
+import { runProc } from "../../bee/lib/proc.ts";
+import { haveQemu, httpGet, Vm } from "./qemu.ts";
+
+const repo = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
+const env = Deno.env.toObject();
+const cacheDir = `${env.BEE_CACHE_DIR || `${env.XDG_CACHE_HOME || `${env.HOME}/.cache`}/bee`}/iso-test`;
+const key = `${cacheDir}/id_ed25519`;
+const mem = Number(env.BEE_E2E_MEM_MIB || 2048);
+const logs = await Deno.makeTempDir({ prefix: "bee-iso-e2e-" });
+const opts = { sanitizeOps: false, sanitizeResources: false };
+const figure = (s: string) => console.error(`[iso-e2e] ${s}`);
+figure(`logs in ${logs}`);
+
+let iso: string | null = null;
+let bios: Vm | null = null;
+let uefi: Vm | null = null;
+let noDhcp: Vm | null = null;
+const serialNo = `BEE-E2E-${crypto.randomUUID().slice(0, 8).toUpperCase()}`;
+
+function needIso(): string {
+  if (!iso) throw new Error("no ISO (the build test failed)");
+  return iso;
+}
+
+Deno.test({ name: "iso: deno task iso builds a hybrid ISO in the builder container", ...opts }, async () => {
+  assert.ok(await haveQemu(), "qemu-system-x86_64 missing: sh tasks/setup.sh iso installs it");
+  await Deno.mkdir(cacheDir, { recursive: true });
+  // one key per machine, kept: the ISO cache is keyed by what goes in, the key included
+  if (!await Deno.stat(key).catch(() => null)) {
+    const k = await exec("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "bee-iso-test", "-f", key], {
+      timeoutMs: 30_000,
+    });
+    assert.equal(k.kind === "exited" && k.code, 0, "ssh-keygen failed");
+  }
+  const out = `${repo}/dist/bee-e2e.iso`;
+  const started = performance.now();
+  const r = await runProc(
+    `${repo}/node_modules/.bin/deno`,
+    ["run", "--allow-all", `${repo}/tasks/iso.ts`, "--authorized-keys", `${key}.pub`, "--out", out],
+    { timeoutMs: 120 * 60_000, stdoutPath: `${logs}/iso.out`, stderrPath: `${logs}/iso.err` },
+  );
+  const err = await Deno.readTextFile(`${logs}/iso.err`).catch(() => "");
+  console.error(err.split("\n").filter((l) => !/^\[iso .*\]   P: /.test(l)).join("\n"));
+  assert.equal(r.kind === "exited" && r.code, 0, `deno task iso failed: ${err.trim().split("\n").at(-1)}`);
+  const printed = (await Deno.readTextFile(`${logs}/iso.out`)).trim().split("\n").at(-1);
+  assert.equal(printed, out, "the ISO path is printed last");
+  const st = await Deno.stat(out);
+  const sum = (await Deno.readTextFile(`${out}.sha256`)).split(/\s+/)[0];
+  const real = await exec("sha256sum", [out], { timeoutMs: 300_000 });
+  assert.equal(real.kind === "exited" && real.stdout.split(/\s+/)[0], sum, ".sha256 matches the ISO");
+  const file = await exec("file", ["-b", out], { timeoutMs: 30_000 });
+  if (file.kind === "exited") assert.match(file.stdout, /ISO 9660|DOS\/MBR boot sector/);
+  figure(
+    `ISO ${(st.size / 2 ** 20).toFixed(0)} MiB, deno task iso took ${
+      ((performance.now() - started) / 1000).toFixed(0)
+    } s`,
+  );
+  iso = out;
+});
+
+Deno.test({ name: "iso BIOS boot: SSH answers with the baked-in key", ...opts }, async () => {
+  bios = new Vm({
+    iso: needIso(),
+    dir: logs,
+    name: "bios",
+    firmware: "bios",
+    memMiB: mem,
+    cpus: 2,
+    serial: serialNo,
+    dhcp: true,
+  });
+  await bios.start();
+  const s = await bios.waitForSsh(key, 20 * 60);
+  figure(`BIOS boot → SSH: ${s} s (TCG, ${mem} MiB)`);
+  const r = await bios.ssh(key, "id -u; cat /etc/bee-release");
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /^0\n/);
+  assert.match(r.stdout, /BEE_VERSION=/);
+});
+
+Deno.test({ name: "iso BIOS boot: password login is refused (keys only)", ...opts }, async () => {
+  assert.ok(bios, "no VM");
+  const p = new Deno.Command("ssh", {
+    args: bios.sshArgs([
+      "-o",
+      "PubkeyAuthentication=no",
+      "-o",
+      "PreferredAuthentications=password,keyboard-interactive",
+    ])
+      .concat("true"),
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  });
+  const out = await p.output();
+  const err = new TextDecoder().decode(out.stderr);
+  assert.notEqual(out.code, 0);
+  assert.match(err, /Permission denied \(publickey\)/, err);
+});
+
+Deno.test({ name: "iso BIOS boot: smoketest.sh passes with no FAIL", ...opts }, async () => {
+  assert.ok(bios, "no VM");
+  const script = await Deno.readTextFile(`${repo}/iso/builder/smoketest.sh`);
+  const r = await bios.ssh(key, "sh -s", script, 15 * 60_000);
+  await Deno.writeTextFile(`${logs}/smoketest-bios.txt`, r.stdout + r.stderr);
+  console.error(r.stdout);
+  assert.doesNotMatch(r.stdout, /^FAIL /m);
+  assert.match(r.stdout, /^PASS unit bee-web/m);
+  assert.match(r.stdout, /^SKIP NVIDIA modules loaded/m);
+  assert.equal(r.code, 0);
+});
+
+Deno.test(
+  { name: "iso BIOS boot: the web page shows the verdict and the VM's SMBIOS serial", ...opts },
+  async () => {
+    assert.ok(bios, "no VM");
+    let page: { status: number; body: string } | null = null;
+    for (let i = 0; i < 60; i++) {
+      page = await httpGet(bios.httpPort, "/");
+      if (page?.status === 200 && page.body.includes(serialNo)) break;
+      await new Promise((r) => setTimeout(r, 5000));
+    }
+    assert.ok(page, "nothing answers on port 80");
+    assert.equal(page.status, 200);
+    assert.ok(page.body.includes(serialNo), `serial ${serialNo} not on the page`);
+    assert.match(page.body, /PASS|WARN|FAIL/);
+    figure(`BIOS boot → web verdict: ${bios.elapsed()} s`);
+    const j = await httpGet(bios.httpPort, "/audit.json");
+    assert.equal(j?.status, 200);
+    assert.equal(JSON.parse(j.body).hardware.board.system.serial, serialNo);
+  },
+);
+
+Deno.test(
+  { name: "iso BIOS boot: with the ISO ejected, bee audit and bee sat memory still work", ...opts },
+  async () => {
+    assert.ok(bios, "no VM");
+    const ans = await bios.monitor("eject -f ide1-cd0");
+    assert.doesNotMatch(ans, /error|not found/i, ans);
+    const info = await bios.monitor("info block");
+    assert.match(info, /ide1-cd0.*not inserted|ide1-cd0: \[not inserted\]/s, info);
+    const a = await bios.ssh(
+      key,
+      "bee audit --output /tmp/after-eject.json --no-qr >/dev/null && grep -c verdict /tmp/after-eject.json",
+      undefined,
+      10 * 60_000,
+    );
+    assert.equal(a.code, 0, a.stderr);
+    const s = await bios.ssh(
+      key,
+      "BEE_MEMTESTER_SIZE_MB=8 bee sat memory --out /var/log/bee-sat >/tmp/sat.out 2>&1; echo rc=$?; cat /tmp/sat.out",
+      undefined,
+      10 * 60_000,
+    );
+    assert.match(s.stdout, /rc=0/, s.stdout);
+    assert.match(s.stdout, /memtester_status=OK|overall_status=OK/);
+    assert.match(s.stdout, /archive: \/var\/log\/bee-sat\/bee-sat-memory-.*\.tar\.gz/);
+    const sat = await httpGet(bios.httpPort, "/sat/");
+    assert.match(sat?.body ?? "", /bee-sat-memory-/);
+    await bios.stop();
+    bios = null;
+  },
+);
+
+Deno.test({ name: "iso UEFI boot (OVMF): SSH, smoke test and web verdict", ...opts }, async () => {
+  // the no-DHCP guest boots alongside (one vCPU each) and is judged by the next test
+  noDhcp = new Vm({
+    iso: needIso(),
+    dir: logs,
+    name: "nodhcp",
+    firmware: "bios",
+    memMiB: mem,
+    cpus: 1,
+    serial: `${serialNo}-N`,
+    dhcp: false,
+  });
+  await noDhcp.start();
+  uefi = new Vm({
+    iso: needIso(),
+    dir: logs,
+    name: "uefi",
+    firmware: "uefi",
+    memMiB: mem,
+    cpus: 1,
+    serial: serialNo,
+    dhcp: true,
+  });
+  await uefi.start();
+  try {
+    const s = await uefi.waitForSsh(key, 30 * 60);
+    figure(`UEFI boot → SSH: ${s} s (TCG, 1 vCPU, beside a second guest)`);
+    const fw = await uefi.ssh(key, "test -d /sys/firmware/efi && echo efi");
+    assert.match(fw.stdout, /efi/, "booted through UEFI");
+    const r = await uefi.ssh(
+      key,
+      "sh -s",
+      await Deno.readTextFile(`${repo}/iso/builder/smoketest.sh`),
+      20 * 60_000,
+    );
+    await Deno.writeTextFile(`${logs}/smoketest-uefi.txt`, r.stdout + r.stderr);
+    assert.doesNotMatch(r.stdout, /^FAIL /m, r.stdout);
+    assert.equal(r.code, 0);
+    const page = await httpGet(uefi.httpPort, "/");
+    assert.ok(page?.body.includes(serialNo), "serial on the UEFI guest's page");
+  } finally {
+    await uefi.stop();
+    uefi = null;
+  }
+});
+
+Deno.test({ name: "iso boot without DHCP: sshd and the audit still start", ...opts }, async () => {
+  assert.ok(noDhcp, "no VM");
+  try {
+    const line = await noDhcp.waitForSerial(/bee-boot: /, 30 * 60);
+    figure(`no-DHCP boot: "${line.trim()}" at ${noDhcp.elapsed()} s`);
+    assert.match(line, /ssh=active/);
+    assert.match(line, /audit=active/);
+    assert.match(line, /network=none/);
+  } finally {
+    await noDhcp.stop();
+    noDhcp = null;
+  }
+});

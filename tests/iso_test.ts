@@ -1,0 +1,347 @@
+// The ISO pipeline without QEMU: VERSIONS and mirror resolution, kernel ABIs from Packages indexes (and
+// `iso:bump-kernel` against a mirror on 127.0.0.1), staging helpers, container argument candidates, the
+// overlay's systemd units through systemd-analyze, and the boot scripts on fake roots.
+
+import assert from "node:assert/strict";
+import {
+  aptSourceMirrors,
+  parseVersionsFile,
+  resolveVersions,
+  splitKernelAbi,
+} from "../tasks/iso/versions.ts";
+import { compareAbi, kernelAbis, mirrorKernelAbis, newestAbi } from "../tasks/iso/packages.ts";
+import { buildEnv, checkAuthorizedKeys, hashTree, isoDenoJson, releaseText } from "../tasks/iso/steps.ts";
+import { candidateArgs, platformArch } from "../tasks/iso/container.ts";
+import { setKernelAbi } from "../tasks/iso_bump_kernel.ts";
+import { exec } from "../bee/lib/exec.ts";
+
+const repo = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const VERSIONS = await Deno.readTextFile(`${repo}/iso/builder/VERSIONS`);
+
+Deno.test("VERSIONS pins suite, kernel ABI, Deno (= package.json) and mirrors", async () => {
+  const raw = parseVersionsFile(VERSIONS);
+  assert.equal(raw.DEBIAN_SUITE, "trixie");
+  assert.match(raw.DEBIAN_KERNEL_ABI!, /^\d+\.\d+\.\d+\+deb13-amd64$/);
+  const pkg = JSON.parse(await Deno.readTextFile(`${repo}/package.json`));
+  assert.equal(raw.DENO_VERSION, pkg.devDependencies.deno);
+  assert.deepEqual(splitKernelAbi("6.12.117+deb13-amd64"), {
+    pkg: "linux-image-6.12.117+deb13",
+    flavour: "amd64",
+  });
+  assert.throws(() => splitKernelAbi("6.12-amd64"), /not of the form/);
+});
+
+Deno.test("mirrors: environment, then VERSIONS, then the host's apt sources (both formats)", () => {
+  const oneLine =
+    "deb http://mirror.example/debian bookworm main\ndeb http://mirror.example/debian-security bookworm-security main\n";
+  const deb822 =
+    "Types: deb\nURIs: http://m.example/debian\nSuites: bookworm\n\nTypes: deb\nURIs: http://m.example/debian-security\n";
+  assert.deepEqual(aptSourceMirrors([oneLine]), {
+    mirror: "http://mirror.example/debian",
+    security: "http://mirror.example/debian-security",
+  });
+  assert.deepEqual(aptSourceMirrors([deb822]), {
+    mirror: "http://m.example/debian",
+    security: "http://m.example/debian-security",
+  });
+  const raw = parseVersionsFile(VERSIONS);
+  const v = resolveVersions(raw, {}, [deb822]);
+  assert.equal(v.mirror, "http://m.example/debian");
+  assert.equal(v.securityMirror, "http://m.example/debian-security");
+  const e = resolveVersions(raw, { BEE_DEBIAN_MIRROR: "http://127.0.0.1:9/debian/" }, [deb822]);
+  assert.equal(e.mirror, "http://127.0.0.1:9/debian");
+  assert.throws(() => resolveVersions(raw, {}, [""]), /BEE_DEBIAN_MIRROR=URL/);
+  assert.throws(() => resolveVersions({ ...raw, SQUASHFS_COMPRESSION: "lz4" }, {}, [deb822]), /zstd or xz/);
+});
+
+const packagesIndex = (abis: string[]) =>
+  abis.flatMap((a) => [`Package: linux-image-${a}`, "Version: 1", "", `Package: linux-headers-${a}`, ""])
+    .join("\n") +
+  "Package: linux-image-amd64\n\nPackage: linux-image-6.12.200+deb13-amd64-dbg\n";
+
+Deno.test("kernel ABIs: one flavour, numeric order (6.12.96 < 6.12.117)", () => {
+  const text = packagesIndex(["6.12.96+deb13-amd64", "6.12.117+deb13-amd64", "6.12.117+deb13-cloud-amd64"]);
+  assert.deepEqual(kernelAbis(text, "amd64"), ["6.12.96+deb13-amd64", "6.12.117+deb13-amd64"]);
+  assert.ok(compareAbi("6.12.96+deb13-amd64", "6.12.117+deb13-amd64") < 0);
+  assert.equal(newestAbi(["6.12.117+deb13-amd64", "6.12.96+deb13-amd64"]), "6.12.117+deb13-amd64");
+  assert.equal(newestAbi([]), null);
+});
+
+/** A Debian-style mirror on 127.0.0.1 with main (gzip), -updates (missing) and -security (xz only). */
+async function withMirror<T>(main: string[], security: string[], f: (url: string) => Promise<T>): Promise<T> {
+  const gz = async (s: string) =>
+    new Uint8Array(
+      await new Response(new Blob([s]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer(),
+    );
+  const xz = async (s: string) => {
+    const p = new Deno.Command("xz", { args: ["-c"], stdin: "piped", stdout: "piped" }).spawn();
+    const w = p.stdin.getWriter();
+    await w.write(new TextEncoder().encode(s));
+    await w.close();
+    return (await p.output()).stdout;
+  };
+  const files = new Map<string, Uint8Array>([
+    ["/debian/dists/trixie/main/binary-amd64/Packages.gz", await gz(packagesIndex(main))],
+    [
+      "/debian-security/dists/trixie-security/main/binary-amd64/Packages.xz",
+      await xz(packagesIndex(security)),
+    ],
+  ]);
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    const body = files.get(new URL(req.url).pathname);
+    return body ? new Response(body as Uint8Array<ArrayBuffer>) : new Response("no", { status: 404 });
+  });
+  try {
+    return await f(`http://127.0.0.1:${server.addr.port}`);
+  } finally {
+    await server.shutdown();
+  }
+}
+
+Deno.test("kernel ABIs from a mirror on 127.0.0.1: main (gz) and security (xz), updates absent", async () => {
+  await withMirror(["6.12.107+deb13-amd64"], ["6.12.120+deb13-amd64"], async (url) => {
+    const abis = await mirrorKernelAbis(`${url}/debian`, `${url}/debian-security`, "trixie", "amd64");
+    assert.deepEqual(abis, ["6.12.107+deb13-amd64", "6.12.120+deb13-amd64"]);
+  });
+  await withMirror([], [], async (url) => {
+    await assert.rejects(mirrorKernelAbis(`${url}/nothing`, `${url}/x`, "trixie", "amd64"), /HTTP 404/);
+  });
+});
+
+Deno.test("iso:bump-kernel rewrites only DEBIAN_KERNEL_ABI, to the newest on the mirror", async () => {
+  assert.equal(setKernelAbi("A=1\nDEBIAN_KERNEL_ABI=old\nB=2\n", "new"), "A=1\nDEBIAN_KERNEL_ABI=new\nB=2\n");
+  assert.throws(() => setKernelAbi("A=1\n", "x"), /no DEBIAN_KERNEL_ABI/);
+  const fake = await Deno.makeTempDir();
+  await Deno.mkdir(`${fake}/iso/builder`, { recursive: true });
+  await Deno.writeTextFile(`${fake}/iso/builder/VERSIONS`, VERSIONS);
+  await withMirror(
+    ["6.12.117+deb13-amd64", "6.12.130+deb13-amd64"],
+    ["6.12.125+deb13-amd64"],
+    async (url) => {
+      const r = await exec(`${repo}/node_modules/.bin/deno`, [
+        "run",
+        "-A",
+        `${repo}/tasks/iso_bump_kernel.ts`,
+      ], {
+        timeoutMs: 60_000,
+        env: {
+          BEE_REPO: fake,
+          BEE_DEBIAN_MIRROR: `${url}/debian`,
+          BEE_DEBIAN_SECURITY_MIRROR: `${url}/debian-security`,
+        },
+      });
+      assert.equal(r.kind === "exited" && r.code, 0, r.kind === "exited" ? r.stderr : r.kind);
+      assert.match(r.kind === "exited" ? r.stdout : "", /→ 6\.12\.130\+deb13-amd64/);
+    },
+  );
+  const after = parseVersionsFile(await Deno.readTextFile(`${fake}/iso/builder/VERSIONS`));
+  assert.equal(after.DEBIAN_KERNEL_ABI, "6.12.130+deb13-amd64");
+  assert.equal(after.DENO_VERSION, parseVersionsFile(VERSIONS).DENO_VERSION);
+  await Deno.remove(fake, { recursive: true });
+});
+
+Deno.test("staging helpers: keys checked, release text, env file, permission-only deno.json, tree hash", async () => {
+  const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG0000000000000000000000000000000000000000000 op@host";
+  assert.equal(checkAuthorizedKeys(`# ops\n${key}\n\n`, "k"), `${key}\n`);
+  assert.throws(
+    () => checkAuthorizedKeys("-----BEGIN OPENSSH PRIVATE KEY-----\n", "k"),
+    /k:1 is not an SSH public key/,
+  );
+  assert.throws(() => checkAuthorizedKeys("# nothing\n", "k"), /no SSH public key/);
+  const v = resolveVersions(parseVersionsFile(VERSIONS), {
+    BEE_DEBIAN_MIRROR: "http://m/debian",
+    BEE_DEBIAN_SECURITY_MIRROR: "http://m/debian-security",
+  }, [""]);
+  const rel = releaseText({
+    version: "0.1.0",
+    commit: "abc",
+    builtAt: "2026-01-01T00:00:00Z",
+    inputs: "h",
+    v,
+    authKeys: true,
+  });
+  assert.match(rel, /^BEE_VERSION=0\.1\.0$/m);
+  assert.match(rel, /^DEBIAN_KERNEL_ABI=6\.12\./m);
+  assert.match(rel, /^SSH_LOGIN=keys$/m);
+  const envFile = buildEnv(v, "0.1.0");
+  assert.match(envFile, /^BEE_LINUX_PACKAGE='linux-image-6\.12\.\d+\+deb13'$/m);
+  assert.match(envFile, /^BEE_LINUX_FLAVOUR='amd64'$/m);
+  const dj = JSON.parse(isoDenoJson(await Deno.readTextFile(`${repo}/deno.json`)));
+  assert.deepEqual(Object.keys(dj), ["permissions"]);
+  assert.deepEqual(dj.permissions.web.net, ["0.0.0.0:80"]);
+  const d = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${d}/a`, "1");
+  const h1 = await hashTree(d);
+  await Deno.chmod(`${d}/a`, 0o755);
+  const h2 = await hashTree(d);
+  await Deno.writeTextFile(`${d}/a`, "2");
+  const h3 = await hashTree(d);
+  assert.equal(new Set([h1, h2, h3]).size, 3, "mode and content both change the hash");
+  await Deno.remove(d, { recursive: true });
+});
+
+Deno.test("container arguments: ulimits never above the caller's hard limits; runc tried for podman", () => {
+  const c = candidateArgs("podman", { nofile: 20000, nproc: 96365 });
+  assert.deepEqual(c[0], ["--ulimit", "nofile=20000:20000", "--ulimit", "nproc=96365:96365"]);
+  assert.ok(c.some((a) => a[0] === "--runtime" && a[1] === "runc"));
+  for (const a of c) {
+    const np = Number(/nproc=(\d+)/.exec(a.join(" "))![1]);
+    assert.ok(np <= 96365);
+  }
+  assert.ok(candidateArgs("docker", { nofile: 1024, nproc: 4096 }).every((a) => !a.includes("--runtime")));
+  assert.equal(platformArch("linux/amd64"), "amd64");
+  assert.throws(() => platformArch("amd64"), /os\/arch/);
+});
+
+Deno.test("overlay systemd units pass systemd-analyze verify; bee-web exposure is OK (≤ 2.0)", async () => {
+  const units = `${repo}/iso/overlay/etc/systemd/system`;
+  const tmp = await Deno.makeTempDir();
+  const names: string[] = [];
+  // the units' programs live under /usr/local on the ISO: point them at stand-ins under tmp
+  for await (const e of Deno.readDir(units)) {
+    if (!e.name.endsWith(".service")) continue;
+    const text = (await Deno.readTextFile(`${units}/${e.name}`)).replaceAll(
+      "/usr/local/",
+      `${tmp}/usr/local/`,
+    );
+    await Deno.writeTextFile(`${tmp}/${e.name}`, text);
+    names.push(e.name);
+  }
+  for (
+    const p of [
+      "usr/local/bin/bee",
+      ...["sshsetup", "network", "nvidia", "boot-report"].map((n) => `usr/local/sbin/bee-${n}`),
+    ]
+  ) {
+    await Deno.mkdir(`${tmp}/${p.replace(/\/[^/]+$/, "")}`, { recursive: true });
+    await Deno.writeTextFile(`${tmp}/${p}`, "#!/bin/sh\n", { mode: 0o755 });
+  }
+  assert.ok(names.length >= 6);
+  const r = await exec("systemd-analyze", ["verify", "--man=no", ...names.map((n) => `${tmp}/${n}`)], {
+    timeoutMs: 60_000,
+  });
+  assert.notEqual(r.kind, "missing", "systemd-analyze missing (apt-get install systemd)");
+  const out = r.kind === "exited" ? r.stdout + r.stderr : r.kind;
+  // on a build host without sshd, ssh.service is unknown; anything else is a defect in our units
+  const problems = out.split("\n").filter((l) => l.trim() && !/ssh\.service/.test(l));
+  assert.deepEqual(problems, []);
+  const s = await exec("systemd-analyze", ["security", "--offline=true", `${tmp}/bee-web.service`], {
+    timeoutMs: 60_000,
+  });
+  const m = /Overall exposure level for bee-web\.service: ([\d.]+) (\w+)/.exec(
+    s.kind === "exited" ? s.stdout : "",
+  );
+  assert.ok(m, "systemd-analyze security gave no exposure");
+  assert.ok(Number(m[1]) <= 2.0, `exposure ${m[1]} ${m[2]}`);
+  console.error(`bee-web.service exposure: ${m[1]} ${m[2]}`);
+  await Deno.remove(tmp, { recursive: true });
+});
+
+/** Runs an overlay script with env, a PATH that puts `bin` first; returns exit code and output. */
+async function runScript(name: string, env: Record<string, string>, bin?: string) {
+  const r = await exec("sh", [`${repo}/iso/overlay/usr/local/sbin/${name}`], {
+    timeoutMs: 60_000,
+    env: { ...env, PATH: `${bin ? `${bin}:` : ""}${Deno.env.get("PATH")}` },
+  });
+  assert.equal(r.kind, "exited");
+  return r.kind === "exited" ? { code: r.code, out: r.stdout + r.stderr } : { code: -1, out: "" };
+}
+
+Deno.test("bee-sshsetup: password marker → per-boot random password and sshd drop-in; keys → neither", async () => {
+  const root = await Deno.makeTempDir();
+  await Deno.mkdir(`${root}/etc/bee`, { recursive: true });
+  await Deno.mkdir(`${root}/etc/ssh/sshd_config.d`, { recursive: true });
+  await Deno.writeTextFile(`${root}/etc/bee/ssh-password-login`, "x\n");
+  const a = await runScript("bee-sshsetup", { BEE_ROOT: root });
+  assert.equal(a.code, 0, a.out);
+  const pw1 = (await Deno.readTextFile(`${root}/run/bee/root-password`)).trim();
+  assert.match(pw1, /^[A-HJ-NP-Za-km-z2-9]{20}$/);
+  assert.equal((await Deno.stat(`${root}/run/bee/root-password`)).mode! & 0o777, 0o600);
+  assert.match(
+    await Deno.readTextFile(`${root}/etc/ssh/sshd_config.d/00-bee-password.conf`),
+    /^PasswordAuthentication yes$/m,
+  );
+  assert.doesNotMatch(a.out, new RegExp(pw1), "the password is never printed");
+  await runScript("bee-sshsetup", { BEE_ROOT: root });
+  assert.notEqual(
+    (await Deno.readTextFile(`${root}/run/bee/root-password`)).trim(),
+    pw1,
+    "a new password each boot",
+  );
+  // built with keys: no marker, no password file, no drop-in
+  await Deno.remove(`${root}/etc/bee/ssh-password-login`);
+  await Deno.mkdir(`${root}/root/.ssh`, { recursive: true });
+  await Deno.writeTextFile(`${root}/root/.ssh/authorized_keys`, "ssh-ed25519 AAAA k\n");
+  const b = await runScript("bee-sshsetup", { BEE_ROOT: root });
+  assert.match(b.out, /key login only \(1 key/);
+  assert.equal(await Deno.stat(`${root}/run/bee/root-password`).catch(() => null), null);
+  assert.equal(await Deno.stat(`${root}/etc/ssh/sshd_config.d/00-bee-password.conf`).catch(() => null), null);
+  assert.equal((await Deno.stat(`${root}/root/.ssh/authorized_keys`)).mode! & 0o777, 0o600);
+  await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("bee-nvidia: no NVIDIA display controller → one line, success; a GPU without modules → says so", async () => {
+  const sys = await Deno.makeTempDir();
+  const dev = async (name: string, vendor: string, cls: string) => {
+    await Deno.mkdir(`${sys}/${name}`);
+    await Deno.writeTextFile(`${sys}/${name}/vendor`, `${vendor}\n`);
+    await Deno.writeTextFile(`${sys}/${name}/class`, `${cls}\n`);
+  };
+  await dev("0000:00:01.0", "0x8086", "0x030000");
+  await dev("0000:00:02.0", "0x10de", "0x040300"); // NVIDIA audio function: not a GPU
+  const a = await runScript("bee-nvidia", { BEE_SYSPCI: sys });
+  assert.equal(a.code, 0);
+  assert.equal(a.out.trim(), "bee-nvidia: no NVIDIA device on the PCI bus; nothing to load");
+  await dev("0000:17:00.0", "0x10de", "0x030200");
+  const b = await runScript("bee-nvidia", { BEE_SYSPCI: sys });
+  assert.equal(b.code, 0);
+  assert.match(b.out, /1 NVIDIA GPU\(s\) on the bus/);
+  await Deno.remove(sys, { recursive: true });
+});
+
+Deno.test("bee-network: dhclient -nw once on each physical interface, none on virtual ones", async () => {
+  const d = await Deno.makeTempDir();
+  const net = `${d}/net`;
+  for (const [i, phys] of [["eno1", true], ["enp65s0f1", true], ["lo", false], ["docker0", false]] as const) {
+    await Deno.mkdir(`${net}/${i}`, { recursive: true });
+    if (phys) await Deno.symlink("/dev/null", `${net}/${i}/device`);
+  }
+  await Deno.mkdir(`${d}/bin`);
+  for (const t of ["ip", "dhclient"]) {
+    await Deno.writeTextFile(`${d}/bin/${t}`, `#!/bin/sh\necho "${t} $*" >> ${d}/calls\n`, { mode: 0o755 });
+  }
+  const r = await runScript("bee-network", {
+    BEE_SYSNET: net,
+    BEE_DHCP_STATE: `${d}/state`,
+    BEE_NET_ROUNDS: "3",
+    BEE_NET_PAUSE: "0",
+  }, `${d}/bin`);
+  assert.equal(r.code, 0);
+  const calls = (await Deno.readTextFile(`${d}/calls`)).trim().split("\n");
+  const dh = calls.filter((c) => c.startsWith("dhclient"));
+  assert.equal(dh.length, 2, calls.join("\n"));
+  assert.ok(dh.every((c) => / -nw /.test(c)));
+  assert.ok(dh.some((c) => c.endsWith(" eno1")) && dh.some((c) => c.endsWith(" enp65s0f1")));
+  await Deno.remove(d, { recursive: true });
+});
+
+Deno.test("smoketest.sh: POSIX sh, one PASS/FAIL/SKIP line per check, and on a machine that is no bee it fails", async () => {
+  const r = await exec("sh", ["-n", `${repo}/iso/builder/smoketest.sh`], { timeoutMs: 10_000 });
+  assert.equal(r.kind === "exited" && r.code, 0);
+  // this test machine has none of bee's units: the smoke test must say FAIL for them and exit non-zero
+  const run = await exec("sh", [`${repo}/iso/builder/smoketest.sh`], {
+    timeoutMs: 120_000,
+    env: { SMOKE_WAIT: "0" },
+  });
+  assert.equal(run.kind, "exited");
+  if (run.kind !== "exited") return;
+  const lines = run.stdout.trim().split("\n");
+  assert.match(lines.at(-1)!, /^smoketest: [1-9]\d* failed$/);
+  for (const l of lines.slice(0, -1)) assert.match(l, /^(PASS|FAIL|SKIP) \S/, l);
+  assert.ok(
+    lines.includes("FAIL unit bee-audit — inactive/success") ||
+      lines.some((l) => /^FAIL unit bee-audit/.test(l)),
+  );
+  assert.ok(lines.some((l) => /^FAIL tty1 runs the menu as root via sudo from user bee/.test(l)));
+  assert.notEqual(run.code, 0);
+});
