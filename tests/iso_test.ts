@@ -10,7 +10,14 @@ import {
   splitKernelAbi,
 } from "../tasks/iso/versions.ts";
 import { compareAbi, kernelAbis, mirrorKernelAbis, newestAbi } from "../tasks/iso/packages.ts";
-import { buildEnv, checkAuthorizedKeys, hashTree, isoDenoJson, releaseText } from "../tasks/iso/steps.ts";
+import {
+  buildEnv,
+  checkAuthorizedKeys,
+  ensureBaseImage,
+  hashTree,
+  isoDenoJson,
+  releaseText,
+} from "../tasks/iso/steps.ts";
 import { candidateArgs, platformArch } from "../tasks/iso/container.ts";
 import { setKernelAbi } from "../tasks/iso_bump_kernel.ts";
 import { exec } from "../bee/lib/exec.ts";
@@ -344,4 +351,80 @@ Deno.test("smoketest.sh: POSIX sh, one PASS/FAIL/SKIP line per check, and on a m
   );
   assert.ok(lines.some((l) => /^FAIL tty1 runs the menu as root via sudo from user bee/.test(l)));
   assert.notEqual(run.code, 0);
+});
+
+Deno.test("base image: used when present; pulled; made with debootstrap when no registry answers", async () => {
+  const d = await Deno.makeTempDir();
+  // a fake podman: `image inspect` finds only what $d/have lists, `pull` fails like an unreachable registry
+  await Deno.writeTextFile(
+    `${d}/podman`,
+    `#!/bin/sh
+echo "$*" >> ${d}/calls
+case "$1 $2" in
+  "image inspect") for a; do last=$a; done; grep -qx "$last" ${d}/have 2>/dev/null && { echo amd64; exit 0; }; echo "Error: $last: image not known" >&2; exit 125 ;;
+  pull*) echo "Error: initializing source docker://debian:trixie: dial tcp: connection refused" >&2; exit 125 ;;
+esac
+exit 0
+`,
+    { mode: 0o755 },
+  );
+  const path = Deno.env.get("PATH")!;
+  Deno.env.set("PATH", `${d}:${path}`);
+  try {
+    const said: string[] = [];
+    let made = 0;
+    const o = {
+      engine: "podman" as const,
+      wanted: "debian:trixie",
+      platform: "linux/amd64",
+      suite: "trixie",
+      log: (s: string) => said.push(s),
+      makeLocal: () => {
+        made++;
+        return Promise.resolve("localhost/bee-debian-base:trixie");
+      },
+    };
+    assert.equal(await ensureBaseImage(o), "localhost/bee-debian-base:trixie");
+    assert.equal(made, 1);
+    assert.ok(said.some((s) => /no registry answers \(Error: initializing source/.test(s)), said.join("\n"));
+    await Deno.writeTextFile(`${d}/have`, "debian:trixie\n");
+    assert.equal(await ensureBaseImage(o), "debian:trixie");
+    assert.equal(made, 1, "a present image is neither pulled nor made");
+    await Deno.writeTextFile(`${d}/have`, "localhost/bee-debian-base:trixie\n");
+    assert.equal(await ensureBaseImage(o), "localhost/bee-debian-base:trixie");
+    assert.equal(made, 1, "the debootstrap image is reused");
+  } finally {
+    Deno.env.set("PATH", path);
+    await Deno.remove(d, { recursive: true });
+  }
+});
+
+Deno.test("deno task iso stops at once, in one line, when the pinned kernel left the mirror", async () => {
+  await withMirror(["6.12.140+deb13-amd64"], ["6.12.141+deb13-amd64"], async (url) => {
+    const started = performance.now();
+    const r = await exec(`${repo}/node_modules/.bin/deno`, [
+      "run",
+      "-A",
+      `${repo}/tasks/iso.ts`,
+      "--out",
+      "/nonexistent/x.iso",
+    ], {
+      timeoutMs: 120_000,
+      env: {
+        BEE_DEBIAN_MIRROR: `${url}/debian`,
+        BEE_DEBIAN_SECURITY_MIRROR: `${url}/debian-security`,
+        BEE_CACHE_DIR: await Deno.makeTempDir(),
+      },
+    });
+    assert.equal(r.kind, "exited");
+    if (r.kind !== "exited") return;
+    assert.equal(r.code, 1);
+    const errLines = r.stderr.trim().split("\n").filter((l) => !l.startsWith("[iso "));
+    assert.deepEqual(errLines, [
+      `iso: kernel ${
+        parseVersionsFile(VERSIONS).DEBIAN_KERNEL_ABI
+      } is no longer on the mirror (newest there: 6.12.141+deb13-amd64); run deno task iso:bump-kernel`,
+    ]);
+    assert.ok(performance.now() - started < 60_000);
+  });
 });

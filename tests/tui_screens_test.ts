@@ -1,6 +1,7 @@
 // TUI screens as pure functions: width bound, control characters from hardware removed.
 import assert from "node:assert/strict";
-import { fit, resultScreen, runningScreen } from "../bee/tui/screens.ts";
+import { fit, networkScreen, resultScreen, runningScreen } from "../bee/tui/screens.ts";
+import { parseIpAddr } from "../bee/audit/parsers/ip.ts";
 
 Deno.test("screens: fit drops control characters, keeps colours, bounds visible width", () => {
   assert.equal(fit("GPU\x1b[2J\x07 name\r\n", 80), "GPU[2J name");
@@ -33,4 +34,17 @@ Deno.test("screens: running and result screens fit 80 columns and show what matt
   );
   assert.deepEqual(res.slice(0, 2), ["overall: FAILED", "archive: /var/log/bee-sat/x.tar.gz"]);
   assert.match(res.join("\n"), /gpu_stress +FAILED +GPU 1 bf16: 5 mismatches/);
+});
+
+Deno.test("network screen: addresses from real ip -j addr, root SSH, the per-boot password only when given", async () => {
+  const ifaces = parseIpAddr(
+    await Deno.readTextFile(new URL("./fixtures/ip/firecracker-devvm-addr.json", import.meta.url)),
+  );
+  const plain = networkScreen(ifaces);
+  const ssh = plain.filter((l) => /ssh: ssh root@\d+\.\d+\.\d+\.\d+/.test(l));
+  assert.ok(ssh.length >= 1, plain.join("\n"));
+  assert.ok(!plain.some((l) => /password/i.test(l)));
+  const withPw = networkScreen(ifaces, "Abc23defGhJkmnPqrsTu");
+  assert.ok(withPw.includes("root password for SSH (this boot only): Abc23defGhJkmnPqrsTu"));
+  assert.ok(withPw.every((l) => l.length <= 80));
 });

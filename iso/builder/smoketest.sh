@@ -17,12 +17,13 @@ n=0
 while [ "$(systemctl is-active bee-audit.service 2>/dev/null)" = activating ] && [ "$n" -lt "$wait" ]; do
   sleep 2; n=$((n + 2))
 done
+prop() { systemctl show -p "$2" --value "$1" 2>/dev/null; }
 for u in bee-sshsetup bee-network bee-nvidia bee-audit; do
-  s=$(systemctl show -p ActiveState,Result --value "$u.service" 2>/dev/null | paste -sd/ -)
+  s="$(prop "$u.service" ActiveState)/$(prop "$u.service" Result)"
   case "$s" in active/success) pass "unit $u" "$s" ;; *) fail "unit $u" "$s" ;; esac
 done
 for u in bee-web ssh; do
-  s=$(systemctl show -p ActiveState,SubState --value "$u.service" 2>/dev/null | paste -sd/ -)
+  s="$(prop "$u.service" ActiveState)/$(prop "$u.service" SubState)"
   case "$s" in active/running) pass "unit $u" "$s" ;; *) fail "unit $u" "$s" ;; esac
 done
 failed=$(systemctl list-units --failed --no-legend --plain 2>/dev/null | awk '{print $1}' | paste -sd' ' -)
@@ -63,14 +64,17 @@ fi
 check "bee version" /usr/local/bin/bee version
 
 # --- console -----------------------------------------------------------------------------------------
-# the menu on tty1: `bee tui --runtime livecd` as root, started by sudo, under a login of user bee on tty1
-chain=$(ps -eo pid=,ppid=,user=,tty=,args= 2>/dev/null | awk '
-  { pid=$1; ppid[pid]=$2; user[pid]=$3; tty[pid]=$4; $1=$2=$3=$4=""; args[pid]=$0 }
+# the menu on tty1: `bee tui --runtime livecd` running as root, below a sudo started on tty1 by user bee
+# (sudo's real user; with use_pty the menu itself sits on a pty of sudo's)
+chain=$(ps -eo pid=,ppid=,user=,ruser=,tty=,args= 2>/dev/null | awk '
+  { pid=$1; ppid[pid]=$2; user[pid]=$3; ruser[pid]=$4; tty[pid]=$5; $1=$2=$3=$4=$5=""; args[pid]=$0 }
   END {
-    for (p in args) if (args[p] ~ /main\.ts tui --runtime livecd|bee\.js tui --runtime livecd/ && user[p] == "root" && tty[p] == "tty1") {
-      s = 0; b = 0; q = ppid[p]
-      for (i = 0; i < 10 && q > 1; i++) { if (args[q] ~ /sudo/) s = 1; if (user[q] == "bee") b = 1; q = ppid[q] }
-      if (s && b) { print "ok"; exit }
+    for (p in args) if (args[p] ~ /(main\.ts|bee\.js) tui --runtime livecd/ && user[p] == "root") {
+      q = ppid[p]
+      for (i = 0; i < 10 && q > 1; i++) {
+        if (args[q] ~ /sudo/ && ruser[q] == "bee" && tty[q] == "tty1") { print "ok"; exit }
+        q = ppid[q]
+      }
     }
   }')
 if [ "$chain" = ok ]; then pass "tty1 runs the menu as root via sudo from user bee"; else fail "tty1 runs the menu as root via sudo from user bee"; fi

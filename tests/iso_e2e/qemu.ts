@@ -30,6 +30,8 @@ export interface VmOptions {
   serial: string;
   /** false: the NIC is connected to nothing, so DHCP never answers */
   dhcp: boolean;
+  /** cdrom (CD / BMC virtual media) or disk (the ISO written to a USB stick with dd) */
+  medium?: "cdrom" | "disk";
 }
 
 export class Vm {
@@ -74,10 +76,9 @@ export class Vm {
       `unix:${this.monitorSock},server,nowait`,
       "-smbios",
       `type=1,manufacturer=bee-test,product=bee-e2e,serial=${this.o.serial}`,
-      "-cdrom",
-      this.o.iso,
-      "-boot",
-      "d",
+      ...(this.o.medium === "disk"
+        ? ["-drive", `file=${this.o.iso},format=raw,if=ide,index=0,media=disk,readonly=on`, "-boot", "c"]
+        : ["-cdrom", this.o.iso, "-boot", "d"]),
       ...net,
       "-device",
       "virtio-net-pci,netdev=n0",
