@@ -41,6 +41,7 @@ export class Vm {
   readonly monitorSock: string;
   readonly started = performance.now();
   #done: Promise<unknown> | null = null;
+  #exited = false;
   #abort = new AbortController();
 
   constructor(readonly o: VmOptions) {
@@ -77,7 +78,7 @@ export class Vm {
       "-smbios",
       `type=1,manufacturer=bee-test,product=bee-e2e,serial=${this.o.serial}`,
       ...(this.o.medium === "disk"
-        ? ["-drive", `file=${this.o.iso},format=raw,if=ide,index=0,media=disk,readonly=on`, "-boot", "c"]
+        ? ["-drive", `file=${this.o.iso},format=raw,if=ide,index=0,media=disk,snapshot=on`, "-boot", "c"]
         : ["-cdrom", this.o.iso, "-boot", "d"]),
       ...net,
       "-device",
@@ -97,7 +98,14 @@ export class Vm {
       timeoutMs: 90 * 60_000,
       signal: this.#abort.signal,
       stdoutPath: `${this.o.dir}/${this.o.name}-qemu.log`,
-    });
+    }).finally(() => (this.#exited = true));
+  }
+
+  /** Throws when QEMU is no longer running (a wait for the guest would be in vain). */
+  async checkAlive(): Promise<void> {
+    if (!this.#exited) return;
+    const log = await Deno.readTextFile(`${this.o.dir}/${this.o.name}-qemu.log`).catch(() => "");
+    throw new Error(`qemu (${this.o.name}) exited: ${log.trim().split("\n").at(-1) ?? ""}`);
   }
 
   /** Seconds since start. */
@@ -147,6 +155,7 @@ export class Vm {
   async waitForSsh(key: string, timeoutS: number): Promise<number> {
     const deadline = performance.now() + timeoutS * 1000;
     while (performance.now() < deadline) {
+      await this.checkAlive();
       const r = await this.ssh(key, "true", undefined, 30_000).catch(() => ({ code: 255 }));
       if (r.code === 0) return this.elapsed();
       await new Promise((r) => setTimeout(r, 5000));
@@ -158,6 +167,7 @@ export class Vm {
   async waitForSerial(re: RegExp, timeoutS: number): Promise<string> {
     const deadline = performance.now() + timeoutS * 1000;
     while (performance.now() < deadline) {
+      await this.checkAlive();
       const text = await Deno.readTextFile(this.serialLog).catch(() => "");
       const m = text.split(/\r?\n/).find((l) => re.test(l));
       if (m) return m;
