@@ -6,14 +6,14 @@
 # apt does the download with a private state directory, so the host's sources and lists are untouched;
 # apt checks the package against the signed Release file's SHA256 (debian-archive-keyring), and this
 # script checks the headers it extracted. The result is kept: a second run with the same package
-# version does nothing. SUITE (default bookworm) picks the Debian release (bookworm: CUDA 11.8).
+# version does nothing. SUITE (default trixie: CUDA 12.4, the series the ISO ships) picks the Debian release.
 # DEBIAN_MIRROR replaces deb.debian.org; CUBLASLT_APT_UNSIGNED=1 accepts an unsigned mirror (the tests'
 # local one): the Packages SHA256 of the .deb is still checked, only the Release signature is not.
 set -eu
 cd "$(dirname "$0")/.."
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/bee/cublaslt
 dest=${1:-$cache/include}
-suite=${SUITE:-bookworm}
+suite=${SUITE:-trixie}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 work=${CUBLASLT_WORK:-$cache/apt}
 mkdir -p "$work/lists/partial" "$work/archives/partial" "$work/parts" "$dest"

@@ -26,6 +26,9 @@ import {
   sha256Hex,
 } from "./iso/steps.ts";
 import { loadVersions, splitKernelAbi, type Versions } from "./iso/versions.ts";
+import { buildNvidia, type NvidiaBuilt, stageNvidia } from "./iso/nvidia_stage.ts";
+import { nvidiaPins } from "./iso/nvidia.ts";
+import type { ContainerSetup } from "./iso/container.ts";
 
 const repo = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const VENDOR_TOOLS = ["storcli64", "sas2ircu", "sas3ircu", "ssacli", "arcconf"];
@@ -68,6 +71,46 @@ async function gitCommit(): Promise<string> {
   return d.kind === "exited" && d.stdout.trim() ? `${c}-dirty` : c;
 }
 
+/** The builder container, set up once per run (engine, base image, run arguments, builder image). */
+let container: Promise<{ setup: ContainerSetup; tag: string; platform: string }> | null = null;
+function builderContainer(v: Versions, logFile: string) {
+  container ??= (async () => {
+    const env = Deno.env.toObject();
+    const platform = env.BEE_BUILDER_PLATFORM || "linux/amd64";
+    const dist = `${repo}/dist`;
+    const engine = await step("container engine", () => detectEngine(env), (e) => e);
+    const base = await step("base image", () =>
+      ensureBaseImage({
+        engine,
+        wanted: env.BEE_BASE_IMAGE || "debian:trixie",
+        platform,
+        suite: v.suite,
+        log: say,
+        makeLocal: () =>
+          makeBaseImage({
+            engine,
+            suite: v.suite,
+            mirror: v.mirror,
+            platform,
+            workDir: `${dist}/base`,
+            logFile,
+          }),
+      }), (b) => b);
+    const setup = await step(
+      "container run arguments",
+      () => probeRunArgs(engine, base),
+      (s) => s.runArgs.join(" "),
+    );
+    const builder = await step(
+      "builder image",
+      () => ensureBuilderImage({ setup, repo, baseImage: base, platform, log: say, logFile }),
+      (b) => `${b.tag}${b.cached ? " (cached)" : " (built)"}`,
+    );
+    return { setup, tag: builder.tag, platform };
+  })();
+  return container;
+}
+
 interface Options {
   authorizedKeys?: string;
   out?: string;
@@ -103,6 +146,35 @@ async function build(o: Options): Promise<string> {
     (b) => b.cached ? "unchanged, reused" : "built",
   );
 
+  // the NVIDIA parts: built in the builder container once per version and kernel, checked before use
+  const pins = nvidiaPins(v.raw);
+  const logFile = `${dist}/iso-build.log`;
+  await Deno.writeTextFile(logFile, "");
+  say(`full log: ${logFile}`);
+  let nvidia: NvidiaBuilt | null = null;
+  if (pins) {
+    if (!o.container) {
+      throw new Error(
+        "the NVIDIA parts are built in the builder container: drop --no-container or set NVIDIA_SOURCE=none",
+      );
+    }
+    const c = await builderContainer(v, logFile);
+    nvidia = await buildNvidia({
+      repo,
+      cache,
+      v,
+      pins,
+      engine: c.setup.engine,
+      runArgs: c.setup.runArgs,
+      builderTag: c.tag,
+      logFile,
+      step,
+      say,
+    });
+  } else {
+    say("NVIDIA_SOURCE=none: an image without NVIDIA parts");
+  }
+
   // stage the overlay (iso/overlay stays untouched)
   const stage = `${dist}/iso-stage`;
   const inputs = await step("stage overlay", async () => {
@@ -133,6 +205,7 @@ async function build(o: Options): Promise<string> {
         say(`vendor tool ${t} added`);
       }
     }
+    if (nvidia) await stageNvidia(nvidia, stage);
     // what decides the image: the staged tree, the live-build tree (VERSIONS, Dockerfile), the mirrors
     return await sha256Hex(
       [
@@ -157,7 +230,15 @@ async function build(o: Options): Promise<string> {
   await Deno.mkdir(`${stage}/etc`, { recursive: true });
   await Deno.writeTextFile(
     `${stage}/etc/bee-release`,
-    releaseText({ version: BEE_VERSION, commit, builtAt, inputs, v, authKeys: !!keys }),
+    releaseText({
+      version: BEE_VERSION,
+      commit,
+      builtAt,
+      inputs,
+      v,
+      authKeys: !!keys,
+      nvidia: nvidia?.release ?? null,
+    }),
   );
   await Deno.writeTextFile(`${stage}/etc/motd`, motdText({ version: BEE_VERSION, commit, builtAt, v }));
 
@@ -175,9 +256,6 @@ async function build(o: Options): Promise<string> {
     "apt and bootstrap cache into the work dir",
     () => syncCache(`${cache}/lb-cache`, `${work}/cache`),
   );
-  const logFile = `${dist}/iso-build.log`;
-  await Deno.writeTextFile(logFile, "");
-  say(`full log: ${logFile}`);
   const lbScript = "lb config >/dev/null && lb build";
   const progress = (line: string) => {
     if (/^P: |^E: |^W: /.test(line) && line.length < 300) say(`  ${line}`);
@@ -189,6 +267,7 @@ async function build(o: Options): Promise<string> {
   }
   const iso = `${work}/live-image-amd64.hybrid.iso`;
   if (!await Deno.stat(iso).catch(() => null)) throw new Error(`lb build made no ISO; see ${logFile}`);
+  await step("size by part", () => reportSizes(work, `${dist}/iso-sizes.txt`), () => `${dist}/iso-sizes.txt`);
   await step("cache and publish", async () => {
     await Deno.rename(iso, `${cached}.tmp`);
     await Deno.rename(`${cached}.tmp`, cached);
@@ -207,38 +286,10 @@ async function runLiveBuild(
   lbScript: string,
   progress: (line: string) => void,
 ): Promise<void> {
-  const dist = `${repo}/dist`;
   if (o.container) {
-    const env = Deno.env.toObject();
-    const platform = env.BEE_BUILDER_PLATFORM || "linux/amd64";
-    const engine = await step("container engine", () => detectEngine(env), (e) => e);
-    const base = await step("base image", () =>
-      ensureBaseImage({
-        engine,
-        wanted: env.BEE_BASE_IMAGE || "debian:trixie",
-        platform,
-        suite: v.suite,
-        log: say,
-        makeLocal: () =>
-          makeBaseImage({
-            engine,
-            suite: v.suite,
-            mirror: v.mirror,
-            platform,
-            workDir: `${dist}/base`,
-            logFile,
-          }),
-      }), (b) => b);
-    const setup = await step(
-      "container run arguments",
-      () => probeRunArgs(engine, base),
-      (s) => s.runArgs.join(" "),
-    );
-    const builder = await step(
-      "builder image",
-      () => ensureBuilderImage({ setup, repo, baseImage: base, platform, log: say, logFile }),
-      (b) => `${b.tag}${b.cached ? " (cached)" : " (built)"}`,
-    );
+    const { setup, tag, platform } = await builderContainer(v, logFile);
+    const engine = setup.engine;
+    const builder = { tag };
     await step("lb config && lb build (in the container)", async () => {
       const r = await runProc(engine, [
         "run",
@@ -276,6 +327,35 @@ async function runLiveBuild(
       if (r.kind !== "exited" || r.code !== 0) throw new Error(`lb build failed; see ${logFile}`);
     });
   }
+}
+
+/** What takes the room: boot files and the squashfs (compressed), the root filesystem's top folders (unpacked). */
+async function reportSizes(work: string, out: string): Promise<void> {
+  const parts = [
+    "binary/live/vmlinuz",
+    "binary/live/initrd.img",
+    "binary/live/filesystem.squashfs",
+    "chroot/usr/local/lib/nvidia",
+    "chroot/usr/local/lib/bee",
+    "chroot/usr/local/bin",
+    "chroot/usr/lib/firmware",
+    "chroot/usr/lib/modules",
+    "chroot/usr/lib/x86_64-linux-gnu",
+    "chroot/usr/bin",
+    "chroot/usr/sbin",
+    "chroot/usr/share",
+    "chroot/etc",
+    "chroot/var",
+  ];
+  const lines: string[] = [];
+  for (const p of parts) {
+    const r = await exec("du", ["-s", "-B1", `${work}/${p}`], { timeoutMs: 120_000 });
+    if (r.kind !== "exited" || r.code !== 0) continue;
+    const bytes = Number(r.stdout.split(/\s+/)[0]);
+    lines.push(`${(bytes / 2 ** 20).toFixed(1).padStart(8)} MiB  ${p}`);
+  }
+  await Deno.writeTextFile(out, lines.join("\n") + "\n");
+  for (const l of lines) say(`  ${l}`);
 }
 
 /** Copies a tree's new files into another, as hard links where the file system allows. */

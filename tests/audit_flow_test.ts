@@ -11,10 +11,15 @@ function statusOf(a: Audit, name: string) {
   return a.collectors.find((c) => c.name === name)!;
 }
 
-async function auditWith(setup: (bin: string) => void, extra: string[] = []) {
+async function auditWith(
+  setup: (bin: string) => void,
+  extra: string[] = [],
+  rootSetup?: (root: string) => void,
+) {
   const bin = fakeBin();
   setup(bin);
   const root = qemuDevboxRoot();
+  rootSetup?.(root);
   const out = `${Deno.makeTempDirSync()}/audit.json`;
   const r = await runBee(["audit", "--root", root, "--output", out, "--no-qr", ...extra], { path: bin });
   return { r, out, bin };
@@ -156,6 +161,20 @@ Deno.test("audit flow: GPUs from nvidia-smi; driver not loaded is a skip", async
   const a = readAudit(nodrv.out);
   assert.equal(statusOf(a, "nvidia").status, "skipped");
   assert.match(statusOf(a, "nvidia").message!, /driver not loaded/);
+  // the ISO's bee-nvidia.service could not load the modules: its reason is the collector's error
+  const refused = await auditWith((bin) => qemuDevboxTools(bin), [], (root) => {
+    Deno.mkdirSync(`${root}/run/bee`, { recursive: true });
+    Deno.writeTextFileSync(
+      `${root}/run/bee/nvidia-unavailable`,
+      "insmod nvidia.ko failed: Key was rejected by service (kernel: Loading of unsigned module is rejected)\n",
+    );
+  });
+  const b = readAudit(refused.out);
+  assert.equal(statusOf(b, "nvidia").status, "error");
+  assert.equal(
+    statusOf(b, "nvidia").message,
+    "bee-nvidia: insmod nvidia.ko failed: Key was rejected by service (kernel: Loading of unsigned module is rejected)",
+  );
 });
 
 Deno.test("audit flow: --output - prints the JSON on stdout and the summary on stderr", async () => {

@@ -287,23 +287,134 @@ Deno.test("bee-sshsetup: password marker → per-boot random password and sshd d
   await Deno.remove(root, { recursive: true });
 });
 
-Deno.test("bee-nvidia: no NVIDIA display controller → one line, success; a GPU without modules → says so", async () => {
-  const sys = await Deno.makeTempDir();
-  const dev = async (name: string, vendor: string, cls: string) => {
-    await Deno.mkdir(`${sys}/${name}`);
+/** A fake machine for bee-nvidia: PCI functions, /proc, the ISO's module folder, and logging stand-in tools. */
+async function nvidiaMachine(devs: [string, string, string][], failInsmod: string | null = null) {
+  const d = await Deno.makeTempDir();
+  const sys = `${d}/sys`;
+  for (const [name, vendor, cls] of devs) {
+    await Deno.mkdir(`${sys}/${name}`, { recursive: true });
     await Deno.writeTextFile(`${sys}/${name}/vendor`, `${vendor}\n`);
     await Deno.writeTextFile(`${sys}/${name}/class`, `${cls}\n`);
-  };
-  await dev("0000:00:01.0", "0x8086", "0x030000");
-  await dev("0000:00:02.0", "0x10de", "0x040300"); // NVIDIA audio function: not a GPU
-  const a = await runScript("bee-nvidia", { BEE_SYSPCI: sys });
+  }
+  await Deno.mkdir(`${d}/proc`);
+  await Deno.writeTextFile(`${d}/proc/modules`, "drm 1 0 - Live 0x0\n");
+  await Deno.writeTextFile(
+    `${d}/proc/devices`,
+    "Character devices:\n195 nvidia\n510 nvidia-uvm\n511 nvidia-caps\n",
+  );
+  await Deno.mkdir(`${d}/root/usr/local/lib/nvidia`, { recursive: true });
+  await Deno.mkdir(`${d}/root/dev`);
+  await Deno.mkdir(`${d}/bin`);
+  const tool = (name: string, body = "") =>
+    Deno.writeTextFile(`${d}/bin/${name}`, `#!/bin/sh\necho "${name} $*" >> ${d}/calls\n${body}`, {
+      mode: 0o755,
+    });
+  await tool(
+    "insmod",
+    failInsmod
+      ? `case "$1" in */${failInsmod}) echo "insmod: ERROR: could not insert module $1: Key was rejected by service" >&2; exit 1 ;; esac\n`
+      : "",
+  );
+  await tool(
+    "dmesg",
+    `echo "[   12.5] Loading of unsigned module is rejected"\necho "[   12.6] nvidia: module verification failed"\n`,
+  );
+  for (const t of ["modprobe", "mknod", "nvidia-smi", "systemctl"]) await tool(t);
+  const env = { BEE_ROOT: `${d}/root`, BEE_SYSPCI: sys, BEE_PROC: `${d}/proc` };
+  const calls = async () =>
+    (await Deno.readTextFile(`${d}/calls`).catch(() => "")).trim().split("\n").filter(Boolean);
+  return { d, env, calls, lib: `${d}/root/usr/local/lib/nvidia` };
+}
+
+Deno.test("bee-nvidia: no NVIDIA display controller → one line, success, nothing loaded", async () => {
+  const m = await nvidiaMachine([["0000:00:01.0", "0x8086", "0x030000"], [
+    "0000:00:02.0",
+    "0x10de",
+    "0x040300",
+  ]]);
+  const a = await runScript("bee-nvidia", m.env, `${m.d}/bin`);
   assert.equal(a.code, 0);
   assert.equal(a.out.trim(), "bee-nvidia: no NVIDIA device on the PCI bus; nothing to load");
-  await dev("0000:17:00.0", "0x10de", "0x030200");
-  const b = await runScript("bee-nvidia", { BEE_SYSPCI: sys });
-  assert.equal(b.code, 0);
-  assert.match(b.out, /1 NVIDIA GPU\(s\) on the bus/);
-  await Deno.remove(sys, { recursive: true });
+  assert.deepEqual(await m.calls(), []);
+  await Deno.remove(m.d, { recursive: true });
+});
+
+Deno.test("bee-nvidia: insmod by absolute path in dependency order, device nodes with /proc/devices majors", async () => {
+  const m = await nvidiaMachine([["0000:17:00.0", "0x10de", "0x030200"], [
+    "0000:65:00.0",
+    "0x10de",
+    "0x030200",
+  ]]);
+  for (const k of ["nvidia", "nvidia-uvm", "nvidia-modeset", "nvidia-drm"]) {
+    await Deno.writeTextFile(`${m.lib}/${k}.ko`, "");
+  }
+  await Deno.writeTextFile(`${m.lib}/VERSION`, "550.163.01\n");
+  const r = await runScript("bee-nvidia", m.env, `${m.d}/bin`);
+  assert.equal(r.code, 0, r.out);
+  const calls = await m.calls();
+  assert.deepEqual(calls.filter((c) => c.startsWith("insmod")), [
+    `insmod ${m.lib}/nvidia.ko`,
+    `insmod ${m.lib}/nvidia-uvm.ko`,
+    `insmod ${m.lib}/nvidia-modeset.ko`,
+    `insmod ${m.lib}/nvidia-drm.ko`,
+  ]);
+  assert.deepEqual(calls.filter((c) => c.startsWith("modprobe")), [
+    "modprobe drm",
+    "modprobe drm_kms_helper",
+    "modprobe video",
+  ]);
+  const mk = calls.filter((c) => c.startsWith("mknod")).map((c) => c.replace(`${m.d}/root`, ""));
+  for (
+    const want of [
+      "/dev/nvidiactl c 195 255",
+      "/dev/nvidia0 c 195 0",
+      "/dev/nvidia1 c 195 1",
+      "/dev/nvidia-uvm c 510 0",
+      "/dev/nvidia-uvm-tools c 510 1",
+      "/dev/nvidia-caps/nvidia-cap1 c 511 1",
+    ]
+  ) {
+    assert.ok(mk.some((c) => c.endsWith(want)), `${want} in ${mk.join(" | ")}`);
+  }
+  assert.ok(calls.includes("nvidia-smi -pm 1"));
+  assert.match(r.out, /2 NVIDIA GPU\(s\), 0 NVSwitch\(es\); driver 550\.163\.01/);
+  await Deno.remove(m.d, { recursive: true });
+});
+
+Deno.test("bee-nvidia: a refused module fails the unit with the kernel's reason, kept for the audit", async () => {
+  const m = await nvidiaMachine([["0000:17:00.0", "0x10de", "0x030200"], [
+    "0000:07:00.0",
+    "0x10de",
+    "0x068000",
+  ]], "nvidia.ko");
+  for (const k of ["nvidia", "nvidia-uvm", "nvidia-modeset", "nvidia-drm"]) {
+    await Deno.writeTextFile(`${m.lib}/${k}.ko`, "");
+  }
+  const r = await runScript("bee-nvidia", m.env, `${m.d}/bin`);
+  assert.equal(r.code, 1);
+  const why = await Deno.readTextFile(`${m.d}/root/run/bee/nvidia-unavailable`);
+  assert.match(
+    why,
+    /^insmod nvidia\.ko failed: insmod: ERROR: could not insert module .*Key was rejected by service/,
+  );
+  assert.match(why, /kernel: Loading of unsigned module is rejected;nvidia: module verification failed/);
+  assert.equal(
+    (await m.calls()).filter((c) => c.startsWith("insmod")).length,
+    1,
+    "nothing loaded after the failure",
+  );
+  await Deno.remove(m.d, { recursive: true });
+});
+
+Deno.test("bee-nvidia: an image without NVIDIA modules on a GPU machine says so and fails visibly", async () => {
+  const m = await nvidiaMachine([["0000:17:00.0", "0x10de", "0x030200"]]);
+  const r = await runScript("bee-nvidia", m.env, `${m.d}/bin`);
+  assert.equal(r.code, 1);
+  assert.match(
+    await Deno.readTextFile(`${m.d}/root/run/bee/nvidia-unavailable`),
+    /carries no NVIDIA modules/,
+  );
+  await Deno.remove(m.d, { recursive: true });
 });
 
 Deno.test("bee-network: dhclient -nw once on each physical interface, none on virtual ones", async () => {

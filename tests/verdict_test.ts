@@ -261,3 +261,18 @@ Deno.test("verdict: the README rule table lists every rule code with its severit
     assert.match(readme, row, `README lacks a row for ${code}`);
   }
 });
+
+Deno.test("verdict: NVSwitches on the bus without a running Fabric Manager is FAIL; running is clean", () => {
+  const nvidia = parseNvidiaSmiQ(fixture("nvidia_smi/ampere__rtx-a6000-x9-first3__550.127.05.txt"));
+  const gpus = nvidia.gpus.map((g) => pci(g.pci_bus_id!, { vendor_id: "10de", class_id: "030200" }));
+  // an HGX baseboard shows its NVSwitches as NVIDIA bridge-class functions (0680)
+  const pcie = { devices: [...gpus, pci("0000:07:00.0", { vendor_id: "10de", class_id: "068000" })] };
+  const down = { ...nvidia, fabric_manager: { running: false, version: null } };
+  assert.deepEqual(codes({ pcie, nvidia: down }, [ok("nvidia")]), ["FAIL nvidia.fabric_manager_down nvidia"]);
+  const f = judge({ ...EMPTY, pcie, nvidia: down }, [ok("nvidia")])[0]!;
+  assert.match(f.message, /1 NVSwitch\(es\) on the PCI bus, Fabric Manager not running \(not installed\)/);
+  const up = { ...nvidia, fabric_manager: { running: true, version: "550.163.01" } };
+  assert.deepEqual(codes({ pcie, nvidia: up }, [ok("nvidia")]), []);
+  // no NVSwitch: Fabric Manager is not asked for
+  assert.deepEqual(codes({ pcie: { devices: gpus }, nvidia: down }, [ok("nvidia")]), []);
+});

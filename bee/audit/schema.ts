@@ -235,7 +235,14 @@ export const Gpu = z.object({
   clock_event_reasons_active: z.array(z.string().max(128)).nullable(),
 });
 export type Gpu = z.infer<typeof Gpu>;
-export const Nvidia = z.object({ driver_version: Str, cuda_version: Str, gpus: z.array(Gpu) });
+/** NVIDIA Fabric Manager (NVSwitch systems): whether its daemon runs, and its version when it is installed. */
+export const FabricManager = z.object({ running: z.boolean().nullable(), version: Str });
+export const Nvidia = z.object({
+  driver_version: Str,
+  cuda_version: Str,
+  gpus: z.array(Gpu),
+  fabric_manager: FabricManager.optional(),
+});
 export type Nvidia = z.infer<typeof Nvidia>;
 
 export const NetInterface = z.object({

@@ -112,6 +112,12 @@ export const RULES: Record<string, { severity: Sev; when: string; action: string
     when: "an NVIDIA GPU seen by lspci is missing from nvidia-smi (fell off the bus)",
     action: "Check the kernel log for Xid 79; reseat the GPU and its power; RMA if it repeats.",
   },
+  "nvidia.fabric_manager_down": {
+    severity: "FAIL",
+    when: "NVSwitches are on the PCI bus (HGX) and the Fabric Manager daemon is not running",
+    action:
+      "Start nvidia-fabricmanager (same version as the driver); CUDA will not start on this system without it.",
+  },
   "nvidia.unavailable": {
     severity: "WARN",
     when: "NVIDIA GPUs on the PCI bus but nvidia-smi could not report (driver not loaded)",
@@ -373,6 +379,20 @@ export function judge(hw: Omit<Hardware, "summary">, collectors: CollectorStatus
       "nvidia.unavailable",
       "nvidia",
       `${pciGpus.length} NVIDIA GPU(s) on the PCI bus, nvidia-smi gave nothing: ${nv.message ?? nv.status}`,
+    );
+  }
+
+  const nvSwitches = (hw.pcie?.devices ?? []).filter((d) =>
+    d.vendor_id === "10de" && (d.class_id ?? "").startsWith("0680")
+  );
+  const fm = hw.nvidia?.fabric_manager;
+  if (nvSwitches.length > 0 && hw.nvidia && fm?.running !== true) {
+    f.add(
+      "nvidia.fabric_manager_down",
+      "nvidia",
+      `${nvSwitches.length} NVSwitch(es) on the PCI bus, Fabric Manager ${
+        fm?.running === false ? "not running" : "state unknown"
+      }${fm?.version ? ` (installed: ${fm.version})` : " (not installed)"}`,
     );
   }
 

@@ -58,6 +58,7 @@ export function releaseText(o: {
   inputs: string;
   v: Versions;
   authKeys: boolean;
+  nvidia?: Record<string, string> | null;
 }): string {
   return [
     `BEE_VERSION=${o.version}`,
@@ -67,7 +68,7 @@ export function releaseText(o: {
     `DEBIAN_SUITE=${o.v.suite}`,
     `DEBIAN_KERNEL_ABI=${o.v.kernelAbi}`,
     `DENO_VERSION=${o.v.denoVersion}`,
-    `NVIDIA_DRIVER=none`,
+    ...Object.entries(o.nvidia ?? { NVIDIA_DRIVER: "none" }).map(([k, val]) => `${k}=${val}`),
     `SSH_LOGIN=${o.authKeys ? "keys" : "per-boot-password"}`,
     "",
   ].join("\n");

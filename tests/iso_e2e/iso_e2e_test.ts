@@ -169,6 +169,56 @@ Deno.test(
 );
 
 Deno.test({
+  name: "iso BIOS boot: the NVIDIA parts match the running kernel and resolve from the ISO",
+  ...opts,
+}, async () => {
+  assert.ok(bios, "no VM");
+  const r = await bios.ssh(
+    key,
+    [
+      "echo kernel=$(uname -r)",
+      'for k in /usr/local/lib/nvidia/*.ko; do echo "ko=$(basename $k) $(modinfo -F vermagic $k)"; done',
+      "echo ldd-stress; ldd /usr/local/bin/bee-gpu-stress",
+      "echo ldd-smi; ldd /usr/local/bin/nvidia-smi",
+      "echo ldconfig; ldconfig -p | grep -E 'libnvidia-ml|libcuda[.]|libcublas|libcudart' | sed 's/ (.*//'",
+      "bee-gpu-stress --self-test | tail -n 1; echo self-test=$?",
+      "journalctl -b -u bee-nvidia.service --no-pager -o cat | grep bee-nvidia",
+      "grep -E '^(NVIDIA|CUDA|CUBLAS)' /etc/bee-release",
+    ].join("; "),
+    undefined,
+    5 * 60_000,
+  );
+  await Deno.writeTextFile(`${logs}/nvidia-bios.txt`, r.stdout + r.stderr);
+  const out = r.stdout;
+  const kernel = /^kernel=(\S+)$/m.exec(out)?.[1];
+  assert.ok(kernel, out);
+  const kos = new Map([...out.matchAll(/^ko=(\S+) (.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+  for (const k of ["nvidia.ko", "nvidia-uvm.ko", "nvidia-modeset.ko", "nvidia-drm.ko"]) {
+    assert.ok(kos.has(k), `${k} on the ISO`);
+  }
+  for (const [k, vm] of kos) assert.ok(vm.startsWith(`${kernel} `), `${k} vermagic '${vm}' is not ${kernel}`);
+  assert.doesNotMatch(out, /not found/, "every library resolves from the ISO");
+  for (
+    const lib of [
+      "libnvidia-ml.so.1",
+      "libcuda.so.1",
+      "libcublas.so.12",
+      "libcublasLt.so.12",
+      "libcudart.so.12",
+    ]
+  ) {
+    assert.ok(out.includes(lib), `${lib} in the linker cache`);
+  }
+  assert.match(out, /"event":"self_test","status":"ok"/);
+  assert.match(out, /^self-test=0$/m);
+  assert.match(out, /bee-nvidia: no NVIDIA device on the PCI bus; nothing to load/);
+  assert.match(out, /^NVIDIA_DRIVER=550\./m);
+  figure(
+    `NVIDIA on the ISO: ${kos.size} modules for ${kernel}; ${(/^NVIDIA_DRIVER=.*$/m.exec(out) ?? [""])[0]}`,
+  );
+});
+
+Deno.test({
   name: "iso BIOS boot: bee-web comes back after it is killed; its systemd exposure is OK",
   ...opts,
 }, async () => {

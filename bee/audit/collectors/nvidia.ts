@@ -3,10 +3,33 @@
 import { type Collector, CollectorStop, firstLine } from "../collector.ts";
 import { driverUnavailable, noDevices, parseNvidiaSmiQ } from "../parsers/nvidia_smi.ts";
 import type { Nvidia } from "../schema.ts";
+import { clean } from "../../lib/text.ts";
+import type { CollectorContext } from "../collector.ts";
+
+/** Fabric Manager: its daemon running (pgrep; null when pgrep is missing) and `nv-fabricmanager --version`. */
+async function fabricManager(
+  ctx: CollectorContext,
+): Promise<{ running: boolean | null; version: string | null }> {
+  const p = await ctx.run("pgrep", ["-x", "nv-fabricmanager"]);
+  const running = p.kind === "exited" ? p.code === 0 : null;
+  const v = await ctx.run("nv-fabricmanager", ["--version"]);
+  const version = v.kind === "exited" && v.code === 0 ? clean(/(\d+\.\d+\.\d+)/.exec(v.stdout)?.[1]) : null;
+  return { running, version };
+}
+
+/** Written by the ISO's bee-nvidia.service when a module could not be loaded (with the kernel's reason). */
+const UNAVAILABLE = "/run/bee/nvidia-unavailable";
 
 export const nvidia: Collector<Nvidia> = {
   name: "nvidia",
   async collect(ctx) {
+    const why = await ctx.readText(UNAVAILABLE);
+    if (why) {
+      throw new CollectorStop(
+        "error",
+        `bee-nvidia: ${clean(why.trim().split("\n")[0]) ?? "driver not loaded"}`,
+      );
+    }
     const r = await ctx.run("nvidia-smi", ["-q"], { slow: true });
     if (r.kind === "missing") throw new CollectorStop("skipped", "nvidia-smi not installed");
     if (r.kind === "exited" && r.code !== 0) {
@@ -17,10 +40,12 @@ export const nvidia: Collector<Nvidia> = {
       if (noDevices(all)) return { driver_version: null, cuda_version: null, gpus: [] };
     }
     const out = ctx.require(r);
+    let parsed: Nvidia;
     try {
-      return parseNvidiaSmiQ(out);
+      parsed = parseNvidiaSmiQ(out);
     } catch (e) {
       throw new CollectorStop("error", `nvidia-smi -q: ${(e as Error).message}: ${firstLine(out)}`);
     }
+    return { ...parsed, fabric_manager: await fabricManager(ctx) };
   },
 };
