@@ -79,7 +79,7 @@ export function resolveVersions(
     securityGuess,
     "security",
   );
-  const comp = raw.SQUASHFS_COMPRESSION ?? "zstd";
+  const comp = env.BEE_SQUASHFS_COMPRESSION || raw.SQUASHFS_COMPRESSION || "zstd";
   if (comp !== "zstd" && comp !== "xz") {
     throw new Error(`SQUASHFS_COMPRESSION must be zstd or xz, not '${comp}'`);
   }
