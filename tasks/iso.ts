@@ -214,6 +214,7 @@ async function build(o: Options): Promise<string> {
         await hashTree(`${repo}/iso/builder`, (rel) => rel === "smoketest.sh"),
         v.mirror,
         v.securityMirror,
+        v.squashfsCompression,
       ].join("\n"),
     );
   }, (h) => `inputs ${h.slice(0, 16)}`);
