@@ -346,7 +346,6 @@ async function reportSizes(work: string, out: string): Promise<void> {
     "chroot/usr/sbin",
     "chroot/usr/share",
     "chroot/etc",
-    "chroot/var",
   ];
   const lines: string[] = [];
   for (const p of parts) {
