@@ -116,3 +116,11 @@ Deno.test("nvme-cli: id-ctrl and smart-log (qemu-devbox, nvme-cli 2.x strings fo
   assert.throws(() => parseNvmeSmartLog("[]"));
   assert.throws(() => parseNvmeSmartLog('{"x":1}'), /critical_warning/);
 });
+
+Deno.test("nvme smart-log: critical_warning as nvme-cli 2.11's object is read (edited real capture)", () => {
+  const h = parseNvmeSmartLog(fixture("nvme/edited-qemu-devbox-smart-log-nvme0-cli2.11-shape.json"));
+  assert.equal(h.critical_warning, 1);
+  assert.equal(h.temperature_c, 50);
+  // the plain number form still reads the same
+  assert.equal(parseNvmeSmartLog(fixture("nvme/qemu-devbox-smart-log-nvme0.json")).critical_warning, 0);
+});

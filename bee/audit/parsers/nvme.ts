@@ -42,8 +42,12 @@ export function parseNvmeIdCtrl(text: string): NvmeIdCtrl {
 export function parseNvmeSmartLog(text: string): NvmeHealth {
   const d = parseObject(text, "nvme smart-log");
   if (!("critical_warning" in d)) throw new Error("nvme smart-log: no critical_warning field");
+  // nvme-cli 2.11+ prints some fields as objects ({"value": 4, "available_spare": 1, …}): read the value
+  const value = (
+    v: unknown,
+  ) => (v !== null && typeof v === "object" && "value" in v ? (v as { value: unknown }).value : v);
   const pick = (...keys: string[]) => {
-    for (const k of keys) if (k in d) return int(d[k]);
+    for (const k of keys) if (k in d) return int(value(d[k]));
     return null;
   };
   return {
