@@ -1,7 +1,7 @@
 // Whole `bee audit` runs through the real launcher, with fake tools on PATH and a replayed root.
 import assert from "node:assert/strict";
 import { Audit } from "../bee/audit/schema.ts";
-import { fakeBin, qemuDevboxRoot, qemuDevboxTools, runBee, writeFakeTool } from "./helpers.ts";
+import { fakeBin, fixture, qemuDevboxRoot, qemuDevboxTools, runBee, writeFakeTool } from "./helpers.ts";
 
 function readAudit(path: string): Audit {
   return Audit.parse(JSON.parse(Deno.readTextFileSync(path)));
@@ -238,4 +238,22 @@ Deno.test("audit flow: a machine without SMBIOS (real dmidecode output) is error
   assert.equal(a.hardware.board, null);
   assert.ok(a.hardware.memory!.os_total_bytes! > 0, "meminfo is still read");
   assert.equal(a.hardware.summary.verdict, "WARN");
+});
+
+Deno.test("audit flow: sockets and cores come from sysfs topology, so a 2-socket arm64 reads as 2 packages", async () => {
+  const { r, out } = await auditWith((bin) => qemuDevboxTools(bin), [], (root) => {
+    Deno.writeTextFileSync(`${root}/proc/cpuinfo`, fixture("procfs/handmade-arm64-2socket-cpuinfo.txt"));
+    for (const l of fixture("sys_cpu/handmade-arm64-2socket-topology.txt").trim().split("\n")) {
+      const [cpu, pkg, core] = l.split(" ");
+      const dir = `${root}/sys/devices/system/cpu/${cpu}/topology`;
+      Deno.mkdirSync(dir, { recursive: true });
+      Deno.writeTextFileSync(`${dir}/physical_package_id`, `${pkg}\n`);
+      Deno.writeTextFileSync(`${dir}/core_id`, `${core}\n`);
+    }
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const os = readAudit(out).hardware.cpu!.os!;
+  assert.equal(os.logical_cpus, 8);
+  assert.equal(os.packages, 2);
+  assert.equal(os.cores, 8);
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseCpuinfo, parseMeminfo } from "../bee/audit/parsers/procfs.ts";
+import { parseCpuinfo, parseMeminfo, topologyCounts } from "../bee/audit/parsers/procfs.ts";
 import { fixture } from "./helpers.ts";
 
 Deno.test("procfs: cpuinfo of the dev VM (real capture)", () => {
@@ -18,4 +18,25 @@ Deno.test("procfs: meminfo values are bytes", () => {
 Deno.test("procfs: garbage gives null / empty, never a throw", () => {
   assert.equal(parseCpuinfo("garbage\n\x00\x01"), null);
   assert.deepEqual(parseMeminfo("%%%"), {});
+});
+
+/** `cpuN pkg core` lines of a topology fixture. */
+function topology(name: string) {
+  return fixture(`sys_cpu/${name}`).trim().split("\n").map((l) => {
+    const [, pkg, core] = l.split(" ");
+    return { pkg: pkg ?? null, core: core ?? null };
+  });
+}
+
+Deno.test("sysfs topology: packages and cores on this VM (real) and a 2-socket arm64 (hand-made)", () => {
+  assert.deepEqual(topologyCounts(topology("firecracker-devvm-topology.txt")), { packages: 1, cores: 2 });
+  // arm64 /proc/cpuinfo has no "physical id": it alone would say one package
+  const arm = parseCpuinfo(fixture("procfs/handmade-arm64-2socket-cpuinfo.txt"))!;
+  assert.equal(arm.logical_cpus, 8);
+  assert.equal(arm.packages, 1);
+  assert.deepEqual(topologyCounts(topology("handmade-arm64-2socket-topology.txt")), {
+    packages: 2,
+    cores: 8,
+  });
+  assert.equal(topologyCounts([{ pkg: null, core: "0" }, { pkg: "x", core: "1" }]), null);
 });

@@ -34,6 +34,26 @@ export function parseCpuinfo(text: string): CpuinfoSummary | null {
   };
 }
 
+/**
+ * Packages and physical cores from sysfs topology (`cpuN/topology/physical_package_id` and `core_id`), which
+ * every architecture has — arm64's /proc/cpuinfo (Grace, Ampere Altra) has no `physical id` at all.
+ * Entries whose ids could not be read are skipped; null when none could.
+ */
+export function topologyCounts(
+  cpus: { pkg: string | null; core: string | null }[],
+): { packages: number; cores: number } | null {
+  const packages = new Set<string>();
+  const cores = new Set<string>();
+  for (const c of cpus) {
+    const pkg = c.pkg?.trim();
+    const core = c.core?.trim();
+    if (!pkg || !core || !/^-?\d+$/.test(pkg) || !/^-?\d+$/.test(core)) continue;
+    packages.add(pkg);
+    cores.add(`${pkg}:${core}`);
+  }
+  return packages.size ? { packages: packages.size, cores: cores.size } : null;
+}
+
 /** /proc/meminfo as bytes per key (values given in kB are multiplied by 1024). */
 export function parseMeminfo(text: string): Record<string, number> {
   const out: Record<string, number> = {};
