@@ -276,3 +276,27 @@ Deno.test("verdict: NVSwitches on the bus without a running Fabric Manager is FA
   // no NVSwitch: Fabric Manager is not asked for
   assert.deepEqual(codes({ pcie: { devices: gpus }, nvidia: down }, [ok("nvidia")]), []);
 });
+
+Deno.test("verdict: PSU redundancy — lost or insufficient FAIL with two PSUs, sufficient-from-redundant WARN", () => {
+  // hand-made rows in ipmitool `sdr elist` layout; the states are IPMI's generic redundancy states (type 0Bh)
+  const rows = (state: string) =>
+    parseIpmiSdr(`PS1 Status       | C8h | ok  | 10.1 | Presence detected
+PS2 Status       | C9h | ok  | 10.2 | Presence detected
+PS Redundancy    | 77h | ok  |  7.1 | ${state}
+`);
+  assert.deepEqual(codes({ psu: { fru: [], sensors: rows("Fully Redundant") } }), []);
+  assert.deepEqual(codes({ psu: { fru: [], sensors: rows("Redundancy Lost") } }), [
+    "FAIL psu.redundancy_lost psu:PS Redundancy",
+  ]);
+  assert.deepEqual(codes({ psu: { fru: [], sensors: rows("Non-Redundant: Insufficient Resources") } }), [
+    "FAIL psu.redundancy_lost psu:PS Redundancy",
+  ]);
+  assert.deepEqual(codes({ psu: { fru: [], sensors: rows("Non-Redundant: Sufficient from Redundant") } }), [
+    "WARN psu.redundancy_degraded psu:PS Redundancy",
+  ]);
+  // a single-PSU server has no redundancy to lose
+  const single = parseIpmiSdr(`PS1 Status       | C8h | ok  | 10.1 | Presence detected
+PS Redundancy    | 77h | ok  |  7.1 | Redundancy Lost
+`);
+  assert.deepEqual(codes({ psu: { fru: [], sensors: single } }), []);
+});

@@ -158,6 +158,18 @@ export const RULES: Record<string, { severity: Sev; when: string; action: string
     when: "HW slowdown, HW thermal or power-brake clock event reason active",
     action: "Check cooling, fans and PSU capacity; the GPU is being throttled by hardware.",
   },
+  "psu.redundancy_lost": {
+    severity: "FAIL",
+    when:
+      "a PSU redundancy sensor says Redundancy Lost or Non-Redundant: Insufficient Resources, with more than one PSU",
+    action:
+      "Find the failed or unplugged PSU (BMC event log, PSU LEDs); a redundant server must survive losing one.",
+  },
+  "psu.redundancy_degraded": {
+    severity: "WARN",
+    when: "a PSU redundancy sensor says Non-Redundant: Sufficient from Redundant or Redundancy Degraded",
+    action: "Check each PSU's input feed and status; the server runs, but one more PSU failure stops it.",
+  },
   "psu.sensor_critical": {
     severity: "FAIL",
     when: "a PSU or power sensor reports critical / non-recoverable, or a failure / AC loss event",
@@ -431,9 +443,29 @@ export function judge(hw: Omit<Hardware, "summary">, collectors: CollectorStatus
     }
   }
 
-  // psu
-  for (const s of hw.psu?.sensors ?? []) {
-    if (!s.is_power) continue;
+  // psu: redundancy sensors (IPMI generic event type 0Bh: their states are the reading), then the others
+  const sensors = hw.psu?.sensors ?? [];
+  // PSUs: distinct Power Supply entities (10.N) on the sensors, else PSn / PSUn names
+  const psus = new Set(
+    sensors.flatMap((s) => {
+      if (s.entity && /^10\.\d+$/.test(s.entity)) return [s.entity];
+      const m = /\bPSU?\s*(\d+)/i.exec(s.name ?? "");
+      return m ? [`ps${m[1]}`] : [];
+    }),
+  );
+  const redundancy = (s: (typeof sensors)[number]) => /redundan/i.test(`${s.name ?? ""} ${s.reading ?? ""}`);
+  for (const s of sensors) {
+    if (!redundancy(s) || !s.is_power && !/\bPSU?|power|pwr/i.test(s.name ?? "")) continue;
+    const reading = s.reading ?? "";
+    const comp = `psu:${s.name ?? s.sensor_id ?? "redundancy"}`;
+    if (/redundancy lost|insufficient resources/i.test(reading)) {
+      if (psus.size > 1) f.add("psu.redundancy_lost", comp, `${s.name}: ${reading} (${psus.size} PSUs)`);
+    } else if (/sufficient from redundant|redundancy degraded/i.test(reading)) {
+      f.add("psu.redundancy_degraded", comp, `${s.name}: ${reading}`);
+    }
+  }
+  for (const s of sensors) {
+    if (!s.is_power || redundancy(s)) continue;
     const comp = `psu:${s.name ?? s.sensor_id ?? "sensor"}`;
     const st = s.status ?? "";
     const reading = s.reading ?? "";
