@@ -539,3 +539,19 @@ Deno.test("deno task iso stops at once, in one line, when the pinned kernel left
     assert.ok(performance.now() - started < 60_000);
   });
 });
+
+Deno.test("kernel ABIs from trixie's real Packages index: signed, cloud, rt and dbg packages are not the amd64 flavour", () => {
+  const text = Deno.readTextFileSync(
+    `${repo}/tests/fixtures/debian/trixie-main-Packages-linux-image-amd64.txt`,
+  );
+  const abis = kernelAbis(text, "amd64");
+  assert.deepEqual(abis, ["6.12.107+deb13-amd64", "6.12.117+deb13-amd64"]);
+  assert.ok(
+    abis.includes(parseVersionsFile(VERSIONS).DEBIAN_KERNEL_ABI!),
+    "the pinned ABI was on the mirror",
+  );
+  assert.deepEqual(kernelAbis(text, "cloud-amd64"), [
+    "6.12.107+deb13-cloud-amd64",
+    "6.12.117+deb13-cloud-amd64",
+  ]);
+});
