@@ -7,6 +7,7 @@ import { satCommand } from "./commands/sat.ts";
 import { tuiCommand } from "./commands/tui.ts";
 import { ExitStatus, UserError } from "./lib/errors.ts";
 import { BEE_VERSION } from "./version.ts";
+import { forTerminal } from "./lib/text.ts";
 
 function debugWanted(argv: string[]): boolean {
   if (argv.includes("--debug")) return true;
@@ -46,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
       return e.exitCode === 0 ? 0 : 2;
     }
     const msg = e instanceof Error ? e.message : String(e);
-    console.error(`bee: ${msg.split("\n")[0]}`);
+    console.error(forTerminal(`bee: ${msg.split("\n")[0]}`.slice(0, 1000)));
     if (debug && e instanceof Error && e.stack) console.error(e.stack);
     return e instanceof UserError ? e.exitCode : 1;
   }

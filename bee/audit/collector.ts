@@ -1,6 +1,8 @@
-// The collector contract and the context collectors work through: commands run with timeouts and
-// are recorded, files are read under a configurable root, and problems become a status, not a throw.
-import { exec, type ExecResult } from "../lib/exec.ts";
+// The collector contract and the context collectors work through: every command and file read goes
+// through the one machine interface (live, or a snapshot), commands are recorded, and problems become a
+// status, not a throw.
+import type { ExecResult } from "../lib/exec.ts";
+import type { Machine } from "../lib/machine.ts";
 import type { CollectorName, CollectorStatus, CommandRecord } from "./schema.ts";
 
 type Status = CollectorStatus["status"];
@@ -21,15 +23,22 @@ export class CollectorContext {
   worst: Status = "ok";
 
   constructor(
-    /** Directory that stands for `/` when reading /sys, /proc and /dev. */
-    readonly root: string,
+    /** The machine (live, or replayed from a snapshot). */
+    readonly machine: Machine,
     /** Per-command timeout in ms; `slow` commands (smartctl, nvidia-smi) get twice this. */
     readonly timeoutMs: number,
+    /** Aborted at the audit-wide deadline: nothing new starts after it. */
+    readonly deadline?: AbortSignal,
   ) {}
 
   /** Runs a command with the collector timeout and records it. Never throws. */
   async run(cmd: string, args: string[], opts: { slow?: boolean } = {}): Promise<ExecResult> {
-    const r = await exec(cmd, args, { timeoutMs: this.timeoutMs * (opts.slow ? 2 : 1) });
+    const r: ExecResult = this.deadline?.aborted
+      ? { kind: "timeout", command: [cmd, ...args].join(" "), durationMs: 0, stdout: "", stderr: "" }
+      : await this.machine.run(cmd, args, {
+        timeoutMs: this.timeoutMs * (opts.slow ? 2 : 1),
+        signal: this.deadline,
+      });
     const outcome: CommandRecord["outcome"] = r.kind === "exited" ? (r.code === 0 ? "ok" : "failed") : r.kind;
     this.commands.push({
       command: r.command.slice(0, 1024),
@@ -79,49 +88,30 @@ export class CollectorContext {
     }
   }
 
-  /** Absolute path of `p` under the root. */
+  /** How a path is named in messages. */
   path(p: string): string {
-    return this.root === "/" ? p : `${this.root.replace(/\/+$/, "")}/${p.replace(/^\/+/, "")}`;
+    return this.machine.describe(p);
   }
 
-  /** Text of a file under the root, or null when it cannot be read. */
-  async readText(p: string): Promise<string | null> {
-    try {
-      return await Deno.readTextFile(this.path(p));
-    } catch {
-      return null;
-    }
+  /** Text of a regular file, or null when it cannot be read. */
+  readText(p: string): Promise<string | null> {
+    return this.machine.readText(p);
   }
 
-  /** Names in a directory under the root (sorted), or null when it does not exist. */
-  async readDir(p: string): Promise<string[] | null> {
-    try {
-      const names: string[] = [];
-      for await (const e of Deno.readDir(this.path(p))) names.push(e.name);
-      return names.sort();
-    } catch {
-      return null;
-    }
+  /** Names in a directory (sorted), or null when it does not exist. */
+  readDir(p: string): Promise<string[] | null> {
+    return this.machine.readDir(p);
   }
 
-  /** Basename of a symlink's target under the root, or null. */
+  /** Basename of a symlink's target, or null. */
   async linkName(p: string): Promise<string | null> {
-    try {
-      const t = await Deno.readLink(this.path(p));
-      return t.split("/").filter(Boolean).pop() ?? null;
-    } catch {
-      return null;
-    }
+    const t = await this.machine.readLink(p);
+    return t?.split("/").filter(Boolean).pop() ?? null;
   }
 
-  /** Whether a path exists under the root. */
-  async exists(p: string): Promise<boolean> {
-    try {
-      await Deno.lstat(this.path(p));
-      return true;
-    } catch {
-      return false;
-    }
+  /** Whether a path exists. */
+  exists(p: string): Promise<boolean> {
+    return this.machine.exists(p);
   }
 }
 
@@ -145,10 +135,11 @@ export interface CollectorRun<T> {
 /** Runs a collector and turns every outcome, exceptions included, into a status record. */
 export async function runCollector<T>(
   c: Collector<T>,
-  root: string,
+  machine: Machine,
   timeoutMs: number,
+  deadline?: AbortSignal,
 ): Promise<CollectorRun<T>> {
-  const ctx = new CollectorContext(root, timeoutMs);
+  const ctx = new CollectorContext(machine, timeoutMs, deadline);
   const started = performance.now();
   let data: T | null = null;
   let status: Status = "ok";

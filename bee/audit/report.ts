@@ -1,5 +1,6 @@
 // Human-facing renderings of an audit: the terminal summary and the compact text the QR code holds.
 import type { Audit } from "./schema.ts";
+import { forTerminal as T } from "../lib/text.ts";
 
 const GiB = 1024 ** 3;
 
@@ -49,21 +50,22 @@ export function terminalSummary(a: Audit, color: boolean): string {
   const verdictColor = s.verdict === "PASS" ? "1;32" : s.verdict === "WARN" ? "1;33" : "1;31";
   const inv = inventory(a);
   const b = a.hardware.board;
+  // every value below may come from firmware: control bytes never reach the terminal
   const lines = [
-    `bee ${a.bee.version} audit of ${a.host.hostname ?? "?"} — ${b?.system.manufacturer ?? "?"} ${
+    T(`bee ${a.bee.version} audit of ${a.host.hostname ?? "?"} — ${b?.system.manufacturer ?? "?"} ${
       b?.system.product ?? ""
-    } serial ${b?.system.serial ?? "?"}`,
+    } serial ${b?.system.serial ?? "?"}`),
     `${paint(verdictColor, `VERDICT: ${s.verdict}`)}  (${s.failures} failure(s), ${s.warnings} warning(s))`,
-    `CPU ${inv.cpu} | RAM ${inv.ram} | disks ${inv.disks} | GPUs ${inv.gpus}`,
+    T(`CPU ${inv.cpu} | RAM ${inv.ram} | disks ${inv.disks} | GPUs ${inv.gpus}`),
   ];
   for (const f of s.findings) {
     lines.push(
-      `  ${paint(f.severity === "FAIL" ? "31" : "33", f.severity)} ${f.component}: ${f.message} [${f.code}]`,
+      `  ${paint(f.severity === "FAIL" ? "31" : "33", f.severity)} ${T(`${f.component}: ${f.message} [${f.code}]`)}`,
     );
-    lines.push(`       → ${f.action}`);
+    lines.push(T(`       → ${f.action}`));
   }
   lines.push(
-    "collectors: " + a.collectors.map((c) => `${c.name} ${c.status}`).join(", "),
+    T("collectors: " + a.collectors.map((c) => `${c.name} ${c.status}`).join(", ")),
   );
   return lines.join("\n");
 }

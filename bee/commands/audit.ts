@@ -6,6 +6,9 @@ import { qrText, terminalSummary } from "../audit/report.ts";
 import { atomicWrite } from "../lib/atomic_write.ts";
 import { PATHS } from "../lib/paths.ts";
 import { UserError } from "../lib/errors.ts";
+import { LiveMachine, type Machine, RecordingMachine, SnapshotMachine } from "../lib/machine.ts";
+import { killAllGroups } from "../lib/exec.ts";
+import { forTerminal } from "../lib/text.ts";
 
 function seconds(v: string): number {
   const n = Number(v);
@@ -39,22 +42,84 @@ export function auditCommand(): Command {
       "directory standing for / when reading /sys, /proc and /dev (replays a captured machine)",
       "/",
     )
+    .option("--snapshot <file.tar.gz>", "also save everything the collectors read (to reproduce this audit)")
+    .option("--replay <file.tar.gz>", "audit a snapshot instead of this machine (nothing is run)")
+    .option("--deadline <seconds>", "write the audit with what it has after this long", seconds, 600)
     .option("--qr", "print the QR summary even when stdout is not a terminal")
     .option("--no-qr", "never print the QR summary")
-    .action(async (opts: { output: string; timeout: number; root: string; qr?: boolean }) => {
+    .action(async (opts: {
+      output: string;
+      timeout: number;
+      root: string;
+      qr?: boolean;
+      snapshot?: string;
+      replay?: string;
+      deadline: number;
+    }) => {
       const toStdout = opts.output === "-";
-      const progress = (line: string) => Deno.stderr.writeSync(new TextEncoder().encode(line + "\n"));
-      progress(`bee audit: running collectors (timeout ${opts.timeout}s per command)…`);
-      const audit = await runAudit({
-        root: opts.root,
-        timeoutMs: opts.timeout * 1000,
-        onProgress: (s, done, total) =>
-          progress(
-            `  [${done}/${total}] ${s.name.padEnd(8)} ${s.status.padEnd(12)} ${
-              String(s.duration_ms).padStart(6)
-            } ms${s.message ? `  ${s.message.slice(0, 120)}` : ""}`,
-          ),
+      const progress = (line: string) =>
+        Deno.stderr.writeSync(new TextEncoder().encode(forTerminal(line) + "\n"));
+      if (opts.replay && opts.root !== "/") throw new UserError("--replay and --root cannot be combined", 2);
+      let machine: Machine;
+      if (opts.replay) {
+        try {
+          machine = await SnapshotMachine.load(opts.replay);
+        } catch (e) {
+          throw new UserError((e as Error).message, 2);
+        }
+      } else machine = new LiveMachine(opts.root);
+      const recorder = opts.snapshot ? new RecordingMachine(machine) : null;
+      progress(
+        opts.replay
+          ? `bee audit: replaying snapshot ${opts.replay}…`
+          : `bee audit: running collectors (timeout ${opts.timeout}s per command)…`,
+      );
+      // Ctrl-C / SIGTERM: every tool bee started is killed (whole process groups), then bee exits
+      const abort = new AbortController();
+      const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+      const onSignal = (sig: Deno.Signal) => () => {
+        abort.abort(sig);
+        killAllGroups();
+        progress(`bee audit: ${sig}: stopped, every tool it started killed; no audit written`);
+        Deno.exit(sig === "SIGINT" ? 130 : 143);
+      };
+      const handlers = signals.map((sig) => {
+        const h = onSignal(sig);
+        try {
+          Deno.addSignalListener(sig, h);
+        } catch { /* not supported here */ }
+        return [sig, h] as const;
       });
+      let audit;
+      try {
+        audit = await runAudit({
+          machine: recorder ?? machine,
+          timeoutMs: opts.timeout * 1000,
+          deadlineMs: opts.deadline * 1000,
+          signal: abort.signal,
+          onProgress: (s, done, total) =>
+            progress(
+              `  [${done}/${total}] ${s.name.padEnd(8)} ${s.status.padEnd(12)} ${
+                String(s.duration_ms).padStart(6)
+              } ms${s.message ? `  ${s.message.slice(0, 120)}` : ""}`,
+            ),
+        });
+      } finally {
+        for (const [sig, h] of handlers) {
+          try {
+            Deno.removeSignalListener(sig, h);
+          } catch { /* not supported */ }
+        }
+        killAllGroups(); // anything a tool left behind
+      }
+      if (recorder && opts.snapshot) {
+        try {
+          await recorder.save(opts.snapshot);
+          progress(`bee audit: snapshot written to ${opts.snapshot}`);
+        } catch (e) {
+          throw new UserError(`cannot write snapshot ${opts.snapshot}: ${(e as Error).message}`);
+        }
+      }
       const json = JSON.stringify(audit, null, 2) + "\n";
       if (toStdout) {
         await Deno.stdout.write(new TextEncoder().encode(json));

@@ -3,7 +3,8 @@
 // on timeout or abort the whole group gets SIGTERM, then SIGKILL after a grace period, and when the
 // command ends its group is swept so nothing it started outlives it. Never throws.
 
-import { spawnGroup } from "./exec.ts";
+import { forgetGroup, REAP_LIMIT_MS, spawnGroup, statusWithin } from "./exec.ts";
+import { longTimeout } from "./timer.ts";
 
 /** How a long command ended. */
 export type ProcResult =
@@ -98,9 +99,12 @@ export async function runProc(cmd: string, args: string[], opts: ProcOptions): P
 
   let why: "timeout" | "aborted" | null = null;
   let killTimer: ReturnType<typeof setTimeout> | undefined;
+  let onStop = () => {};
+  const stopCalled = new Promise<"stopped">((resolve) => onStop = () => resolve("stopped"));
   const stop = (reason: "timeout" | "aborted") => {
     if (why) return;
     why = reason;
+    onStop();
     if (!signalGroup(child.pid, "SIGTERM")) {
       try {
         child.kill("SIGTERM");
@@ -114,17 +118,21 @@ export async function runProc(cmd: string, args: string[], opts: ProcOptions): P
       }
     }, opts.graceMs ?? 5000);
   };
-  const timer = setTimeout(() => stop("timeout"), opts.timeoutMs);
+  const timer = longTimeout(() => stop("timeout"), opts.timeoutMs);
   const onAbort = () => stop("aborted");
   opts.signal?.addEventListener("abort", onAbort, { once: true });
   if (opts.signal?.aborted) onAbort(); // aborted while the outputs were being opened
 
-  const status = await child.status;
-  clearTimeout(timer);
+  // once stopped, the wait is bounded: a tool in uninterruptible sleep may never be reaped
+  const first = await Promise.race([child.status, stopCalled]);
+  const reaped = first === "stopped" ? await statusWithin(child, (opts.graceMs ?? 5000) + REAP_LIMIT_MS) : first;
+  const status = reaped ?? { code: -1, signal: "SIGKILL" as Deno.Signal, success: false };
+  timer.clear();
   clearTimeout(killTimer);
   opts.signal?.removeEventListener("abort", onAbort);
   // sweep whatever the command left running in its group, then stop reading pipes they held
   signalGroup(child.pid, "SIGKILL");
+  if (reaped) forgetGroup(child.pid);
   const settle = setTimeout(() => readers.forEach((r) => r.cancel().catch(() => {})), 2000);
   await Promise.all(pumps);
   clearTimeout(settle);

@@ -158,25 +158,96 @@ async function walk(dir: string, rel = ""): Promise<{ rel: string; isDir: boolea
   return out;
 }
 
-/**
- * Packs directory `srcDir` into `outPath` as `<top>/…` (gzip'd ustar), streaming each file; the
- * archive appears under its final name only when complete (temp file + fsync + rename).
- */
-export async function writeTarGz(outPath: string, srcDir: string, top: string): Promise<void> {
+/** Writes every byte or throws (a short write on a full disk is an ENOSPC error, never silent). */
+async function writeAll(f: Deno.FsFile, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) {
+    const n = await f.write(data.subarray(off));
+    if (n <= 0) throw new Error("short write: no space left on device?");
+    off += n;
+  }
+}
+
+/** A gzip'd tar being written to a temp file with checked writes; `finish` syncs, verifies and renames. */
+class TarGzSink {
+  private gz = new CompressionStream("gzip");
+  private w = this.gz.writable.getWriter() as WritableStreamDefaultWriter<Uint8Array<ArrayBuffer>>;
+  private drained: Promise<void>;
+  constructor(private out: Deno.FsFile) {
+    const reader = this.gz.readable.getReader();
+    this.drained = (async () => {
+      while (true) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        await writeAll(this.out, value);
+      }
+    })();
+    this.drained.catch(() => {}); // surfaced by write/close below
+  }
+  async write(b: Uint8Array<ArrayBuffer>): Promise<void> {
+    // a failed file write ends the drain; fail the producer at once instead of buffering
+    await Promise.race([this.w.write(b), this.drained.then(() => {})]);
+  }
+  async close(): Promise<void> {
+    await this.w.close();
+    await this.drained;
+    await this.out.sync();
+  }
+  async abort(e: unknown): Promise<void> {
+    await this.w.abort(e).catch(() => {});
+    await this.drained.catch(() => {});
+  }
+}
+
+/** Writes `entries` through `fill` into `outPath`; the archive appears complete and verified, or not at all. */
+async function writeArchive(outPath: string, fill: (sink: TarGzSink) => Promise<void>): Promise<void> {
   const tmp = `${outPath}.${Deno.pid}.partial`;
   const out = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o644 });
-  const gz = new CompressionStream("gzip");
-  const piped = gz.readable.pipeTo(out.writable); // closes `out` when done
-  const w = gz.writable.getWriter() as WritableStreamDefaultWriter<Uint8Array<ArrayBuffer>>;
+  const sink = new TarGzSink(out);
   try {
+    await fill(sink);
+    await sink.write(new Uint8Array(BLOCK * 2));
+    await sink.close();
+    out.close();
+  } catch (e) {
+    await sink.abort(e);
+    try {
+      out.close();
+    } catch { /* closed */ }
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+  // read it back: a report names only an archive that gunzips and lists to its end
+  if (!(await readTarGz(tmp, () => false, () => {}))) {
+    await Deno.remove(tmp).catch(() => {});
+    throw new Error(`archive ${outPath} did not verify after writing (disk full or failing?)`);
+  }
+  await atomicRename(tmp, outPath);
+}
+
+/**
+ * Packs directory `srcDir` into `outPath` as `<top>/…` (gzip'd ustar), streaming each file; names in
+ * `first` go first (a reader finds summary.txt without reading the logs). The archive appears under its
+ * final name only when complete and verified (temp file, checked writes, fsync, read back, rename).
+ */
+export async function writeTarGz(
+  outPath: string,
+  srcDir: string,
+  top: string,
+  first: string[] = [],
+): Promise<void> {
+  const all = await walk(srcDir);
+  const rank = (rel: string) => {
+    const i = first.indexOf(rel);
+    return i < 0 ? first.length : i;
+  };
+  const files = all.filter((e) => !e.isDir).sort((a, b) => rank(a.rel) - rank(b.rel));
+  await writeArchive(outPath, async (w) => {
     const now = Date.now();
     await w.write(header(`${top}/`, 0, "5", 0o755, now));
-    for (const e of await walk(srcDir)) {
+    for (const e of all.filter((e) => e.isDir)) await w.write(header(`${top}/${e.rel}/`, 0, "5", 0o755, now));
+    for (const e of files) {
       const path = `${srcDir}/${e.rel}`;
-      if (e.isDir) {
-        await w.write(header(`${top}/${e.rel}/`, 0, "5", 0o755, now));
-        continue;
-      }
       const st = await Deno.stat(path);
       const f = await Deno.open(path, { read: true });
       let left = st.size; // a file still growing is cut at the size the header promised
@@ -196,14 +267,27 @@ export async function writeTarGz(outPath: string, srcDir: string, top: string): 
       const pad = (BLOCK - (st.size % BLOCK)) % BLOCK;
       if (pad) await w.write(new Uint8Array(pad));
     }
-    await w.write(new Uint8Array(BLOCK * 2));
-    await w.close();
-    await piped;
-  } catch (e) {
-    await w.abort(e).catch(() => {});
-    await piped.catch(() => {});
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
-  await atomicRename(tmp, outPath);
+  });
+}
+
+/** Packs in-memory files into `outPath` (same guarantees as writeTarGz); names too long for ustar are skipped. */
+export async function writeTarGzEntries(
+  outPath: string,
+  entries: { name: string; data: Uint8Array }[],
+  mtime = Date.now(),
+): Promise<void> {
+  await writeArchive(outPath, async (w) => {
+    for (const e of entries) {
+      let h: Uint8Array<ArrayBuffer>;
+      try {
+        h = header(e.name, e.data.length, "0", 0o644, mtime);
+      } catch {
+        continue;
+      }
+      await w.write(h);
+      await w.write(new Uint8Array(e.data));
+      const pad = (BLOCK - (e.data.length % BLOCK)) % BLOCK;
+      if (pad) await w.write(new Uint8Array(pad));
+    }
+  });
 }

@@ -23,28 +23,48 @@ const PLACEHOLDERS = new Set([
 export function clean(value: unknown): string | null {
   if (value === null || value === undefined) return null;
   // deno-lint-ignore no-control-regex
-  let s = String(value).replace(/[\u0000-\u001f\u007f]/g, " ").trim().replace(/\s{2,}/g, " ");
+  let s = String(value).replace(/[\u0000-\u001f\u007f-\u009f]/g, " ").trim().replace(/\s{2,}/g, " ");
   if (PLACEHOLDERS.has(s.toLowerCase())) return null;
   if (s.length > MAX_STRING) s = s.slice(0, MAX_STRING - 1) + "…";
   return s;
 }
 
-/** First integer in `s` (decimal, or 0x hex), or null. */
-export function int(s: unknown): number | null {
-  if (typeof s === "number") return Number.isFinite(s) ? Math.trunc(s) : null;
-  if (typeof s !== "string") return null;
-  const t = s.trim();
-  if (/^0x[0-9a-f]+$/i.test(t)) return parseInt(t, 16);
-  const m = t.match(/-?\d+/);
-  return m ? parseInt(m[0], 10) : null;
+/** `n` when it is an integer JSON and JavaScript hold exactly (|n| < 2^53), else null: 2^64-1 is no count. */
+function safe(n: number): number | null {
+  return Number.isSafeInteger(n) ? n : null;
 }
 
-/** First decimal number in `s`, or null. */
-export function num(s: unknown): number | null {
-  if (typeof s === "number") return Number.isFinite(s) ? s : null;
+/** First integer in `s` (decimal, or 0x hex), or null — also for values past 2^53 (firmware's "all ones"). */
+export function int(s: unknown): number | null {
+  if (typeof s === "number") return Number.isFinite(s) ? safe(Math.trunc(s)) : null;
+  if (typeof s === "bigint") return safe(Number(s));
   if (typeof s !== "string") return null;
-  const m = s.trim().match(/-?\d+(\.\d+)?/);
-  return m ? parseFloat(m[0]) : null;
+  const t = s.trim();
+  if (/^0x[0-9a-f]+$/i.test(t)) return safe(parseInt(t, 16));
+  const m = t.match(/-?\d+/);
+  return m ? safe(parseInt(m[0], 10)) : null;
+}
+
+/** Largest magnitude a measured value (watts, °C, MHz, %) may have; beyond it the value is garbage. */
+const MAX_MEASURE = 1e15;
+
+/** First decimal number in `s`, or null (also for absurd magnitudes). */
+export function num(s: unknown): number | null {
+  const v = typeof s === "number"
+    ? s
+    : typeof s === "string"
+    ? parseFloat(s.trim().match(/-?\d+(\.\d+)?/)?.[0] ?? "NaN")
+    : NaN;
+  return Number.isFinite(v) && Math.abs(v) <= MAX_MEASURE ? v : null;
+}
+
+/**
+ * Control characters (C0, DEL, C1 — ESC and CSI among them) replaced, for text written to a terminal.
+ * Firmware strings are data; they never get to move the cursor or recolour the screen.
+ */
+export function forTerminal(s: string): string {
+  // deno-lint-ignore no-control-regex
+  return s.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g, "?");
 }
 
 const UNITS: Record<string, number> = {
