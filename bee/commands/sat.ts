@@ -9,11 +9,32 @@ import { runSat, type SatPlan } from "../sat/runner.ts";
 import { parseDuration, parseGpuSelection, planNvidia } from "../sat/nvidia.ts";
 import { planMemory } from "../sat/memory.ts";
 import { planStorage } from "../sat/storage.ts";
+import { killAllGroups } from "../lib/exec.ts";
+import { forTerminal } from "../lib/text.ts";
+
+/**
+ * SIGINT/SIGTERM from the very start (GPU list, fresh audit): the tools running are killed and the SAT
+ * still writes its `aborted` archive. The runner installs its own handlers once jobs run.
+ */
+function earlyAbort(): { signal: AbortSignal; done(): void } {
+  const c = new AbortController();
+  const sigs: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  const hs = sigs.map((sig) => {
+    const h = () => {
+      c.abort(sig);
+      killAllGroups();
+    };
+    Deno.addSignalListener(sig, h);
+    return [sig, h] as const;
+  });
+  return { signal: c.signal, done: () => hs.forEach(([sig, h]) => Deno.removeSignalListener(sig, h)) };
+}
 
 interface CommonOpts {
   out: string;
   audit: string;
   statusFile?: string;
+  lock: string;
 }
 
 const ENV_KEYS = [
@@ -30,6 +51,7 @@ function overrides(): Record<string, string | undefined> {
 /** The audit to copy into the archive: the file if there is one, else a fresh audit of this machine. */
 async function auditFor(
   path: string,
+  signal: AbortSignal,
 ): Promise<{ text: string | null; serial: string | null; source: string }> {
   let text: string | null = null;
   let source = path;
@@ -38,7 +60,7 @@ async function auditFor(
   } catch {
     Deno.stderr.writeSync(new TextEncoder().encode(`bee sat: no audit at ${path}; running one now…\n`));
     try {
-      text = JSON.stringify(await runAudit({}), null, 2) + "\n";
+      text = JSON.stringify(await runAudit({ signal }), null, 2) + "\n";
       source = "fresh audit (no audit file)";
     } catch (e) {
       return { text: null, serial: null, source: `none: ${(e as Error).message}` };
@@ -54,19 +76,30 @@ async function auditFor(
   return { text, serial, source };
 }
 
-async function execute(plan: SatPlan, o: CommonOpts): Promise<never> {
+async function execute(
+  plan: SatPlan,
+  o: CommonOpts,
+  early: { signal: AbortSignal; done(): void },
+): Promise<never> {
   for (const k of ENV_KEYS) {
     const v = Deno.env.get(k);
     if (v !== undefined) plan.facts[`env_${k}`] = v;
   }
-  const outcome = await runSat(plan, {
-    outDir: o.out,
-    host: Deno.hostname(),
-    audit: await auditFor(o.audit),
-    statusFile: o.statusFile ?? null,
-  });
+  let outcome;
+  try {
+    outcome = await runSat(plan, {
+      outDir: o.out,
+      lockPath: o.lock,
+      host: Deno.hostname(),
+      audit: await auditFor(o.audit, early.signal),
+      statusFile: o.statusFile ?? null,
+      signal: early.signal,
+    });
+  } finally {
+    early.done();
+  }
   const lines = outcome.summary.split("\n").filter((l) => /_status=|_reason=|^overall_/.test(l));
-  console.log(lines.join("\n"));
+  console.log(forTerminal(lines.join("\n")));
   console.log(`archive: ${outcome.archive}`);
   throw new ExitStatus(outcome.status === "OK" ? 0 : outcome.status === "UNSUPPORTED" ? 3 : 1);
 }
@@ -79,7 +112,8 @@ function common(c: Command): Command {
       "audit JSON copied into the archive (a fresh audit runs when missing)",
       PATHS.audit,
     )
-    .option("--status-file <file>", "JSON status rewritten every second while it runs (used by the TUI)");
+    .option("--status-file <file>", "JSON status rewritten every second while it runs (used by the TUI)")
+    .option("--lock <file>", "lock file allowing one SAT at a time", PATHS.satLock);
 }
 
 function durationArg(v: string): number {
@@ -115,19 +149,22 @@ export function satCommand(): Command {
       .option("--duration <time>", "stress duration: 10m, 1h, 8h, 24h or seconds (default 10m)", durationArg)
       .option("--gpus <list>", "GPU indices to test, e.g. 0,2 (default: all)", gpusArg)
       .action(async (o: CommonOpts & { duration?: number; gpus?: number[] }) => {
+        const early = earlyAbort();
         const plan = await planNvidia({
           durationS: o.duration ?? null,
           gpus: o.gpus ?? null,
           env: overrides(),
+          signal: early.signal,
         });
-        await execute(plan, o);
+        await execute(plan, o, early);
       }),
   );
   sat.addCommand(
     common(new Command("memory"))
       .description("memtester over free memory (BEE_MEMTESTER_SIZE_MB, BEE_MEMTESTER_PASSES override)")
       .action(async (o: CommonOpts) => {
-        await execute(await planMemory({ env: overrides() }), o);
+        const early = earlyAbort();
+        await execute(await planMemory({ env: overrides() }), o, early);
       }),
   );
   sat.addCommand(
@@ -141,7 +178,12 @@ export function satCommand(): Command {
         600,
       )
       .action(async (o: CommonOpts & { poll: number; selfTestTimeout: number }) => {
-        await execute(await planStorage({ pollS: o.poll, selfTestTimeoutS: o.selfTestTimeout }), o);
+        const early = earlyAbort();
+        await execute(
+          await planStorage({ pollS: o.poll, selfTestTimeoutS: o.selfTestTimeout, signal: early.signal }),
+          o,
+          early,
+        );
       }),
   );
   sat.action(() => {

@@ -5,4 +5,6 @@ export const PATHS = {
   audit: "/var/log/bee-audit.json",
   /** Where acceptance-test archives go. */
   satDir: "/var/log/bee-sat",
+  /** Held by the one SAT that runs at a time (its JSON names it); gone at reboot with /run. */
+  satLock: "/run/bee/sat.lock",
 } as const;

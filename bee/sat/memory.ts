@@ -1,7 +1,7 @@
 // `bee sat memory`: memtester over the free memory minus a reserve the kernel needs, one pass by
 // default. FAILED on any FAILURE line or a non-zero exit; UNSUPPORTED only when memtester is absent.
 import { parseMeminfo } from "../audit/parsers/procfs.ts";
-import { UserError } from "../lib/errors.ts";
+import { envInt } from "../lib/env.ts";
 import type { SatPlan } from "./runner.ts";
 import type { JobResult } from "./summary.ts";
 
@@ -55,10 +55,7 @@ export async function planMemory(opts: MemorySatOptions): Promise<SatPlan> {
   let sizeMb: number;
   const envSize = opts.env["BEE_MEMTESTER_SIZE_MB"];
   if (envSize !== undefined) {
-    sizeMb = Number(envSize);
-    if (!Number.isInteger(sizeMb) || sizeMb < 1) {
-      throw new UserError(`BEE_MEMTESTER_SIZE_MB=${envSize.slice(0, 40)} is not a size in MB`, 2);
-    }
+    sizeMb = envInt("BEE_MEMTESTER_SIZE_MB", envSize, 1, 64 * 1024 * 1024)!;
     facts["size_mb_source"] = "BEE_MEMTESTER_SIZE_MB";
   } else {
     const meminfo = parseMeminfo(await Deno.readTextFile(`${root}/proc/meminfo`).catch(() => ""));
@@ -72,10 +69,7 @@ export async function planMemory(opts: MemorySatOptions): Promise<SatPlan> {
   let passes = 1;
   const envPasses = opts.env["BEE_MEMTESTER_PASSES"];
   if (envPasses !== undefined) {
-    passes = Number(envPasses);
-    if (!Number.isInteger(passes) || passes < 1) {
-      throw new UserError(`BEE_MEMTESTER_PASSES=${envPasses.slice(0, 40)} is not a count`, 2);
-    }
+    passes = envInt("BEE_MEMTESTER_PASSES", envPasses, 1, 10_000)!;
     facts["passes_source"] = "BEE_MEMTESTER_PASSES";
   }
   facts["size_mb"] = sizeMb;

@@ -1,6 +1,7 @@
 // `bee sat nvidia`: nvidia-smi -q before, bee-gpu-stress with a per-second metrics poller, the
 // before/after health comparison, new XIDs in the kernel log, and nvidia-bug-report.sh last.
 import { exec } from "../lib/exec.ts";
+import { envInt } from "../lib/env.ts";
 import { UserError } from "../lib/errors.ts";
 import { driverUnavailable, noDevices, parseNvidiaSmiQ } from "../audit/parsers/nvidia_smi.ts";
 import type { Nvidia } from "../audit/schema.ts";
@@ -65,6 +66,8 @@ export interface NvidiaSatOptions {
   gpus: number[] | null;
   env: Record<string, string | undefined>;
   timeoutMs?: number;
+  /** aborts planning (SIGTERM before the jobs run) */
+  signal?: AbortSignal;
 }
 
 const JOBS = ["nvidia_smi_q", "gpu_stress", "gpu_health", "gpu_xid", "nvidia_bug_report"];
@@ -95,7 +98,7 @@ export async function planNvidia(opts: NvidiaSatOptions): Promise<SatPlan> {
   const list = await exec(
     "nvidia-smi",
     ["--query-gpu=index,name,memory.total,pci.bus_id", "--format=csv,noheader,nounits"],
-    { timeoutMs },
+    { timeoutMs, signal: opts.signal },
   );
   if (list.kind === "missing") {
     return preflightPlan("UNSUPPORTED", "nvidia-smi not found: no NVIDIA driver here");
@@ -128,11 +131,7 @@ export async function planNvidia(opts: NvidiaSatOptions): Promise<SatPlan> {
   let seconds = opts.durationS ?? DEFAULT_DURATION_S;
   facts["stress_seconds_source"] = opts.durationS !== null ? "--duration" : "default";
   if (opts.durationS === null && envSeconds !== undefined) {
-    const n = parseDuration(envSeconds);
-    if (n === null) {
-      throw new UserError(`BEE_GPU_STRESS_SECONDS=${envSeconds.slice(0, 40)} is not a duration`, 2);
-    }
-    seconds = n;
+    seconds = envInt("BEE_GPU_STRESS_SECONDS", envSeconds, 1, 7 * 24 * 3600)!;
     facts["stress_seconds_source"] = "BEE_GPU_STRESS_SECONDS";
   }
   const largest = Math.max(
@@ -142,11 +141,7 @@ export async function planNvidia(opts: NvidiaSatOptions): Promise<SatPlan> {
   let sizeMb = largest;
   facts["stress_size_mb_source"] = "largest selected GPU memory";
   if (envSize !== undefined) {
-    const n = Number(envSize);
-    if (!Number.isInteger(n) || n < 1) {
-      throw new UserError(`BEE_GPU_STRESS_SIZE_MB=${envSize.slice(0, 40)} is not a size in MB`, 2);
-    }
-    sizeMb = n;
+    sizeMb = envInt("BEE_GPU_STRESS_SIZE_MB", envSize, 1, 1024 * 1024)!;
     facts["stress_size_mb_source"] = "BEE_GPU_STRESS_SIZE_MB";
   }
   facts["stress_seconds"] = seconds;

@@ -52,6 +52,8 @@ export interface SatPlan {
 
 export interface RunSatOptions {
   outDir: string;
+  /** the SAT lock (one SAT at a time); null runs without one (tests of the runner alone) */
+  lockPath?: string | null;
   host: string;
   /** audit JSON text to copy into the archive, and the system serial from it */
   audit: { text: string | null; serial: string | null; source: string };
@@ -95,16 +97,118 @@ const enc = new TextEncoder();
 export async function runSat(plan: SatPlan, opts: RunSatOptions): Promise<SatOutcome> {
   const now = opts.now ?? (() => new Date());
   const started = now();
-  const folder = `bee-sat-${summaryKey(plan.kind).replace(/_/g, "-")}-${safeHost(opts.host)}-${
-    utcStamp(started)
-  }`;
-  const dir = `${opts.outDir}/.${folder}.work`;
+  const base = `bee-sat-${summaryKey(plan.kind).replace(/_/g, "-")}-${safeHost(opts.host)}-${utcStamp(started)}`;
   try {
     await Deno.mkdir(opts.outDir, { recursive: true });
-    await Deno.mkdir(dir, { recursive: true });
   } catch (e) {
     throw new UserError(`cannot write to ${opts.outDir}: ${(e as Error).message}`);
   }
+  const lock = opts.lockPath ? await takeSatLock(opts.lockPath, { kind: plan.kind, folder: base }) : null;
+  try {
+    return await runLocked(plan, opts, started, base, now);
+  } finally {
+    await lock?.release();
+  }
+}
+
+/** Claims a work folder no other run has: `<base>`, else `<base>-2`, `-3`… (never an existing archive's name). */
+async function claimFolder(outDir: string, base: string): Promise<{ folder: string; dir: string }> {
+  for (let i = 1; i < 1000; i++) {
+    const folder = i === 1 ? base : `${base}-${i}`;
+    const dir = `${outDir}/.${folder}.work`;
+    if (await exists(`${outDir}/${folder}.tar.gz`)) continue;
+    try {
+      await Deno.mkdir(dir); // not recursive: fails when another run holds this name
+      return { folder, dir };
+    } catch (e) {
+      if (e instanceof Deno.errors.AlreadyExists) continue;
+      throw new UserError(`cannot write to ${outDir}: ${(e as Error).message}`);
+    }
+  }
+  throw new UserError(`cannot find a free archive name for ${base} in ${outDir}`);
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await Deno.lstat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What the SAT lock file holds. */
+export interface SatLockInfo {
+  pid: number;
+  kind: string;
+  folder: string;
+  started: string;
+}
+
+/** The SAT holding the lock, or null when none does (a lock left by a dead process does not count). */
+export async function runningSat(lockPath: string): Promise<SatLockInfo | null> {
+  let info: SatLockInfo;
+  try {
+    info = JSON.parse(await Deno.readTextFile(lockPath));
+  } catch {
+    return null;
+  }
+  if (!Number.isSafeInteger(info?.pid) || info.pid <= 0) return null;
+  try {
+    const stat = await Deno.readTextFile(`/proc/${info.pid}/stat`);
+    if (/^\d+ \(.*\) Z/s.test(stat)) return null; // a zombie holds nothing
+  } catch {
+    return null;
+  }
+  return info;
+}
+
+/** Takes the one-SAT-at-a-time lock or refuses, naming the SAT that holds it. */
+async function takeSatLock(
+  lockPath: string,
+  what: { kind: string; folder: string },
+): Promise<{ release(): Promise<void> }> {
+  const slash = lockPath.lastIndexOf("/");
+  if (slash > 0) await Deno.mkdir(lockPath.slice(0, slash), { recursive: true }).catch(() => {});
+  const mine: SatLockInfo = { pid: Deno.pid, ...what, started: new Date().toISOString() };
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await Deno.writeTextFile(lockPath, JSON.stringify(mine) + "\n", { createNew: true, mode: 0o644 });
+      return {
+        async release() {
+          // remove only our own lock
+          try {
+            const held = JSON.parse(await Deno.readTextFile(lockPath));
+            if (held?.pid === Deno.pid) await Deno.remove(lockPath);
+          } catch { /* gone */ }
+        },
+      };
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) {
+        throw new UserError(`cannot take the SAT lock ${lockPath}: ${(e as Error).message}`);
+      }
+      const other = await runningSat(lockPath);
+      if (other) {
+        throw new UserError(
+          `another SAT is running: ${String(other.kind).slice(0, 20)} (pid ${other.pid}, since ${
+            String(other.started).slice(0, 30)
+          }, ${String(other.folder).slice(0, 100)}); wait for it or stop it first`,
+        );
+      }
+      await Deno.remove(lockPath).catch(() => {}); // stale: its process is gone
+    }
+  }
+  throw new UserError(`cannot take the SAT lock ${lockPath}: it keeps reappearing`);
+}
+
+async function runLocked(
+  plan: SatPlan,
+  opts: RunSatOptions,
+  started: Date,
+  base: string,
+  now: () => Date,
+): Promise<SatOutcome> {
+  const { folder, dir } = await claimFolder(opts.outDir, base);
 
   const controller = new AbortController();
   let abortedBy: string | null = null;
@@ -116,7 +220,7 @@ export async function runSat(plan: SatPlan, opts: RunSatOptions): Promise<SatOut
   const onSig = (sig: "SIGINT" | "SIGTERM") => () => abort(sig);
   const handlers = { SIGINT: onSig("SIGINT"), SIGTERM: onSig("SIGTERM") } as const;
   for (const [s, h] of Object.entries(handlers)) Deno.addSignalListener(s as Deno.Signal, h);
-  const external = () => abort("abort requested");
+  const external = () => abort(typeof opts.signal?.reason === "string" ? opts.signal.reason : "abort requested");
   opts.signal?.addEventListener("abort", external, { once: true });
   if (opts.signal?.aborted) external();
 
@@ -278,15 +382,23 @@ export async function runSat(plan: SatPlan, opts: RunSatOptions): Promise<SatOut
     results,
     { status, reason: reason ?? undefined },
   );
-  await ctx.write("summary.txt", summary);
-  await ctx.write("sat.log", satLog.join("\n") + "\n");
-  await ctx.write("commands.log", commands.join("\n") + (commands.length ? "\n" : ""));
-
-  const archive = `${opts.outDir}/${folder}.tar.gz`;
-  await writeTarGz(archive, dir, folder);
-  await Deno.remove(dir, { recursive: true }).catch(() => {});
   for (const [s, h] of Object.entries(handlers)) Deno.removeSignalListener(s as Deno.Signal, h);
   opts.signal?.removeEventListener("abort", external);
+  const archive = `${opts.outDir}/${folder}.tar.gz`;
+  try {
+    await ctx.write("summary.txt", summary);
+    await ctx.write("sat.log", satLog.join("\n") + "\n");
+    await ctx.write("commands.log", commands.join("\n") + (commands.length ? "\n" : ""));
+    // summary.txt first: readers find the verdict without reading the logs
+    await writeTarGz(archive, dir, folder, ["summary.txt", "sat.log"]);
+  } catch (e) {
+    // nothing is lost: the work folder with every log stays, and bee says so
+    await writeStatus({ done: true, overall_status: "FAILED", overall_reason: "archive not written", archive: null });
+    throw new UserError(
+      `archive not written (${(e as Error).message.split("\n")[0]!.slice(0, 200)}); results kept in ${dir}`,
+    );
+  }
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
   await writeStatus({ done: true, overall_status: status, overall_reason: reason, archive });
   return { archive, status, reason, jobs: results, aborted: abortedBy, summary };
 }

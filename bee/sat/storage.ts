@@ -169,6 +169,8 @@ export interface StorageSatOptions {
   /** give up waiting for a short self-test after this long (default: 3× the drive's estimate, ≥ 10 min) */
   selfTestTimeoutS?: number;
   timeoutMs?: number;
+  /** aborts planning (SIGTERM before the jobs run) */
+  signal?: AbortSignal;
 }
 
 const sleep = (ms: number, signal: AbortSignal) =>
@@ -194,7 +196,7 @@ function notStarted(
 async function testDisk(
   ctx: SatContext,
   name: string,
-  opts: Required<StorageSatOptions>,
+  opts: Required<Omit<StorageSatOptions, "signal">>,
   report: (state: string) => void,
 ): Promise<JobResult> {
   const job = `storage_${summaryKey(name)}`;
@@ -334,7 +336,7 @@ async function testDisk(
 
 /** Plans `bee sat storage` after listing the disks. */
 export async function planStorage(opts: StorageSatOptions = {}): Promise<SatPlan> {
-  const o: Required<StorageSatOptions> = { pollS: 10, selfTestTimeoutS: 600, timeoutMs: 60_000, ...opts };
+  const o = { pollS: 10, selfTestTimeoutS: 600, timeoutMs: 60_000, ...opts };
   const ls = await exec("lsblk", [
     "-J",
     "-b",
@@ -342,6 +344,7 @@ export async function planStorage(opts: StorageSatOptions = {}): Promise<SatPlan
     "-o",
     "NAME,PATH,TYPE,SIZE,MODEL,SERIAL,VENDOR,REV,TRAN,ROTA,RM,WWN",
   ], {
+    signal: o.signal,
     timeoutMs: o.timeoutMs,
   });
   const facts: Record<string, string | number | null> = {
