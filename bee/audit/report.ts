@@ -60,7 +60,9 @@ export function terminalSummary(a: Audit, color: boolean): string {
   ];
   for (const f of s.findings) {
     lines.push(
-      `  ${paint(f.severity === "FAIL" ? "31" : "33", f.severity)} ${T(`${f.component}: ${f.message} [${f.code}]`)}`,
+      `  ${paint(f.severity === "FAIL" ? "31" : "33", f.severity)} ${
+        T(`${f.component}: ${f.message} [${f.code}]`)
+      }`,
     );
     lines.push(T(`       → ${f.action}`));
   }

@@ -52,14 +52,17 @@ const SECTIONS: Record<CollectorName, z.ZodType> = {
   network: Network,
 };
 
-function setPath(obj: unknown, path: PropertyKey[], value: unknown): boolean {
+/** Sets the field at `path` to null; false when there is nothing to null (then nulling cannot help). */
+function nullAt(obj: unknown, path: PropertyKey[]): boolean {
   let at = obj as Record<PropertyKey, unknown>;
   for (const k of path.slice(0, -1)) {
     if (at === null || typeof at !== "object") return false;
     at = at[k] as Record<PropertyKey, unknown>;
   }
   if (at === null || typeof at !== "object" || path.length === 0) return false;
-  at[path[path.length - 1]!] = value;
+  const last = path[path.length - 1]!;
+  if (at[last] === null) return false;
+  at[last] = null;
   return true;
 }
 
@@ -85,9 +88,10 @@ export function validateSection(
     if (r.success) return { data: r.data, dropped, failed: null };
     const issue = r.error.issues[0]!;
     const where = issue.path.map(String).join(".");
-    if (issue.path.length === 0 || !setPath(copy, issue.path, null)) {
-      return { data: null, dropped, failed: `${where || "(section)"}: ${issue.message}` };
-    }
+    // null the field; when it cannot be null, the nearest enclosing value that can
+    let depth = issue.path.length;
+    while (depth > 0 && !nullAt(copy, issue.path.slice(0, depth))) depth--;
+    if (depth === 0) return { data: null, dropped, failed: `${where || "(section)"}: ${issue.message}` };
     dropped.push(`${where} (${issue.message.slice(0, 80)})`);
   }
   return { data: null, dropped, failed: "too many invalid fields" };
@@ -175,10 +179,12 @@ export async function runAudit(opts: AuditOptions = {}): Promise<Audit> {
     bee: { version: BEE_VERSION, git_commit: gitCommit() },
     host: {
       hostname: clean(
-        (await hostText(machine, "/proc/sys/kernel/hostname")) ?? (live ? sysOr(() => Deno.hostname()) : null),
+        (await hostText(machine, "/proc/sys/kernel/hostname")) ??
+          (live ? sysOr(() => Deno.hostname()) : null),
       ),
       kernel: clean(
-        (await hostText(machine, "/proc/sys/kernel/osrelease")) ?? (live ? sysOr(() => Deno.osRelease()) : null),
+        (await hostText(machine, "/proc/sys/kernel/osrelease")) ??
+          (live ? sysOr(() => Deno.osRelease()) : null),
       ),
       collected_at: collectedAt,
       duration_ms: Math.round(performance.now() - started),

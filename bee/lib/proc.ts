@@ -125,7 +125,9 @@ export async function runProc(cmd: string, args: string[], opts: ProcOptions): P
 
   // once stopped, the wait is bounded: a tool in uninterruptible sleep may never be reaped
   const first = await Promise.race([child.status, stopCalled]);
-  const reaped = first === "stopped" ? await statusWithin(child, (opts.graceMs ?? 5000) + REAP_LIMIT_MS) : first;
+  const reaped = first === "stopped"
+    ? await statusWithin(child, (opts.graceMs ?? 5000) + REAP_LIMIT_MS)
+    : first;
   const status = reaped ?? { code: -1, signal: "SIGKILL" as Deno.Signal, success: false };
   timer.clear();
   clearTimeout(killTimer);

@@ -184,17 +184,21 @@ class TarGzSink {
     })();
     this.drained.catch(() => {}); // surfaced by write/close below
   }
+  /** `p`, unless writing the file failed first (then that error): a dead drain never leaves us waiting. */
+  private guarded(p: Promise<void>): Promise<void> {
+    const failed = this.drained.then(() => new Promise<void>(() => {})); // never resolves on success
+    return Promise.race([p, failed]);
+  }
   async write(b: Uint8Array<ArrayBuffer>): Promise<void> {
-    // a failed file write ends the drain; fail the producer at once instead of buffering
-    await Promise.race([this.w.write(b), this.drained.then(() => {})]);
+    await this.guarded(this.w.write(b));
   }
   async close(): Promise<void> {
-    await this.w.close();
+    await this.guarded(this.w.close());
     await this.drained;
     await this.out.sync();
   }
   async abort(e: unknown): Promise<void> {
-    await this.w.abort(e).catch(() => {});
+    this.w.abort(e).catch(() => {}); // may never settle once the drain is gone: do not wait for it
     await this.drained.catch(() => {});
   }
 }

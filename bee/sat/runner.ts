@@ -97,7 +97,9 @@ const enc = new TextEncoder();
 export async function runSat(plan: SatPlan, opts: RunSatOptions): Promise<SatOutcome> {
   const now = opts.now ?? (() => new Date());
   const started = now();
-  const base = `bee-sat-${summaryKey(plan.kind).replace(/_/g, "-")}-${safeHost(opts.host)}-${utcStamp(started)}`;
+  const base = `bee-sat-${summaryKey(plan.kind).replace(/_/g, "-")}-${safeHost(opts.host)}-${
+    utcStamp(started)
+  }`;
   try {
     await Deno.mkdir(opts.outDir, { recursive: true });
   } catch (e) {
@@ -220,7 +222,8 @@ async function runLocked(
   const onSig = (sig: "SIGINT" | "SIGTERM") => () => abort(sig);
   const handlers = { SIGINT: onSig("SIGINT"), SIGTERM: onSig("SIGTERM") } as const;
   for (const [s, h] of Object.entries(handlers)) Deno.addSignalListener(s as Deno.Signal, h);
-  const external = () => abort(typeof opts.signal?.reason === "string" ? opts.signal.reason : "abort requested");
+  const external = () =>
+    abort(typeof opts.signal?.reason === "string" ? opts.signal.reason : "abort requested");
   opts.signal?.addEventListener("abort", external, { once: true });
   if (opts.signal?.aborted) external();
 
@@ -393,7 +396,12 @@ async function runLocked(
     await writeTarGz(archive, dir, folder, ["summary.txt", "sat.log"]);
   } catch (e) {
     // nothing is lost: the work folder with every log stays, and bee says so
-    await writeStatus({ done: true, overall_status: "FAILED", overall_reason: "archive not written", archive: null });
+    await writeStatus({
+      done: true,
+      overall_status: "FAILED",
+      overall_reason: "archive not written",
+      archive: null,
+    });
     throw new UserError(
       `archive not written (${(e as Error).message.split("\n")[0]!.slice(0, 200)}); results kept in ${dir}`,
     );

@@ -28,7 +28,11 @@ export const cpu: Collector<Cpu> = {
       }))),
     );
     const os = parsed && topo ? { ...parsed, packages: topo.packages, cores: topo.cores } : parsed;
-    const sockets = out === null ? null : cpuSocketsFromDmi(parseDmidecode(out));
+    let sockets = out === null ? null : cpuSocketsFromDmi(parseDmidecode(out));
+    if (sockets !== null && sockets.length === 0) {
+      ctx.note("error", "dmidecode -t 4 listed no processors: sockets unknown");
+      sockets = null;
+    }
     // /proc/cpuinfo exists on every Linux; only a replayed machine may lack it (then no cross-check)
     if (cpuinfo === null && sockets === null) ctx.note("error", `cannot read ${ctx.path("/proc/cpuinfo")}`);
     if (sockets === null && os === null) {

@@ -35,7 +35,12 @@ export const memory: Collector<Memory> = {
     const noTable = dmi.kind === "exited" && dmi.code !== 0 && NO_SMBIOS.test(dmi.stdout + dmi.stderr);
     if (noTable) ctx.note("error", "no SMBIOS/DMI table on this machine");
     const out = dmi.kind === "missing" || noTable ? null : ctx.optional(dmi);
-    const slots = out === null ? null : memorySlotsFromDmi(parseDmidecode(out));
+    let slots = out === null ? null : memorySlotsFromDmi(parseDmidecode(out));
+    if (slots !== null && slots.length === 0) {
+      // a server's SMBIOS lists its DIMM slots; none listed is a firmware/table problem, not "0 slots, fine"
+      ctx.note("error", "dmidecode -t 17 listed no memory devices: DIMM slots unknown");
+      slots = null;
+    }
     if (meminfo === null) ctx.note("error", `cannot read ${ctx.path("/proc/meminfo")}`);
     const total = meminfo === null ? undefined : parseMeminfo(meminfo)["MemTotal"];
     const installed = slots && slots.some((s) => s.installed)
