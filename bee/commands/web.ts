@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { makeHandler } from "../web/handler.ts";
 import { PATHS } from "../lib/paths.ts";
 import { UserError } from "../lib/errors.ts";
+import { serveHttp, type Server } from "../web/server.ts";
 
 /** Splits `host:port` (IPv6 as `[::]:80`). */
 export function parseListen(v: string): { hostname: string; port: number } {
@@ -19,20 +20,36 @@ export function webCommand(): Command {
     .option("--listen <host:port>", "address to listen on", parseListen, parseListen("0.0.0.0:80"))
     .option("--audit <path>", "audit JSON to serve", PATHS.audit)
     .option("--sat-dir <dir>", "directory of SAT archives", PATHS.satDir)
-    .action(async (opts: { listen: { hostname: string; port: number }; audit: string; satDir: string }) => {
+    .option(
+      "--idle-timeout <seconds>",
+      "close a connection that has not sent its request within this time",
+      (v: string) => {
+        if (!/^[0-9]{1,4}$/.test(v) || Number(v) < 1) {
+          throw new InvalidArgumentError("expected 1…9999 seconds");
+        }
+        return Number(v);
+      },
+      10,
+    )
+    .action(async (
+      opts: {
+        listen: { hostname: string; port: number };
+        audit: string;
+        satDir: string;
+        idleTimeout: number;
+      },
+    ) => {
       const { hostname, port } = opts.listen;
       const handler = makeHandler({ auditPath: opts.audit, satDir: opts.satDir.replace(/\/+$/, "") || "/" });
-      let server: Deno.HttpServer;
+      let server: Server;
       try {
-        server = Deno.serve({
+        server = serveHttp({
           hostname,
           port,
+          headerTimeoutMs: opts.idleTimeout * 1000,
           onListen: ({ hostname, port }) =>
             console.error(`bee web: listening on http://${hostname}:${port}/ (audit ${opts.audit})`),
-          onError: (e) => {
-            console.error(`bee web: ${(e as Error).message}`);
-            return new Response("internal error\n", { status: 500 });
-          },
+          onError: (m) => console.error(`bee web: ${m}`),
         }, handler);
       } catch (e) {
         throw new UserError(`cannot listen on ${hostname}:${port}: ${(e as Error).message}`);

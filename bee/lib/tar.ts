@@ -28,14 +28,19 @@ export async function readTarGz(
   visit: (e: TarEntry) => boolean,
   onData: (e: TarEntry, data: Uint8Array) => "stop" | void,
   maxBytes = 16 * 1024 * 1024,
+  /** stop (returning false) after this many decompressed bytes: a gzip bomb never stalls a reader */
+  maxScan = Infinity,
 ): Promise<boolean> {
   const file = await Deno.open(path, { read: true });
   const reader = file.readable.pipeThrough(new DecompressionStream("gzip")).getReader();
   let buf = new Uint8Array(0);
+  let scanned = 0;
   const need = async (n: number): Promise<boolean> => {
     while (buf.length < n) {
       const { done, value } = await reader.read();
       if (done) return false;
+      scanned += value.length;
+      if (scanned > maxScan) return false;
       const next = new Uint8Array(buf.length + value.length);
       next.set(buf);
       next.set(value, buf.length);
@@ -78,12 +83,26 @@ export async function readTarGz(
 }
 
 /** The content of the first file whose name ends with `suffix`, or null (also for corrupt archives). */
-export async function extractFromTarGz(path: string, suffix: string): Promise<Uint8Array | null> {
+export async function extractFromTarGz(
+  path: string,
+  suffix: string,
+  maxScan = Infinity,
+): Promise<Uint8Array | null> {
   let found: Uint8Array | null = null;
-  await readTarGz(path, (e) => e.name.endsWith(suffix), (_e, data) => {
-    found = data;
-    return "stop";
-  });
+  try {
+    await readTarGz(
+      path,
+      (e) => e.name.endsWith(suffix),
+      (_e, data) => {
+        found = data;
+        return "stop";
+      },
+      16 * 1024 * 1024,
+      maxScan,
+    );
+  } catch {
+    return null; // vanished or unreadable
+  }
   return found;
 }
 

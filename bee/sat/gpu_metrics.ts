@@ -4,7 +4,7 @@
 import { stringify } from "csv-stringify/sync";
 // @ts-types="@types/asciichart"
 import asciichart from "asciichart";
-import { t as escapeHtml } from "../web/html.ts";
+import { t as escapeHtml } from "../lib/html.ts";
 
 /** One GPU at one instant. Null where nvidia-smi said [N/A] / [Not Supported]. */
 export interface MetricRow {

@@ -8,7 +8,7 @@ import { Audit } from "../audit/schema.ts";
 import { parseIpAddr } from "../audit/parsers/ip.ts";
 import { parseGpuList } from "../sat/nvidia.ts";
 import { extractFromTarGz } from "../lib/tar.ts";
-import { listSatArchives } from "../web/sat_archives.ts";
+import { listSatArchives } from "../sat/archives.ts";
 import { parseSummary } from "../sat/summary.ts";
 import {
   fit,

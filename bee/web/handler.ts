@@ -7,7 +7,7 @@ import { qrText } from "../audit/report.ts";
 import schema from "../audit/audit.schema.json" with { type: "json" };
 import { renderAuditPage, renderBadAudit, renderNoAudit } from "./render.ts";
 import { renderMetrics } from "./metrics.ts";
-import { ARCHIVE_NAME, extractFromTarGz, listSatArchives } from "./sat_archives.ts";
+import { ARCHIVE_NAME, extractFromTarGz, listSatArchives } from "../sat/archives.ts";
 import { esc, page, t, table } from "./html.ts";
 
 export interface WebOptions {
@@ -40,23 +40,38 @@ type Loaded = { kind: "missing" } | { kind: "bad"; problem: string } | {
   raw: string;
 };
 
-/** Reads and validates the audit file; never throws. */
+/** Largest audit file served (an 8-GPU, 100-disk audit is well under 2 MiB). */
+const MAX_AUDIT_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Reads and validates the audit file; never throws. Only a regular file is opened — a FIFO would block
+ * the reader for good, a symlink could point anywhere — and no problem message quotes the file's content.
+ */
 export async function loadAudit(path: string): Promise<Loaded> {
+  let st: Deno.FileInfo;
+  try {
+    st = await Deno.lstat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return { kind: "missing" };
+    return { kind: "bad", problem: `cannot read ${path}` };
+  }
+  if (!st.isFile) {
+    const what = st.isSymlink ? "a symbolic link" : st.isDirectory ? "a directory" : "not a regular file";
+    return { kind: "bad", problem: `${path} is ${what}; bee reads only a regular audit file` };
+  }
+  if (st.size > MAX_AUDIT_BYTES) return { kind: "bad", problem: `${path} is too large (${st.size} bytes)` };
   let raw: string;
   try {
     raw = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return { kind: "missing" };
-    return { kind: "bad", problem: `cannot read ${path}: ${(e as Error).message}` };
+  } catch {
+    return { kind: "bad", problem: `cannot read ${path}` };
   }
   let json: unknown;
   try {
     json = JSON.parse(raw);
-  } catch (e) {
-    return {
-      kind: "bad",
-      problem: `${path} is not valid JSON (truncated or corrupt): ${(e as Error).message}`,
-    };
+  } catch {
+    // the parser's message quotes the text: never shown
+    return { kind: "bad", problem: `${path} is not valid JSON (truncated or corrupt): ${raw.length} bytes` };
   }
   const parsed = Audit.safeParse(json);
   if (!parsed.success) {
@@ -115,12 +130,18 @@ export function makeHandler(opts: WebOptions): (req: Request) => Promise<Respons
     } catch {
       return respond("bad request\n", 400, "text/plain; charset=utf-8");
     }
-    const out = await route(path, opts);
-    return req.method === "HEAD" ? new Response(null, { status: out.status, headers: out.headers }) : out;
+    const out = await route(path, opts, req.method === "HEAD");
+    if (req.method !== "HEAD") return out;
+    // HEAD: the GET's headers and length, no body (and no file left open behind it)
+    const headers = new Headers(out.headers);
+    if (!headers.has("content-length")) {
+      headers.set("content-length", String(out.body ? (await out.arrayBuffer()).byteLength : 0));
+    } else await out.body?.cancel();
+    return new Response(null, { status: out.status, headers });
   };
 }
 
-async function route(path: string, opts: WebOptions): Promise<Response> {
+async function route(path: string, opts: WebOptions, head: boolean): Promise<Response> {
   if (path === "/healthz") return respond("ok\n", 200, "text/plain; charset=utf-8");
   if (path === "/audit.schema.json") {
     return respond(JSON.stringify(schema, null, 2), 200, "application/schema+json");
@@ -157,14 +178,18 @@ async function route(path: string, opts: WebOptions): Promise<Response> {
     if (known) {
       const file = `${opts.satDir}/${known.name}`;
       if (m[2]) {
-        const html = await extractFromTarGz(file, "/gpu-metrics.html");
+        const html = await extractFromTarGz(file, "/gpu-metrics.html", 256 * 1024 * 1024);
         if (html) return respond(new TextDecoder().decode(html), 200, HTML);
       } else {
+        const disposition = { "content-disposition": `attachment; filename="${known.name}"` };
         try {
-          const f = await Deno.open(file, { read: true });
-          return respond(f.readable, 200, "application/gzip", {
-            "content-disposition": `attachment; filename="${known.name}"`,
-          });
+          const st = await Deno.lstat(file);
+          if (st.isFile) {
+            const length = { "content-length": String(st.size), ...disposition };
+            if (head) return respond(null, 200, "application/gzip", length);
+            const f = await Deno.open(file, { read: true });
+            return respond(f.readable, 200, "application/gzip", length);
+          }
         } catch {
           // vanished between listing and opening
         }

@@ -1,17 +1,8 @@
 // HTML helpers for the web page: escaping and bounding of every string that came from hardware.
 
-/** Escapes text for HTML element content and attribute values. */
-export function esc(s: unknown): string {
-  return String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
+import { esc, t } from "../lib/html.ts";
 
-/** Escaped, bounded text; null/empty shows as an en dash. */
-export function t(s: unknown, max = 200): string {
-  if (s === null || s === undefined || s === "") return "–";
-  let v = String(s);
-  if (v.length > max) v = v.slice(0, max - 1) + "…";
-  return esc(v);
-}
+export { esc, t };
 
 /** A table with a header row; cells are already-escaped HTML. */
 export function table(headers: string[], rows: string[][]): string {

@@ -1,6 +1,6 @@
 // Prometheus text exposition of the audit and the SAT results.
 import type { Audit } from "../audit/schema.ts";
-import type { SatArchive } from "./sat_archives.ts";
+import type { SatArchive } from "../sat/archives.ts";
 
 function label(v: unknown): string {
   return String(v ?? "").slice(0, 200).replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");

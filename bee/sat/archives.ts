@@ -16,6 +16,25 @@ export interface SatArchive {
 }
 
 const cache = new Map<string, SatArchive>();
+const inFlight = new Map<string, Promise<Record<string, string> | null>>();
+
+/**
+ * Decompressed bytes read looking for summary.txt. bee writes it first; archives from before that (or
+ * not from bee) are not read to their end to find it — the listing then shows their status as unknown.
+ */
+export const SUMMARY_SCAN_BYTES = 4 * 1024 * 1024;
+
+/** The summary of one archive, read once per (path, size, mtime) even when many requests ask at once. */
+function summaryOf(path: string, key: string): Promise<Record<string, string> | null> {
+  let p = inFlight.get(key);
+  if (!p) {
+    p = extractFromTarGz(path, "/summary.txt", SUMMARY_SCAN_BYTES)
+      .then((raw) => (raw ? parseSummary(new TextDecoder().decode(raw)) : null))
+      .finally(() => inFlight.delete(key));
+    inFlight.set(key, p);
+  }
+  return p;
+}
 
 /** Archives in `dir`, newest first; a missing directory is an empty list. */
 export async function listSatArchives(dir: string): Promise<SatArchive[]> {
@@ -31,15 +50,15 @@ export async function listSatArchives(dir: string): Promise<SatArchive[]> {
     const path = `${dir}/${e.name}`;
     let st: Deno.FileInfo;
     try {
-      st = await Deno.stat(path);
+      st = await Deno.lstat(path);
     } catch {
       continue;
     }
+    if (!st.isFile) continue; // a FIFO or a link is never opened
     const key = `${path}|${st.size}|${st.mtime?.getTime()}`;
     let a = cache.get(key);
     if (!a) {
-      const raw = await extractFromTarGz(path, "/summary.txt");
-      const summary = raw ? parseSummary(new TextDecoder().decode(raw)) : null;
+      const summary = await summaryOf(path, key);
       a = {
         name: e.name,
         size: st.size,
