@@ -342,17 +342,55 @@ export function scaleSeries(rows: MetricRow[]): ScaledSeries[] {
   ];
 }
 
+/** Rows grouped per GPU in one pass (linear: 8 GPUs × 24 h is 691 200 rows). */
 function byGpu(rows: MetricRow[]): Map<number, MetricRow[]> {
   const m = new Map<number, MetricRow[]>();
-  for (const r of rows) m.set(r.gpu, [...(m.get(r.gpu) ?? []), r]);
+  for (const r of rows) {
+    const list = m.get(r.gpu);
+    if (list) list.push(r);
+    else m.set(r.gpu, [r]);
+  }
   return new Map([...m.entries()].sort((a, b) => a[0] - b[0]));
+}
+
+/** Largest elapsed time, without spreading (Math.max(...rows) throws past ~200k samples). */
+function lastElapsed(rows: MetricRow[], floor: number): number {
+  let m = floor;
+  for (const r of rows) if (r.elapsed_s > m) m = r.elapsed_s;
+  return m;
+}
+
+/**
+ * Per pixel column, the min and max of a series (nulls skipped; an all-null column is a gap), so a
+ * chart of a million samples has a few hundred points per line and a one-second spike stays visible.
+ */
+export function minMaxColumns(
+  values: (number | null)[],
+  elapsed: number[],
+  tMax: number,
+  width: number,
+): ({ col: number; min: number; max: number } | null)[] {
+  const out: ({ col: number; min: number; max: number } | null)[] = new Array(width).fill(null);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === null || v === undefined) continue;
+    const col = Math.min(width - 1, Math.max(0, Math.floor((elapsed[i]! / tMax) * (width - 1))));
+    const c = out[col];
+    if (!c) out[col] = { col, min: v, max: v };
+    else {
+      if (v < c.min) c.min = v;
+      if (v > c.max) c.max = v;
+    }
+  }
+  return out;
 }
 
 function svgChart(gpu: number, name: string, rows: MetricRow[]): string {
   const W = 760, H = 260, L = 44, R = 12, T = 28, B = 34;
   const pw = W - L - R, ph = H - T - B;
-  const tMax = Math.max(1, ...rows.map((r) => r.elapsed_s));
+  const tMax = lastElapsed(rows, 1);
   const x = (t: number) => (L + (t / tMax) * pw).toFixed(1);
+  const colX = (c: number) => (L + (c / (pw - 1)) * pw).toFixed(1);
   const y = (v: number) => (T + ph - (v / 100) * ph).toFixed(1);
   const parts: string[] = [];
   parts.push(
@@ -363,17 +401,23 @@ function svgChart(gpu: number, name: string, rows: MetricRow[]): string {
       escapeHtml(name)
     }</text>`,
   );
-  // hardware slowdown samples as shaded bands
+  // hardware slowdown as shaded bands: pixel columns with any slowdown sample, runs merged
+  const slow = new Array<boolean>(pw).fill(false);
   for (const r of rows) {
     const hw = r.hw_slowdown || r.hw_thermal_slowdown || r.hw_power_brake_slowdown ||
       (r.reasons_active !== null && (r.reasons_active & 0xc8) !== 0);
-    if (hw) {
-      parts.push(
-        `<rect x="${x(r.elapsed_s)}" y="${T}" width="${
-          Math.max(1, pw / Math.max(1, rows.length)).toFixed(1)
-        }" height="${ph}" fill="#d62728" fill-opacity="0.12"/>`,
-      );
-    }
+    if (hw) slow[Math.min(pw - 1, Math.max(0, Math.floor((r.elapsed_s / tMax) * (pw - 1))))] = true;
+  }
+  for (let c = 0; c < pw; c++) {
+    if (!slow[c]) continue;
+    let e = c;
+    while (e + 1 < pw && slow[e + 1]) e++;
+    parts.push(
+      `<rect x="${colX(c)}" y="${T}" width="${
+        Math.max(1, e - c + 1)
+      }" height="${ph}" fill="#d62728" fill-opacity="0.12"/>`,
+    );
+    c = e;
   }
   for (const v of [0, 25, 50, 75, 100]) {
     parts.push(
@@ -407,7 +451,19 @@ function svgChart(gpu: number, name: string, rows: MetricRow[]): string {
       }
       seg = [];
     };
-    s.values.forEach((v, k) => (v === null ? flush() : seg.push(`${x(s.elapsed[k]!)},${y(v)}`)));
+    if (s.values.length <= pw) {
+      s.values.forEach((v, k) => (v === null ? flush() : seg.push(`${x(s.elapsed[k]!)},${y(v)}`)));
+    } else {
+      // more samples than pixels: each column's min and max, so spikes stay visible
+      let lastCol = -2;
+      for (const c of minMaxColumns(s.values, s.elapsed, tMax, pw)) {
+        if (!c) continue;
+        if (c.col !== lastCol + 1) flush(); // a column without samples is a gap
+        seg.push(`${colX(c.col)},${y(c.min)}`);
+        if (c.max !== c.min) seg.push(`${colX(c.col)},${y(c.max)}`);
+        lastCol = c.col;
+      }
+    }
     flush();
     const lx = L + i * 180;
     parts.push(
@@ -440,14 +496,31 @@ export function metricsHtml(rows: MetricRow[], names: Map<number, string>, title
   ].join("\n");
 }
 
-/** Averages `values` into at most `width` buckets (nulls skipped; an all-null bucket stays null). */
+/**
+ * `values` in at most `width` buckets, one value each: the sample farthest from the bucket's mean, so a
+ * one-second spike or dip survives a day squeezed into 64 columns (nulls skipped; all-null stays null).
+ * One pass per bucket: linear in the number of samples.
+ */
 export function downsample(values: (number | null)[], width: number): (number | null)[] {
   if (values.length <= width) return values;
   const out: (number | null)[] = [];
   for (let i = 0; i < width; i++) {
     const a = Math.floor((i * values.length) / width), b = Math.floor(((i + 1) * values.length) / width);
-    const xs = values.slice(a, b).filter((v): v is number => v !== null);
-    out.push(xs.length ? xs.reduce((s, v) => s + v, 0) / xs.length : null);
+    let sum = 0, n = 0, lo = Infinity, hi = -Infinity;
+    for (let k = a; k < b; k++) {
+      const v = values[k];
+      if (v === null || v === undefined) continue;
+      sum += v;
+      n++;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    if (!n) {
+      out.push(null);
+      continue;
+    }
+    const mean = sum / n;
+    out.push(hi - mean >= mean - lo ? hi : lo);
   }
   return out;
 }
@@ -470,7 +543,7 @@ export function metricsTermChart(rows: MetricRow[], names: Map<number, string>, 
     const series = scaleSeries(rs);
     // asciichart cannot draw gaps ([N/A] samples): a gap repeats the last known value
     const data = series.map((s) => fillGaps(downsample(s.values, width)));
-    const tMax = Math.max(0, ...rs.map((r) => r.elapsed_s));
+    const tMax = lastElapsed(rs, 0);
     out.push(`GPU ${gpu} ${names.get(gpu) ?? ""}`.trimEnd().slice(0, 78));
     const empty = series.filter((s) => s.values.every((v) => v === null)).map((s) => s.key);
     if (empty.length) out.push(`      no data: ${empty.join(", ")}`);
