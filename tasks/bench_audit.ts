@@ -3,6 +3,7 @@
 // close to the slowest collector's chain, far below the sum of all command times.
 import { fakeBin, qemuDevboxRoot, qemuDevboxTools, runBee, writeFakeTool } from "../tests/helpers.ts";
 import { Audit } from "../bee/audit/schema.ts";
+import { PER_TOOL_CONCURRENCY } from "../bee/lib/machine.ts";
 
 const bin = fakeBin();
 qemuDevboxTools(bin);
@@ -36,3 +37,58 @@ console.log(`audit duration (in the JSON): ${(audit!.host.duration_ms / 1000).to
 console.log(
   `wall time incl. deno start  : ${runs.map((ms) => (ms / 1000).toFixed(2)).join(" s, ")} s (3 runs)`,
 );
+
+// ---- many disks: N fake disks, smartctl taking T s each; at most PER_TOOL_CONCURRENCY run at once ----
+
+const disks = Number(Deno.env.get("BENCH_DISKS") ?? 1000);
+const toolS = Number(Deno.env.get("BENCH_TOOL_S") ?? 0.2);
+const manyBin = fakeBin();
+const dir = Deno.makeTempDirSync();
+const names = Array.from({ length: disks }, (_, i) => `sdx${i}`);
+Deno.writeTextFileSync(
+  `${dir}/lsblk.json`,
+  JSON.stringify({
+    blockdevices: names.map((name) => ({
+      name,
+      path: `/dev/${name}`,
+      type: "disk",
+      size: 1e12,
+      model: "M",
+      serial: `S${name}`,
+      vendor: "V",
+      rev: "1",
+      tran: "sas",
+      rota: true,
+      rm: false,
+      wwn: null,
+    })),
+  }),
+);
+qemuDevboxTools(manyBin, {
+  lsblk: [{ args: "*", script: `/bin/cat ${dir}/lsblk.json` }],
+  smartctl: [{ args: "*", sleep: toolS, file: "smartctl/qemu-devbox-a-sda.json" }],
+});
+const manyOut = `${Deno.makeTempDirSync()}/audit.json`;
+const m = await runBee([
+  "audit",
+  "--root",
+  qemuDevboxRoot(),
+  "--output",
+  manyOut,
+  "--no-qr",
+  "--timeout",
+  "30",
+], {
+  path: manyBin,
+});
+if (m.code !== 0) throw new Error(m.stderr);
+const many = Audit.parse(JSON.parse(Deno.readTextFileSync(manyOut)));
+const st = many.collectors.find((c) => c.name === "storage")!;
+const timeouts = st.commands.filter((c) => c.outcome === "timeout").length;
+const ideal = Math.ceil(disks / PER_TOOL_CONCURRENCY) * toolS;
+console.log(`\n${disks} disks, smartctl ${toolS} s each, ${PER_TOOL_CONCURRENCY} at a time:`);
+console.log(`disks in the audit          : ${many.hardware.storage?.disks.length ?? 0}`);
+console.log(`false timeouts              : ${timeouts}`);
+console.log(`storage collector           : ${(st.duration_ms / 1000).toFixed(1)} s`);
+console.log(`⌈N / concurrency⌉ × tool time: ${ideal.toFixed(1)} s`);
+console.log(`wall time incl. deno start  : ${(m.ms / 1000).toFixed(1)} s`);

@@ -55,7 +55,9 @@ function shq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-function setup(o: { nvtop: boolean; stress: "slow" | "hang"; runtime?: string }) {
+function setup(
+  o: { nvtop: boolean; stress: "slow" | "hang"; runtime?: string; env?: string[]; lock?: string },
+) {
   const bin = fakeBin();
   nvidiaFakes(bin);
   // the TUI's GPU list (three columns) answers two GPUs; the SAT's own list (four columns) too
@@ -96,11 +98,13 @@ while :; do c=$(/bin/dd bs=1 count=1 2>/dev/null); [ "$c" = q ] && break; done
     "TERM=screen",
     "NO_COLOR=1",
     `SHELL=/bin/sh`,
+    ...(o.env ?? []),
   ];
+  const lock = o.lock ?? `${Deno.makeTempDirSync()}/sat.lock`;
   const cmd = `/usr/bin/env -i ${env.map(shq).join(" ")} /bin/sh ${shq(`${REPO}/bin/bee`)} tui --runtime ${
     o.runtime ?? "host"
-  } --audit ${shq(audit)} --sat-dir ${shq(satDir)}`;
-  return { bin, satDir, tmux: new Tmux(cmd) };
+  } --audit ${shq(audit)} --sat-dir ${shq(satDir)} --sat-lock ${shq(lock)}`;
+  return { bin, satDir, lock, tmux: new Tmux(cmd) };
 }
 
 function calls(bin: string, tool: string): string {
@@ -231,4 +235,45 @@ Deno.test("tui: without nvtop the status screen shows; a + confirm aborts, the a
     tmux.kill();
   }
   assert.ok(FIX);
+});
+
+Deno.test("tui: a SAT that cannot start shows bee sat's own error (issue 13, case 14)", async () => {
+  const { tmux, bin } = setup({ nvtop: false, stress: "slow", env: ["BEE_MEMTESTER_PASSES=abc"] });
+  writeFakeTool(bin, "memtester", [{ args: "*", text: "Done.\n" }]);
+  try {
+    await tmux.waitFor(/server audit and burn-in/);
+    tmux.keys("Down", "Down", "Enter");
+    await tmux.waitFor(/Memory \(memtester\)/);
+    tmux.keys("Down", "Enter");
+    const result = await tmux.waitFor(/archive: \(none\)/, 30_000);
+    assert.match(result, /overall: not run/);
+    assert.match(result, /bee: BEE_MEMTESTER_PASSES="abc" is not a decimal integer/);
+    assertFits(result);
+  } finally {
+    tmux.kill();
+  }
+});
+
+Deno.test("tui: a running SAT is named on the main menu and a second one is refused", async () => {
+  const lock = `${Deno.makeTempDirSync()}/sat.lock`;
+  Deno.writeTextFileSync(
+    lock,
+    JSON.stringify({
+      pid: Deno.pid,
+      kind: "storage",
+      folder: "bee-sat-storage-x",
+      started: "2026-11-30T10:11:12Z",
+    }),
+  );
+  const { tmux } = setup({ nvtop: false, stress: "slow", lock });
+  try {
+    const menu = await tmux.waitFor(/server audit and burn-in/);
+    assert.match(menu, /Acceptance tests \(running: storage, pid \d+, since 10:11:12 UTC\)/);
+    tmux.keys("Down", "Down", "Enter");
+    await tmux.waitFor(/Memory \(memtester\)/);
+    tmux.keys("Down", "Enter");
+    await tmux.waitFor(/A SAT is already running: storage/);
+  } finally {
+    tmux.kill();
+  }
 });

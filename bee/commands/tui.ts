@@ -19,10 +19,11 @@ export function tuiCommand(): Command {
     )
     .option("--audit <file>", "audit JSON", PATHS.audit)
     .option("--sat-dir <dir>", "SAT archive directory", PATHS.satDir)
-    .action(async (o: { runtime: "livecd" | "host"; audit: string; satDir: string }) => {
+    .option("--sat-lock <file>", "the lock that allows one SAT at a time", PATHS.satLock)
+    .action(async (o: { runtime: "livecd" | "host"; audit: string; satDir: string; satLock: string }) => {
       if (!Deno.stdin.isTerminal()) throw new UserError("bee tui needs a terminal (stdin is not a tty)");
       // the launcher that started us (bin/bee exports it); a bundle has no ../../bin beside it
       const bee = Deno.env.get("BEE_LAUNCHER") || new URL("../../bin/bee", import.meta.url).pathname;
-      await runTui({ runtime: o.runtime, audit: o.audit, satDir: o.satDir, bee });
+      await runTui({ runtime: o.runtime, audit: o.audit, satDir: o.satDir, satLock: o.satLock, bee });
     });
 }

@@ -9,6 +9,14 @@ import { parseIpAddr } from "../audit/parsers/ip.ts";
 import { parseGpuList } from "../sat/nvidia.ts";
 import { extractFromTarGz } from "../lib/tar.ts";
 import { listSatArchives } from "../sat/archives.ts";
+import { runningSat, type SatLockInfo } from "../sat/runner.ts";
+import { forTerminal } from "../lib/text.ts";
+
+function describeSat(s: SatLockInfo): string {
+  return forTerminal(
+    `${String(s.kind).slice(0, 20)}, pid ${s.pid}, since ${String(s.started).slice(11, 19)} UTC`,
+  );
+}
 import { parseSummary } from "../sat/summary.ts";
 import {
   fit,
@@ -24,6 +32,8 @@ export interface TuiOptions {
   runtime: "livecd" | "host";
   audit: string;
   satDir: string;
+  /** the one-SAT-at-a-time lock (names the running SAT) */
+  satLock: string;
   /** the bee launcher the SATs and the audit run through */
   bee: string;
 }
@@ -142,11 +152,31 @@ async function readStatus(path: string): Promise<SatStatus | null> {
 
 /** Runs `bee sat <args>` in the background with the running screen; returns the archive path. */
 async function runSat(o: TuiOptions, args: string[], title: string, useNvtop: boolean): Promise<void> {
+  const held = await runningSat(o.satLock);
+  if (held) {
+    await pager([
+      `A SAT is already running: ${describeSat(held)}.`,
+      "Wait for it to finish (see SAT results).",
+    ]);
+    return;
+  }
   const work = await Deno.makeTempDir({ prefix: "bee-tui-" });
   const statusFile = `${work}/status.json`;
   const log = await Deno.open(`${work}/sat.log`, { write: true, create: true });
   const child = new Deno.Command("/bin/sh", {
-    args: [o.bee, "sat", ...args, "--out", o.satDir, "--audit", o.audit, "--status-file", statusFile],
+    args: [
+      o.bee,
+      "sat",
+      ...args,
+      "--out",
+      o.satDir,
+      "--audit",
+      o.audit,
+      "--status-file",
+      statusFile,
+      "--lock",
+      o.satLock,
+    ],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -181,9 +211,18 @@ async function runSat(o: TuiOptions, args: string[], title: string, useNvtop: bo
       }
     }
   }
-  await status;
+  const exit = await status;
   await outDone;
-  const archive = stdout.trimEnd().split("\n").at(-1)?.replace(/^archive: /, "") ?? "";
+  const last = stdout.trimEnd().split("\n").at(-1) ?? "";
+  const archive = last.startsWith("archive: ") ? last.slice("archive: ".length) : "";
+  // bee sat's own words when it could not produce a result (bad override, SAT lock, full disk…)
+  let errors: string[] = [];
+  if (!archive || exit.code !== 0) {
+    const err = await Deno.readTextFile(`${work}/sat.log`).catch(() => "");
+    const said = err.split(/[\r\n]+/).filter((l) => /^(bee|error)[: ]/.test(l));
+    errors = (said.length ? said : err.trim().split(/[\r\n]+/).slice(-5)).slice(-5);
+    if (!archive && !errors.length) errors = [`bee sat exited ${exit.code} without an archive`];
+  }
   let summary: Record<string, string> = {};
   let chart: string | null = null;
   try {
@@ -198,6 +237,7 @@ async function runSat(o: TuiOptions, args: string[], title: string, useNvtop: bo
       summary,
       color() ? chart : (chart === null ? null : stripAnsi(chart)),
       archive || "(none)",
+      errors,
     ),
   );
 }
@@ -325,10 +365,14 @@ export async function runTui(o: TuiOptions): Promise<void> {
   while (true) {
     const audit = await loadAudit(o.audit);
     const verdict = audit ? audit.hardware.summary.verdict : "no audit yet";
+    const sat = await runningSat(o.satLock);
     const choices = [
       { name: `Hardware summary (${verdict})`, value: "summary" },
       { name: "Re-run audit", value: "audit" },
-      { name: "Acceptance tests", value: "sat" },
+      {
+        name: sat ? fit(`Acceptance tests (running: ${describeSat(sat)})`, 70) : "Acceptance tests",
+        value: "sat",
+      },
       { name: "SAT results", value: "results" },
       { name: "Network", value: "network" },
       { name: "Shell", value: "shell" },

@@ -3,6 +3,7 @@
 // characters and bounded.
 import type { Audit } from "../audit/schema.ts";
 import { terminalSummary } from "../audit/report.ts";
+import { forTerminal } from "../lib/text.ts";
 
 /** One line made safe for a terminal (control characters dropped, SGR colours kept), cut to `width`. */
 export function fit(s: string, width = 80): string {
@@ -90,12 +91,14 @@ export function resultScreen(
   summary: Record<string, string>,
   chart: string | null,
   archive: string,
+  errors: string[] = [],
 ): string[] {
   const lines = [
-    `overall: ${summary["overall_status"] ?? "?"}${
+    `overall: ${summary["overall_status"] ?? (errors.length ? "not run" : "?")}${
       summary["overall_reason"] ? ` — ${summary["overall_reason"]}` : ""
     }`,
     `archive: ${archive}`,
+    ...errors.map((e) => forTerminal(e)),
     "",
   ];
   for (const job of (summary["jobs"] ?? "").split(",").filter(Boolean)) {
