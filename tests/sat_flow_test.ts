@@ -366,6 +366,10 @@ Deno.test("sat storage: ATA short self-test polled to completion; NVMe without s
   ) {
     assert.ok(a.files.has(f), f);
   }
+  // every command is in commands.log: the planner's disk list and the self-test polls too
+  const log = new TextDecoder().decode(a.files.get("commands.log")!);
+  assert.match(log, /^\(plan\) .* :: lsblk -J/m);
+  assert.match(log, /:: smartctl -j -c -l selftest \/dev\/sda \(captured\)$/m);
   assert.equal(r.code, 0);
 });
 

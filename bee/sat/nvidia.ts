@@ -1,6 +1,6 @@
 // `bee sat nvidia`: nvidia-smi -q before, bee-gpu-stress with a per-second metrics poller, the
 // before/after health comparison, new XIDs in the kernel log, and nvidia-bug-report.sh last.
-import { exec } from "../lib/exec.ts";
+import { LiveMachine } from "../lib/machine.ts";
 import { envInt } from "../lib/env.ts";
 import { UserError } from "../lib/errors.ts";
 import { driverUnavailable, noDevices, parseNvidiaSmiQ } from "../audit/parsers/nvidia_smi.ts";
@@ -94,8 +94,14 @@ async function kernelLog(ctx: SatContext, file: string): Promise<string | null> 
 
 /** Plans `bee sat nvidia` after asking nvidia-smi which GPUs there are. */
 export async function planNvidia(opts: NvidiaSatOptions): Promise<SatPlan> {
+  const machine = new LiveMachine();
+  const plan = await planWith(opts, machine);
+  return { ...plan, planCalls: machine.calls };
+}
+
+async function planWith(opts: NvidiaSatOptions, machine: LiveMachine): Promise<SatPlan> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
-  const list = await exec(
+  const list = await machine.run(
     "nvidia-smi",
     ["--query-gpu=index,name,memory.total,pci.bus_id", "--format=csv,noheader,nounits"],
     { timeoutMs, signal: opts.signal },
@@ -193,7 +199,7 @@ export async function planNvidia(opts: NvidiaSatOptions): Promise<SatPlan> {
     name: "gpu_stress",
     plannedS: seconds + 20,
     async run(ctx) {
-      const help = await exec("nvidia-smi", ["--help-query-gpu"], { timeoutMs });
+      const help = await ctx.capture("nvidia-smi", ["--help-query-gpu"], { timeoutMs });
       const fields = metricsFields(help.kind === "exited" ? help.stdout : "");
       const metrics = new MetricsCollector(fields);
       const last = new Map<number, unknown>();

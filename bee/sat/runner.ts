@@ -3,6 +3,8 @@
 // SIGINT/SIGTERM abort the running job (its process group is killed) and the archive is still
 // written, saying `overall_status=FAILED` and `overall_reason=aborted`.
 import { type ProcOptions, type ProcResult, runProc } from "../lib/proc.ts";
+import type { ExecResult } from "../lib/exec.ts";
+import { LiveMachine, type Machine, type MachineCall } from "../lib/machine.ts";
 import { atomicWrite } from "../lib/atomic_write.ts";
 import { writeTarGz } from "../lib/tar.ts";
 import { UserError } from "../lib/errors.ts";
@@ -27,6 +29,11 @@ export interface SatContext {
     args: string[],
     opts: Partial<ProcOptions> & { timeoutMs: number },
   ): Promise<ProcResult>;
+  /**
+   * runs a short command through the machine interface and returns its output (status polls, help
+   * texts); logged in commands.log like every other command
+   */
+  capture(cmd: string, args: string[], opts: { timeoutMs: number }): Promise<ExecResult>;
   /** reads a file of the work folder back (bounded), "" when absent */
   read(file: string, maxBytes?: number): Promise<string>;
   write(file: string, data: string): Promise<void>;
@@ -48,6 +55,8 @@ export interface SatPlan {
   facts: Record<string, string | number | boolean | null>;
   /** env for every command (CUDA_VISIBLE_DEVICES…) */
   env?: Record<string, string>;
+  /** what the planner asked the machine (GPU list, disk list), put first in commands.log */
+  planCalls?: MachineCall[];
 }
 
 export interface RunSatOptions {
@@ -59,6 +68,8 @@ export interface RunSatOptions {
   audit: { text: string | null; serial: string | null; source: string };
   /** JSON status file rewritten each second (for the TUI) */
   statusFile?: string | null;
+  /** the machine short commands go through (default: this one) */
+  machine?: Machine;
   /** abort from outside (the TUI); SIGINT/SIGTERM are always listened to */
   signal?: AbortSignal;
   /** progress line sink; defaults to stderr */
@@ -275,7 +286,10 @@ async function runLocked(
 
   const satLog: string[] = [];
   const log = (l: string) => satLog.push(`${new Date().toISOString()} ${l}`);
-  const commands: string[] = [];
+  const commands: string[] = (plan.planCalls ?? []).filter((c) => c.op === "run").map((c) =>
+    `(plan) ${(c.duration_ms / 1000).toFixed(1)}s ${c.outcome} :: ${c.target}`
+  );
+  const machine = opts.machine ?? new LiveMachine();
   const ctx: SatContext = {
     dir,
     signal: controller.signal,
@@ -301,6 +315,18 @@ async function runLocked(
         `${new Date().toISOString()} ${(r.durationMs / 1000).toFixed(1)}s ${how} :: ${r.command}${
           file ? ` > ${file}` : ""
         }`,
+      );
+      return r;
+    },
+    async capture(cmd, args, o) {
+      const r = await machine.run(cmd, args, {
+        timeoutMs: o.timeoutMs,
+        env: plan.env,
+        signal: controller.signal,
+      });
+      const how = r.kind === "exited" ? `exited code=${r.code}` : r.kind;
+      commands.push(
+        `${new Date().toISOString()} ${(r.durationMs / 1000).toFixed(1)}s ${how} :: ${r.command} (captured)`,
       );
       return r;
     },

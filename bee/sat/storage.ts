@@ -1,7 +1,7 @@
 // `bee sat storage`: per disk, SMART/NVMe data before, a short self-test where the disk supports
 // one (polled to completion with a timeout), then the self-test log and the data after. Disks whose
 // SMART cannot be reached (virtual disks, USB bridges hiding it) are UNSUPPORTED, never OK.
-import { exec } from "../lib/exec.ts";
+import { LiveMachine } from "../lib/machine.ts";
 import { isPhysicalDisk, nvmeController, parseLsblk } from "../audit/parsers/lsblk.ts";
 import type { ProcResult } from "../lib/proc.ts";
 import type { SatContext, SatPlan } from "./runner.ts";
@@ -257,7 +257,7 @@ async function testDisk(
     ], { timeoutMs: t });
     if (start.kind !== "exited" || start.code !== 0) return notStarted(job, "NVMe self-test", start, facts);
     poll = async () => {
-      const r = await exec("nvme", ["self-test-log", ctrl, "-o", "json"], { timeoutMs: t });
+      const r = await ctx.capture("nvme", ["self-test-log", ctrl, "-o", "json"], { timeoutMs: t });
       return r.kind === "exited" && r.code === 0 ? nvmeSelfTest(r.stdout) : null;
     };
   } else {
@@ -273,7 +273,7 @@ async function testDisk(
     }
     const ata = access.protocol === "ata";
     poll = async () => {
-      const r = await exec(
+      const r = await ctx.capture(
         "smartctl",
         ata ? ["-j", "-c", "-l", "selftest", dev] : ["-j", "-l", "selftest", dev],
         { timeoutMs: t },
@@ -336,8 +336,14 @@ async function testDisk(
 
 /** Plans `bee sat storage` after listing the disks. */
 export async function planStorage(opts: StorageSatOptions = {}): Promise<SatPlan> {
+  const machine = new LiveMachine();
+  const plan = await planWith(opts, machine);
+  return { ...plan, planCalls: machine.calls };
+}
+
+async function planWith(opts: StorageSatOptions, machine: LiveMachine): Promise<SatPlan> {
   const o = { pollS: 10, selfTestTimeoutS: 600, timeoutMs: 60_000, ...opts };
-  const ls = await exec("lsblk", [
+  const ls = await machine.run("lsblk", [
     "-J",
     "-b",
     "-d",

@@ -3,7 +3,10 @@
 // reboot/power off on the live CD. Esc goes back; Ctrl-C never leaves a broken terminal.
 import process from "node:process";
 import { checkbox, confirm, select, Separator } from "@inquirer/prompts";
-import { exec } from "../lib/exec.ts";
+import { LiveMachine } from "../lib/machine.ts";
+
+/** The TUI's few short commands (GPU list, addresses) go through the one machine interface. */
+const machine = new LiveMachine();
 import { Audit } from "../audit/schema.ts";
 import { parseIpAddr } from "../audit/parsers/ip.ts";
 import { parseGpuList } from "../sat/nvidia.ts";
@@ -243,7 +246,7 @@ async function runSat(o: TuiOptions, args: string[], title: string, useNvtop: bo
 }
 
 async function nvidiaPack(o: TuiOptions): Promise<void> {
-  const r = await exec(
+  const r = await machine.run(
     "nvidia-smi",
     ["--query-gpu=index,name,memory.total", "--format=csv,noheader,nounits"],
     {
@@ -349,7 +352,7 @@ async function satResults(o: TuiOptions): Promise<void> {
 const ROOT_PASSWORD_FILE = "/run/bee/root-password";
 
 async function network(): Promise<void> {
-  const r = await exec("ip", ["-j", "addr"], { timeoutMs: 10_000 });
+  const r = await machine.run("ip", ["-j", "addr"], { timeoutMs: 10_000 });
   let lines: string[];
   try {
     const pw = (await Deno.readTextFile(ROOT_PASSWORD_FILE).catch(() => "")).trim().slice(0, 64) || null;
