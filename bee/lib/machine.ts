@@ -35,6 +35,14 @@ export interface Machine {
 /** Largest file a collector reads (sysfs and procfs files are small; a huge one is not hardware data). */
 export const MAX_READ_BYTES = 4 * 1024 * 1024;
 
+/** Calls kept per machine: a long-running TUI or web process must not grow without bound. */
+const MAX_CALLS = 50_000;
+
+function keep(calls: MachineCall[], c: MachineCall): void {
+  if (calls.length >= MAX_CALLS) calls.splice(0, calls.length - MAX_CALLS + 1);
+  calls.push(c);
+}
+
 /** Runs at most `limit` tasks at once per key (one queue per tool: 1000 smartctl never start together). */
 export class Limiter {
   private active = new Map<string, number>();
@@ -117,14 +125,14 @@ export class LiveMachine implements Machine {
   private async timed<T>(op: MachineCall["op"], target: string, fn: () => Promise<T>, ok: (v: T) => string) {
     const t0 = performance.now();
     const v = await fn();
-    this.calls.push({ op, target, outcome: ok(v), duration_ms: Math.round(performance.now() - t0) });
+    keep(this.calls, { op, target, outcome: ok(v), duration_ms: Math.round(performance.now() - t0) });
     return v;
   }
 
   run(cmd: string, args: string[], opts: ExecOptions): Promise<ExecResult> {
     // the timeout starts when the command starts, not while it waits for a slot
     return this.limiter.use(cmd, () => exec(cmd, args, opts)).then((r) => {
-      this.calls.push({ op: "run", target: r.command, outcome: outcomeOf(r), duration_ms: r.durationMs });
+      keep(this.calls, { op: "run", target: r.command, outcome: outcomeOf(r), duration_ms: r.durationMs });
       return r;
     });
   }
@@ -289,7 +297,7 @@ export class SnapshotMachine implements Machine {
   }
 
   private note(op: MachineCall["op"], target: string, outcome: string) {
-    this.calls.push({ op, target, outcome, duration_ms: 0 });
+    keep(this.calls, { op, target, outcome, duration_ms: 0 });
   }
 
   run(cmd: string, args: string[], _opts: ExecOptions): Promise<ExecResult> {
