@@ -162,3 +162,8 @@ export async function runBee(
     ms: performance.now() - t0,
   };
 }
+
+/** A SAT lock of the test's own, so tests never contend with a SAT (or another test run) on this machine. */
+export function privateLock(): string {
+  return `${Deno.makeTempDirSync({ prefix: "bee-lock-" })}/sat.lock`;
+}

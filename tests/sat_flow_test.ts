@@ -1,7 +1,7 @@
 // Whole `bee sat` flows through the real launcher and code, with fake tools on PATH: every status
 // path, the summary, the archive's contents read back, the runtime overrides, and abort by SIGTERM.
 import assert from "node:assert/strict";
-import { fakeBin, fixture, REPO, runBee, writeFakeTool } from "./helpers.ts";
+import { fakeBin, fixture, privateLock, REPO, runBee, writeFakeTool } from "./helpers.ts";
 import { fakeStress, type NvidiaFakes, nvidiaFakes, type StressMode } from "./sat_fakes.ts";
 import { passAudit } from "./web_fixtures.ts";
 import { readAllTarGz } from "../bee/lib/tar.ts";
@@ -50,7 +50,17 @@ async function satNvidia(
   if (!o.noNvidia) nvidiaFakes(bin, o);
   if (mode) fakeStress(bin, mode);
   const out = Deno.makeTempDirSync();
-  const r = await runBee(["sat", "nvidia", "--out", out, "--audit", auditFile(), ...args], {
+  const r = await runBee([
+    "sat",
+    "nvidia",
+    "--lock",
+    privateLock(),
+    "--out",
+    out,
+    "--audit",
+    auditFile(),
+    ...args,
+  ], {
     path: bin,
     env: o.env,
   });
@@ -198,7 +208,9 @@ Deno.test("sat nvidia: a driver that does not answer is FAILED", async () => {
     exit: 9,
   }]);
   const out = Deno.makeTempDirSync();
-  const r = await runBee(["sat", "nvidia", "--out", out, "--audit", auditFile()], { path: bin });
+  const r = await runBee(["sat", "nvidia", "--lock", privateLock(), "--out", out, "--audit", auditFile()], {
+    path: bin,
+  });
   assert.equal(r.code, 1);
   const { summary } = await readArchive(r.stdout);
   assert.match(summary["gpu_stress_reason"]!, /NVIDIA driver not usable: NVIDIA-SMI has failed/);
@@ -216,7 +228,15 @@ Deno.test("sat nvidia: runtime overrides are honoured and recorded; bad input is
   const bin = fakeBin();
   nvidiaFakes(bin);
   for (const args of [["--gpus", "7"], ["--gpus", "a"], ["--duration", "1y"]]) {
-    const bad = await runBee(["sat", "nvidia", "--out", Deno.makeTempDirSync(), ...args], { path: bin });
+    const bad = await runBee([
+      "sat",
+      "nvidia",
+      "--lock",
+      privateLock(),
+      "--out",
+      Deno.makeTempDirSync(),
+      ...args,
+    ], { path: bin });
     assert.equal(bad.code, 2, `${args}: ${bad.stderr}`);
     assert.doesNotMatch(bad.stderr, /at .*\.ts:\d+/);
   }
@@ -236,7 +256,19 @@ Deno.test("sat nvidia: SIGTERM kills the stress and the poller, and the archive 
   fakeStress(bin, "hang");
   const out = Deno.makeTempDirSync();
   const child = new Deno.Command("/bin/sh", {
-    args: [`${REPO}/bin/bee`, "sat", "nvidia", "--duration", "600", "--out", out, "--audit", auditFile()],
+    args: [
+      `${REPO}/bin/bee`,
+      "sat",
+      "nvidia",
+      "--lock",
+      privateLock(),
+      "--duration",
+      "600",
+      "--out",
+      out,
+      "--audit",
+      auditFile(),
+    ],
     env: { PATH: bin, BEE_DENO: Deno.execPath(), HOME: Deno.env.get("HOME") ?? "/root", NO_COLOR: "1" },
     clearEnv: true,
     stdout: "piped",
@@ -276,7 +308,16 @@ Deno.test("sat memory: fake memtester pass, failure lines, non-zero exit and abs
   for (const [label, c, status, reason] of cases) {
     const bin = fakeBin();
     if (c) writeFakeTool(bin, "memtester", [{ args: "64M 1", ...c }]);
-    const r = await runBee(["sat", "memory", "--out", Deno.makeTempDirSync(), "--audit", auditFile()], {
+    const r = await runBee([
+      "sat",
+      "memory",
+      "--lock",
+      privateLock(),
+      "--out",
+      Deno.makeTempDirSync(),
+      "--audit",
+      auditFile(),
+    ], {
       path: bin,
       env: { BEE_MEMTESTER_SIZE_MB: "64", BEE_MEMTESTER_PASSES: "1" },
     });
@@ -342,7 +383,18 @@ function storageFakes(bin: string, selfTestResult: "pass" | "fail", nvmeSelfTest
 async function satStorage(result: "pass" | "fail", nvmeSelfTest: boolean) {
   const bin = fakeBin();
   storageFakes(bin, result, nvmeSelfTest);
-  const args = ["sat", "storage", "--poll", "0.1", "--out", Deno.makeTempDirSync(), "--audit", auditFile()];
+  const args = [
+    "sat",
+    "storage",
+    "--lock",
+    privateLock(),
+    "--poll",
+    "0.1",
+    "--out",
+    Deno.makeTempDirSync(),
+    "--audit",
+    auditFile(),
+  ];
   const r = await runBee(args, { path: bin });
   return { r, a: await readArchive(r.stdout) };
 }

@@ -19,13 +19,8 @@ import {
 import { judgeHealth, judgeXids, newLines, parseXids } from "../bee/sat/gpu_health.ts";
 import { parseNvidiaSmiQ } from "../bee/audit/parsers/nvidia_smi.ts";
 import { memtesterSizeMb, parseMemtester } from "../bee/sat/memory.ts";
-import {
-  ataSelfTest,
-  nvmeSelfTest,
-  nvmeSupportsSelfTest,
-  scsiSelfTest,
-  smartAccess,
-} from "../bee/sat/storage.ts";
+import { ataSelfTest, scsiSelfTest, smartAccess } from "../bee/audit/parsers/smartctl.ts";
+import { nvmeSelfTest, nvmeSupportsSelfTest } from "../bee/audit/parsers/nvme.ts";
 import { parseDuration, parseGpuList, parseGpuSelection } from "../bee/sat/nvidia.ts";
 import { parseMeminfo } from "../bee/audit/parsers/procfs.ts";
 import { readAllTarGz, writeTarGz } from "../bee/lib/tar.ts";

@@ -1,6 +1,7 @@
 // Parses nvme-cli JSON: `nvme id-ctrl -o json` and `nvme smart-log -o json` (1.x and 2.x key names).
 import { clean, int } from "../../lib/text.ts";
 import type { NvmeHealth } from "../schema.ts";
+import type { SelfTestState } from "./smartctl.ts";
 
 type Json = Record<string, unknown>;
 
@@ -61,4 +62,56 @@ export function parseNvmeSmartLog(text: string): NvmeHealth {
     power_on_hours: pick("power_on_hours"),
     unsafe_shutdowns: pick("unsafe_shutdowns"),
   };
+}
+
+// ---- self-test state and SMART reachability, read by `bee sat storage` ----
+const o = (v: unknown): Json => (v && typeof v === "object" && !Array.isArray(v) ? v as Json : {});
+const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
+
+function jsonObject(text: string): Json | null {
+  try {
+    const v = JSON.parse(text);
+    return v && typeof v === "object" && !Array.isArray(v) ? v as Json : null;
+  } catch {
+    return null;
+  }
+}
+
+const NVME_RESULTS: Record<number, string> = {
+  0: "completed without error",
+  1: "aborted by a Device Self-test command",
+  2: "aborted by a controller reset",
+  3: "aborted by a namespace removal",
+  4: "aborted by a Format NVM command",
+  5: "fatal or unknown test error",
+  6: "completed with a failed segment (unknown which)",
+  7: "completed with one or more failed segments",
+  8: "aborted for unknown reason",
+  9: "aborted by a sanitize operation",
+};
+
+/** NVMe: `nvme self-test-log DEV -o json` (nvme-cli) → running, or the newest result. */
+export function nvmeSelfTest(text: string): SelfTestState | null {
+  const doc = jsonObject(text);
+  if (!doc) return null;
+  const op = num(doc["Current Device Self-Test Operation"]);
+  if (op === null) return null;
+  if (op !== 0) {
+    const done = num(doc["Current Device Self-Test Completion"]);
+    return { running: true, remainingPct: done === null ? null : 100 - done };
+  }
+  const list = doc["List of Valid Reports"];
+  const newest = Array.isArray(list) ? o(list[0]) : {};
+  const res = num(newest["Self test result"]);
+  if (res === null || res === 0xf) {
+    return { running: false, passed: null, text: "no self-test result in the log" };
+  }
+  const passed = res === 0 ? true : res >= 5 && res <= 7 ? false : null;
+  return { running: false, passed, text: NVME_RESULTS[res] ?? `result code ${res}` };
+}
+
+/** Optional Admin Command Support bit 4: the controller implements Device Self-test. */
+export function nvmeSupportsSelfTest(idCtrlJson: string): boolean {
+  const oacs = num(jsonObject(idCtrlJson)?.["oacs"]);
+  return oacs !== null && (oacs & 0x10) !== 0;
 }

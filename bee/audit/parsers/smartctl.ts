@@ -88,3 +88,122 @@ export function parseSmartctl(text: string, exitCode: number | null = null): Sma
     nvme_health: nvmeLog ? nvmeFromSmartctl(nvmeLog) : null,
   };
 }
+
+// ---- self-test state and SMART reachability, read by `bee sat storage` ----
+const o = (v: unknown): Json => (v && typeof v === "object" && !Array.isArray(v) ? v as Json : {});
+const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
+const str = (v: unknown): string | null => (typeof v === "string" ? v.slice(0, 200) : null);
+
+function jsonObject(text: string): Json | null {
+  try {
+    const v = JSON.parse(text);
+    return v && typeof v === "object" && !Array.isArray(v) ? v as Json : null;
+  } catch {
+    return null;
+  }
+}
+
+/** What one `smartctl -x -j` says about reaching SMART and running a self-test. */
+export interface SmartAccess {
+  /** null when SMART is readable; else why not (smartctl's own words) */
+  unsupported: string | null;
+  protocol: "ata" | "scsi" | "nvme" | null;
+  passed: boolean | null;
+  selfTest: boolean;
+  pollingMinutes: number | null;
+}
+
+/** Reads SMART reachability from `smartctl -x -j` output and its exit status. */
+export function smartAccess(text: string, exitCode: number | null): SmartAccess {
+  const doc = jsonObject(text);
+  const none = (why: string): SmartAccess => ({
+    unsupported: why,
+    protocol: null,
+    passed: null,
+    selfTest: false,
+    pollingMinutes: null,
+  });
+  if (!doc) return none(`smartctl printed no JSON (exit ${exitCode ?? "?"})`);
+  const meta = o(doc["smartctl"]);
+  const msgs = Array.isArray(meta["messages"])
+    ? (meta["messages"] as Json[]).map((m) => str(m["string"]))
+    : [];
+  const status = num(meta["exit_status"]) ?? exitCode ?? 0;
+  const proto = str(o(doc["device"])["protocol"])?.toLowerCase();
+  if (status & 0b10 || !proto) {
+    return none(`smartctl: ${msgs.filter(Boolean).join("; ") || "device open failed"}`);
+  }
+  const support = o(doc["smart_support"]);
+  if (support["available"] === false) return none("SMART not available on this device");
+  if (support["enabled"] === false) return none("SMART is disabled on this device");
+  const passed = typeof o(doc["smart_status"])["passed"] === "boolean"
+    ? o(doc["smart_status"])["passed"] as boolean
+    : null;
+  if (proto === "ata") {
+    const sd = o(doc["ata_smart_data"]);
+    return {
+      unsupported: null,
+      protocol: "ata",
+      passed,
+      selfTest: o(sd["capabilities"])["self_tests_supported"] === true,
+      pollingMinutes: num(o(o(sd["self_test"])["polling_minutes"])["short"]),
+    };
+  }
+  if (proto === "scsi") {
+    return { unsupported: null, protocol: "scsi", passed, selfTest: true, pollingMinutes: null };
+  }
+  if (proto === "nvme") {
+    return { unsupported: null, protocol: "nvme", passed, selfTest: false, pollingMinutes: null };
+  }
+  return none(`unknown protocol ${proto}`);
+}
+
+/** A self-test's state: running (with % remaining), or finished with its verdict. */
+export type SelfTestState =
+  | { running: true; remainingPct: number | null }
+  | { running: false; passed: boolean | null; text: string };
+
+/** ATA: `smartctl -j -c` (or -a/-x) → is a self-test running; `-l selftest` → newest log entry. */
+export function ataSelfTest(text: string): SelfTestState | null {
+  const doc = jsonObject(text);
+  if (!doc) return null;
+  const st = o(o(o(doc["ata_smart_data"])["self_test"])["status"]);
+  const v = num(st["value"]);
+  if (v !== null && v >> 4 === 0xf) {
+    return { running: true, remainingPct: num(st["remaining_percent"]) ?? (v & 0xf) * 10 };
+  }
+  const table = o(o(doc["ata_smart_self_test_log"])["standard"])["table"];
+  const newest = Array.isArray(table) ? o(table[0]) : null;
+  if (newest && Object.keys(newest).length) {
+    const status = o(newest["status"]);
+    const passed = typeof status["passed"] === "boolean" ? status["passed"] as boolean : null;
+    return {
+      running: false,
+      passed,
+      text: `${str(o(newest["type"])["string"]) ?? "self-test"}: ${str(status["string"]) ?? "?"}`,
+    };
+  }
+  if (v !== null) {
+    return {
+      running: false,
+      passed: v === 0 ? true : v >> 4 <= 2 ? null : false,
+      text: str(st["string"]) ?? "",
+    };
+  }
+  return null;
+}
+
+/** SCSI/SAS: `smartctl -j -l selftest` → newest entry (result 15 = in progress). */
+export function scsiSelfTest(text: string): SelfTestState | null {
+  const doc = jsonObject(text);
+  const e = o(doc?.["scsi_self_test_0"]);
+  const r = o(e["result"]);
+  const v = num(r["value"]);
+  if (v === null) return null;
+  if (v === 15) return { running: true, remainingPct: null };
+  return {
+    running: false,
+    passed: v === 0,
+    text: `${str(o(e["code"])["string"]) ?? "self-test"}: ${str(r["string"]) ?? v}`,
+  };
+}
