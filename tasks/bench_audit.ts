@@ -1,7 +1,14 @@
 // Benchmark: `bee audit` wall time when every external command takes 1 s (fake tools that sleep,
 // then print the qemu-devbox captures). Collectors run concurrently, so the wall time should be
 // close to the slowest collector's chain, far below the sum of all command times.
-import { fakeBin, qemuDevboxRoot, qemuDevboxTools, runBee, writeFakeTool } from "../tests/helpers.ts";
+import {
+  fakeBin,
+  manyDisksLsblk,
+  qemuDevboxRoot,
+  qemuDevboxTools,
+  runBee,
+  writeFakeTool,
+} from "../tests/helpers.ts";
 import { Audit } from "../bee/audit/schema.ts";
 import { PER_TOOL_CONCURRENCY } from "../bee/lib/machine.ts";
 
@@ -44,26 +51,7 @@ const disks = Number(Deno.env.get("BENCH_DISKS") ?? 1000);
 const toolS = Number(Deno.env.get("BENCH_TOOL_S") ?? 0.2);
 const manyBin = fakeBin();
 const dir = Deno.makeTempDirSync();
-const names = Array.from({ length: disks }, (_, i) => `sdx${i}`);
-Deno.writeTextFileSync(
-  `${dir}/lsblk.json`,
-  JSON.stringify({
-    blockdevices: names.map((name) => ({
-      name,
-      path: `/dev/${name}`,
-      type: "disk",
-      size: 1e12,
-      model: "M",
-      serial: `S${name}`,
-      vendor: "V",
-      rev: "1",
-      tran: "sas",
-      rota: true,
-      rm: false,
-      wwn: null,
-    })),
-  }),
-);
+Deno.writeTextFileSync(`${dir}/lsblk.json`, manyDisksLsblk(disks));
 qemuDevboxTools(manyBin, {
   lsblk: [{ args: "*", script: `/bin/cat ${dir}/lsblk.json` }],
   smartctl: [{ args: "*", sleep: toolS, file: "smartctl/qemu-devbox-a-sda.json" }],

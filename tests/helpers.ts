@@ -167,3 +167,76 @@ export async function runBee(
 export function privateLock(): string {
   return `${Deno.makeTempDirSync({ prefix: "bee-lock-" })}/sat.lock`;
 }
+
+/** Starts the real `bee web` through the launcher; `nofile` caps its descriptors (ulimit -n). */
+export async function startWeb(
+  auditPath: string,
+  satDir: string,
+  o: { extra?: string[]; nofile?: number } = {},
+) {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const web = [
+    "web",
+    "--listen",
+    `127.0.0.1:${port}`,
+    "--audit",
+    auditPath,
+    "--sat-dir",
+    satDir,
+    ...(o.extra ?? []),
+  ];
+  const child = new Deno.Command("/bin/sh", {
+    args: o.nofile
+      ? ["-c", `ulimit -n ${o.nofile}; exec /bin/sh "$@"`, "sh", `${REPO}/bin/bee`, ...web]
+      : [`${REPO}/bin/bee`, ...web],
+    env: { BEE_DENO: Deno.execPath(), BEE_GIT_COMMIT: "test" },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    try {
+      const r = await fetch(`${base}/healthz`);
+      await r.body?.cancel();
+      if (r.ok) break;
+    } catch {
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  }
+  return {
+    base,
+    port,
+    pid: child.pid,
+    child,
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* gone */ }
+      await child.status;
+      await child.stderr.cancel().catch(() => {});
+    },
+  };
+}
+
+/** `lsblk -J` output listing `n` SATA disks (for the many-disks test and benchmark). */
+export function manyDisksLsblk(n: number): string {
+  return JSON.stringify({
+    blockdevices: Array.from({ length: n }, (_, i) => {
+      const name = `sd${String.fromCharCode(97 + (i % 26))}${i}`;
+      return {
+        name,
+        path: `/dev/${name}`,
+        type: "disk",
+        size: 1e12,
+        model: "M",
+        serial: `S${name}`,
+        vendor: "V",
+        rev: "1",
+        tran: "sata",
+        rota: false,
+        rm: false,
+        wwn: null,
+      };
+    }),
+  });
+}

@@ -7,6 +7,7 @@ import {
   fakeBin,
   FIX,
   fixture,
+  manyDisksLsblk,
   qemuDevboxRoot,
   qemuDevboxTools,
   REPO,
@@ -55,6 +56,17 @@ async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
     await new Promise((r) => setTimeout(r, 50));
   }
   return cond();
+}
+
+/** Waits (up to 20 s) until a fake tool has written its pid into `file`. */
+function pidIn(file: string): Promise<boolean> {
+  return waitFor(() => {
+    try {
+      return Deno.readTextFileSync(file).trim().length > 0;
+    } catch {
+      return false;
+    }
+  }, 20_000);
 }
 
 /** Starts the real launcher without waiting (for signals). */
@@ -282,13 +294,7 @@ Deno.test("8: SIGTERM during bee audit kills the running tools and their childre
   const out = `${Deno.makeTempDirSync()}/audit.json`;
   const child = spawnBee(["audit", "--root", qemuDevboxRoot(), "--output", out, "--no-qr"], bin);
   assert.ok(
-    await waitFor(() => {
-      try {
-        return Deno.readTextFileSync(pidFile).trim().length > 0;
-      } catch {
-        return false;
-      }
-    }, 20_000),
+    await pidIn(pidFile),
     "the tool started",
   );
   const pid = Number(Deno.readTextFileSync(pidFile).trim());
@@ -325,13 +331,7 @@ Deno.test("8: SIGTERM while the SAT lists GPUs leaves the aborted archive and no
     bin,
   );
   assert.ok(
-    await waitFor(() => {
-      try {
-        return Deno.readTextFileSync(pidFile).trim().length > 0;
-      } catch {
-        return false;
-      }
-    }, 20_000),
+    await pidIn(pidFile),
   );
   const pid = Number(Deno.readTextFileSync(pidFile).trim());
   child.kill("SIGTERM");
@@ -351,25 +351,8 @@ Deno.test("8: SIGTERM while the SAT lists GPUs leaves the aborted archive and no
 Deno.test("9: 300 disks: smartctl runs at most 16 at a time and no disk is a false timeout", async () => {
   const bin = fakeBin();
   const n = 300;
-  const names = Array.from({ length: n }, (_, i) => `sd${String.fromCharCode(97 + (i % 26))}${i}`);
-  const lsblk = {
-    blockdevices: names.map((name) => ({
-      name,
-      path: `/dev/${name}`,
-      type: "disk",
-      size: 1e12,
-      model: "M",
-      serial: `S${name}`,
-      vendor: "V",
-      rev: "1",
-      tran: "sata",
-      rota: false,
-      rm: false,
-      wwn: null,
-    })),
-  };
   const dir = Deno.makeTempDirSync();
-  Deno.writeTextFileSync(`${dir}/lsblk.json`, JSON.stringify(lsblk));
+  Deno.writeTextFileSync(`${dir}/lsblk.json`, manyDisksLsblk(n));
   Deno.mkdirSync(`${dir}/running`);
   qemuDevboxTools(bin, {
     lsblk: [{ args: "*", script: `/bin/cat ${dir}/lsblk.json` }],

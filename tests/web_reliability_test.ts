@@ -3,49 +3,12 @@
 // folder. Each failed on commit 83d381f (Deno.serve: the process died at EMFILE, idle connections stayed
 // open forever, HEAD leaked the archive's file, a FIFO wedged the server, /sat/ inflated whole archives).
 import assert from "node:assert/strict";
-import { REPO } from "./helpers.ts";
+import { startWeb as startRealWeb } from "./helpers.ts";
 import { passAudit } from "./web_fixtures.ts";
 import { writeTarGz } from "../bee/lib/tar.ts";
 
-async function startWeb(auditPath: string, satDir: string, extra: string[] = []) {
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const child = new Deno.Command("/bin/sh", {
-    args: [
-      "-c",
-      `ulimit -n 128; exec /bin/sh ${REPO}/bin/bee web --listen 127.0.0.1:${port} --audit "$1" --sat-dir "$2" ${
-        extra.join(" ")
-      }`,
-      "sh",
-      auditPath,
-      satDir,
-    ],
-    env: { BEE_DENO: Deno.execPath(), BEE_GIT_COMMIT: "test" },
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    try {
-      const r = await fetch(`${base}/healthz`);
-      await r.body?.cancel();
-      if (r.ok) break;
-    } catch {
-      await new Promise((res) => setTimeout(res, 100));
-    }
-  }
-  return {
-    base,
-    port,
-    pid: child.pid,
-    child,
-    async stop() {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      await child.status;
-      await child.stderr.cancel().catch(() => {});
-    },
-  };
+function startWeb(auditPath: string, satDir: string, extra: string[] = []) {
+  return startRealWeb(auditPath, satDir, { extra, nofile: 128 });
 }
 
 function fds(pid: number): number {

@@ -3,44 +3,7 @@
 import assert from "node:assert/strict";
 import { atomicWrite } from "../bee/lib/atomic_write.ts";
 import { eightGpuFailAudit, passAudit, warnAudit } from "./web_fixtures.ts";
-import { REPO } from "./helpers.ts";
-
-export async function startWeb(auditPath: string, satDir: string) {
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const child = new Deno.Command("/bin/sh", {
-    args: [
-      `${REPO}/bin/bee`,
-      "web",
-      "--listen",
-      `127.0.0.1:${port}`,
-      "--audit",
-      auditPath,
-      "--sat-dir",
-      satDir,
-    ],
-    env: { BEE_DENO: Deno.execPath(), BEE_GIT_COMMIT: "test" },
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    try {
-      const r = await fetch(`${base}/healthz`);
-      await r.body?.cancel();
-      if (r.ok) break;
-    } catch {
-      await new Promise((res) => setTimeout(res, 100));
-    }
-  }
-  return {
-    base,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-      await child.stderr.cancel().catch(() => {});
-    },
-  };
-}
+import { REPO, startWeb } from "./helpers.ts";
 
 function chromium(): string | null {
   for (const p of ["/usr/bin/chromium", "/usr/bin/chromium-browser"]) {

@@ -1,5 +1,6 @@
 // Parses nvme-cli JSON: `nvme id-ctrl -o json` and `nvme smart-log -o json` (1.x and 2.x key names).
 import { clean, int } from "../../lib/text.ts";
+import { jsonObject, num, o } from "./json.ts";
 import type { NvmeHealth } from "../schema.ts";
 import type { SelfTestState } from "./smartctl.ts";
 
@@ -65,17 +66,6 @@ export function parseNvmeSmartLog(text: string): NvmeHealth {
 }
 
 // ---- self-test state and SMART reachability, read by `bee sat storage` ----
-const o = (v: unknown): Json => (v && typeof v === "object" && !Array.isArray(v) ? v as Json : {});
-const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
-
-function jsonObject(text: string): Json | null {
-  try {
-    const v = JSON.parse(text);
-    return v && typeof v === "object" && !Array.isArray(v) ? v as Json : null;
-  } catch {
-    return null;
-  }
-}
 
 const NVME_RESULTS: Record<number, string> = {
   0: "completed without error",

@@ -1,5 +1,6 @@
 // Parses `smartctl -j` output (ATA, SCSI/SAS and NVMe) and decodes its exit-status bits.
 import { clean, int } from "../../lib/text.ts";
+import { jsonObject, num, o, str } from "./json.ts";
 import type { NvmeHealth, Smart } from "../schema.ts";
 
 /** Meaning of each smartctl exit-status bit (smartctl(8), "RETURN VALUES"). */
@@ -90,18 +91,6 @@ export function parseSmartctl(text: string, exitCode: number | null = null): Sma
 }
 
 // ---- self-test state and SMART reachability, read by `bee sat storage` ----
-const o = (v: unknown): Json => (v && typeof v === "object" && !Array.isArray(v) ? v as Json : {});
-const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
-const str = (v: unknown): string | null => (typeof v === "string" ? v.slice(0, 200) : null);
-
-function jsonObject(text: string): Json | null {
-  try {
-    const v = JSON.parse(text);
-    return v && typeof v === "object" && !Array.isArray(v) ? v as Json : null;
-  } catch {
-    return null;
-  }
-}
 
 /** What one `smartctl -x -j` says about reaching SMART and running a self-test. */
 export interface SmartAccess {
