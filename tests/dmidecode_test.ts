@@ -57,6 +57,7 @@ Deno.test("dmidecode: memory slot from type 17 with part number and speeds", () 
   const slots = memorySlotsFromDmi(parseDmidecode(fixture("dmidecode/qemu-devbox-t17.txt")));
   assert.equal(slots.length, 1);
   assert.deepEqual(slots[0], {
+    kind: "dram",
     locator: "DIMM 0",
     bank_locator: "BANK",
     installed: true,

@@ -300,3 +300,34 @@ PS Redundancy    | 77h | ok  |  7.1 | Redundancy Lost
 `);
   assert.deepEqual(codes({ psu: { fru: [], sensors: single } }), []);
 });
+
+Deno.test("memory: Optane PMem (real capture) is listed as its own kind and never counted as DRAM", async () => {
+  const { memorySlotsFromDmi, parseDmidecode } = await import("../bee/audit/parsers/dmidecode.ts");
+  const text = fixture("dmidecode/tum-adelaide-optane-memory.txt");
+  const slots = memorySlotsFromDmi(parseDmidecode(text));
+  assert.deepEqual(slots.map((s) => s.kind), [
+    "dram",
+    "pmem",
+    "dram",
+    "pmem",
+    "dram",
+    "pmem",
+    "dram",
+    "pmem",
+  ]);
+  const GiB = 1024 ** 3;
+  assert.equal(slots[1]!.volatile_bytes, 253 * GiB);
+  const dram = slots.filter((s) => s.kind === "dram").reduce((a, s) => a + s.size_bytes!, 0);
+  const memory = (os: number, ss = slots) => ({
+    memory: { slots: ss, installed_bytes: dram, pmem_bytes: 1024 * GiB, os_total_bytes: os, edac: [] },
+  });
+  // Memory Mode as captured: the OS saw 995 GiB (PMem volatile, DRAM as cache) — no "OS sees less RAM"
+  assert.deepEqual(codes(memory(995 * GiB)), []);
+  // App Direct (labelled edit: Volatile Size None): the OS sees the 256 GiB of DRAM — still nothing to say
+  const appDirect = memorySlotsFromDmi(
+    parseDmidecode(text.replaceAll("Volatile Size: 253 GB", "Volatile Size: None")),
+  );
+  assert.deepEqual(codes(memory(251 * GiB, appDirect)), []);
+  // and a DIMM really missing from the OS is still caught
+  assert.deepEqual(codes(memory(180 * GiB, appDirect)), ["WARN memory.os_ram_low memory"]);
+});

@@ -12,8 +12,10 @@ export function inventory(a: Audit): { cpu: string; ram: string; disks: string; 
   const cpuCount = sockets.length || hw.cpu?.os?.packages || 0;
   const slots = hw.memory?.slots;
   const ramBytes = hw.memory?.installed_bytes ?? hw.memory?.os_total_bytes ?? null;
+  const pmem = hw.memory?.pmem_bytes ?? 0;
   const ram = ramBytes === null ? "?" : `${Math.round(ramBytes / GiB)}G` +
-    (slots ? ` (${slots.filter((s) => s.installed).length}/${slots.length} slots)` : "");
+    (slots ? ` (${slots.filter((s) => s.installed).length}/${slots.length} slots)` : "") +
+    (pmem ? ` + ${Math.round(pmem / GiB)}G PMem` : "");
   const gpus = hw.nvidia?.gpus ?? [];
   const gpuNames = [...new Set(gpus.map((g) => g.name ?? "?"))];
   return {

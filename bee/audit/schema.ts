@@ -77,6 +77,10 @@ export const Cpu = z.object({
 export type Cpu = z.infer<typeof Cpu>;
 
 export const MemorySlot = z.object({
+  /** dram, or pmem (persistent memory, never counted as DRAM); absent for an empty slot */
+  kind: z.enum(["dram", "pmem"]).optional(),
+  /** for pmem: the capacity the OS gets as volatile memory (Memory Mode) */
+  volatile_bytes: Int.optional(),
   locator: Str,
   bank_locator: Str,
   installed: z.boolean(),
@@ -92,7 +96,10 @@ export const MemorySlot = z.object({
 export const EdacController = z.object({ controller: z.string(), ce_count: Int, ue_count: Int });
 export const Memory = z.object({
   slots: z.array(MemorySlot).nullable(),
+  /** DRAM only */
   installed_bytes: Int,
+  /** persistent memory modules (Optane PMem), listed on their own */
+  pmem_bytes: Int.optional(),
   os_total_bytes: Int,
   edac: z.array(EdacController).nullable(),
 });

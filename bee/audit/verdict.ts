@@ -79,7 +79,8 @@ export const RULES: Record<string, { severity: Sev; when: string; action: string
   },
   "memory.os_ram_low": {
     severity: "WARN",
-    when: "OS-visible RAM more than 10 % below the sum of installed DIMMs",
+    when:
+      "OS-visible RAM more than 10 % below the installed DRAM (or, in PMem Memory Mode, the PMem's volatile size)",
     action: "Check BIOS memory settings and reseat DIMMs; a DIMM may be disabled after errors.",
   },
   "memory.edac_uncorrected": {
@@ -319,12 +320,20 @@ export function judge(hw: Omit<Hardware, "summary">, collectors: CollectorStatus
 
   // memory
   const m = hw.memory;
-  if (m?.installed_bytes && m.os_total_bytes !== null && m.os_total_bytes < 0.9 * m.installed_bytes) {
+  // PMem never counts as DRAM; in Memory Mode the OS gets the PMem's volatile size (DRAM is its cache)
+  const pmemVolatile = (m?.slots ?? []).reduce(
+    (s, d) => s + (d.kind === "pmem" ? d.volatile_bytes ?? 0 : 0),
+    0,
+  );
+  const expected = Math.max(m?.installed_bytes ?? 0, pmemVolatile);
+  if (expected > 0 && m?.os_total_bytes != null && m.os_total_bytes < 0.9 * expected) {
     const gib = (b: number) => (b / 1024 ** 3).toFixed(1);
     f.add(
       "memory.os_ram_low",
       "memory",
-      `OS sees ${gib(m.os_total_bytes)} GiB of ${gib(m.installed_bytes)} GiB installed`,
+      `OS sees ${gib(m.os_total_bytes)} GiB of ${gib(expected)} GiB ${
+        pmemVolatile > (m.installed_bytes ?? 0) ? "PMem (Memory Mode)" : "DRAM"
+      } installed`,
     );
   }
   for (const mc of m?.edac ?? []) {

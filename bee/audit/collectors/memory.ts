@@ -43,9 +43,15 @@ export const memory: Collector<Memory> = {
     }
     if (meminfo === null) ctx.note("error", `cannot read ${ctx.path("/proc/meminfo")}`);
     const total = meminfo === null ? undefined : parseMeminfo(meminfo)["MemTotal"];
-    const installed = slots && slots.some((s) => s.installed)
-      ? slots.reduce((sum, s) => sum + (s.size_bytes ?? 0), 0)
-      : null;
-    return { slots, installed_bytes: installed, os_total_bytes: total ?? null, edac: controllers };
+    const dram = slots?.filter((s) => s.installed && s.kind !== "pmem") ?? [];
+    const pmem = slots?.filter((s) => s.installed && s.kind === "pmem") ?? [];
+    const installed = dram.length ? dram.reduce((sum, s) => sum + (s.size_bytes ?? 0), 0) : null;
+    return {
+      slots,
+      installed_bytes: installed,
+      ...(pmem.length ? { pmem_bytes: pmem.reduce((sum, s) => sum + (s.size_bytes ?? 0), 0) } : {}),
+      os_total_bytes: total ?? null,
+      edac: controllers,
+    };
   },
 };

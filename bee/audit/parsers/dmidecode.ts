@@ -105,6 +105,10 @@ export function cpuSocketsFromDmi(handles: DmiHandle[]): CpuSocketInfo[] {
 
 /** One memory slot from a type 17 structure. */
 export interface MemorySlotInfo {
+  /** DRAM, or persistent memory (Optane PMem: `Logical non-volatile device`) that is never counted as DRAM */
+  kind?: "dram" | "pmem";
+  /** PMem capacity given to the OS as volatile memory (Memory Mode), from `Volatile Size` */
+  volatile_bytes?: number | null;
   locator: string | null;
   bank_locator: string | null;
   installed: boolean;
@@ -125,7 +129,10 @@ export function memorySlotsFromDmi(handles: DmiHandle[]): MemorySlotInfo[] {
     const sizeText = f["Size"] ?? "";
     const size = sizeBytes(sizeText);
     const installed = size !== null && size > 0;
+    const pmem = /non-volatile/i.test(f["Type"] ?? "") || /persistent/i.test(f["Memory Technology"] ?? "");
     return {
+      ...(installed ? { kind: pmem ? "pmem" as const : "dram" as const } : {}),
+      ...(installed && pmem ? { volatile_bytes: sizeBytes(f["Volatile Size"] ?? "") } : {}),
       locator: clean(f["Locator"]),
       bank_locator: clean(f["Bank Locator"]),
       installed,
