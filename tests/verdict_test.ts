@@ -331,3 +331,26 @@ Deno.test("memory: Optane PMem (real capture) is listed as its own kind and neve
   // and a DIMM really missing from the OS is still caught
   assert.deepEqual(codes(memory(180 * GiB, appDirect)), ["WARN memory.os_ram_low memory"]);
 });
+
+Deno.test("memory: BMC memory sensors asserting ECC states are a WARN (correctable) or FAIL (uncorrectable)", () => {
+  // HAND-MADE rows in ipmitool `sdr elist` layout (no real capture with these states was found); the
+  // state strings are IPMI's memory sensor offsets (sensor type 0Ch) as ipmitool prints them
+  const sdr = (state: string) =>
+    parseIpmiSdr(`Watchdog         | 03h | ok  | 46.1 | 
+DIMM_A1          | 4Ah | ok  | 32.1 | ${state}
+CPU1 Temp        | 01h | ok  |  3.1 | 45 degrees C
+`);
+  assert.deepEqual(codes({ psu: { fru: [], sensors: sdr("Presence Detected") } }), []);
+  assert.deepEqual(codes({ psu: { fru: [], sensors: sdr("Correctable ECC logging limit reached") } }), [
+    "WARN memory.ipmi_ecc memory:DIMM_A1",
+  ]);
+  assert.deepEqual(codes({ psu: { fru: [], sensors: sdr("Correctable ECC") } }), [
+    "WARN memory.ipmi_ecc memory:DIMM_A1",
+  ]);
+  assert.deepEqual(codes({ psu: { fru: [], sensors: sdr("Uncorrectable ECC") } }), [
+    "FAIL memory.ipmi_ecc_uncorrectable memory:DIMM_A1",
+  ]);
+  // the real qemu-devbox SDR (a watchdog only) says nothing about memory
+  const real = parseIpmiSdr(fixture("ipmitool/qemu-devbox-sdr-elist.txt"));
+  assert.deepEqual(codes({ psu: { fru: [], sensors: real } }), []);
+});

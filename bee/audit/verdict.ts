@@ -93,6 +93,19 @@ export const RULES: Record<string, { severity: Sev; when: string; action: string
     when: "EDAC ce_count > 0",
     action: "Run bee sat memory; replace the DIMM if corrected errors keep rising.",
   },
+  "memory.ipmi_ecc_uncorrectable": {
+    severity: "FAIL",
+    when:
+      "a BMC memory sensor (entity 8/32, or a DIMM/MEM/ECC name) asserts Uncorrectable ECC, Parity or Memory Device Disabled",
+    action: "Replace the DIMM the sensor names; check the BMC event log for the slot.",
+  },
+  "memory.ipmi_ecc": {
+    severity: "WARN",
+    when:
+      "a BMC memory sensor asserts Correctable ECC, Correctable ECC logging limit reached, Memory Scrub Failed or Spare",
+    action:
+      "Find the DIMM in the BMC event log; run bee sat memory and replace the DIMM if corrected errors keep rising.",
+  },
   "cpu.sockets_mismatch": {
     severity: "WARN",
     when: "populated sockets (SMBIOS) differ from CPU packages the kernel sees",
@@ -342,6 +355,19 @@ export function judge(hw: Omit<Hardware, "summary">, collectors: CollectorStatus
     }
     if ((mc.ce_count ?? 0) > 0) {
       f.add("memory.edac_corrected", `memory:${mc.controller}`, `${mc.ce_count} corrected memory errors`);
+    }
+  }
+
+  // memory sensors on the BMC (their states are the reading in `sdr elist`)
+  for (const s of hw.psu?.sensors ?? []) {
+    const memory = /^(8|32)\.\d+$/.test(s.entity ?? "") || /\b(dimm|mem(ory)?|ecc)/i.test(s.name ?? "");
+    const reading = s.reading ?? "";
+    if (!memory) continue;
+    const comp = `memory:${s.name ?? s.sensor_id ?? "sensor"}`;
+    if (/uncorrectable (ecc|machine check)|\bparity\b|memory device disabled/i.test(reading)) {
+      f.add("memory.ipmi_ecc_uncorrectable", comp, `BMC sensor ${s.name}: ${reading}`);
+    } else if (/(^|[^n])correctable ecc|logging limit reached|memory scrub failed|\bspare\b/i.test(reading)) {
+      f.add("memory.ipmi_ecc", comp, `BMC sensor ${s.name}: ${reading}`);
     }
   }
 
