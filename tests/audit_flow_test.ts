@@ -257,3 +257,38 @@ Deno.test("audit flow: sockets and cores come from sysfs topology, so a 2-socket
   assert.equal(os.packages, 2);
   assert.equal(os.cores, 8);
 });
+
+Deno.test("audit flow: a GPU fell off the bus — nvidia-smi fails but its healthy GPUs are kept; the lost one FAILs by address", async () => {
+  // HAND-MADE failure around a real capture: the real 3-GPU A6000 `nvidia-smi -q` on stdout, the driver's
+  // "Unable to determine the device handle" line for a fourth GPU on stderr, exit 15 (no real capture found)
+  const { r, out } = await auditWith(
+    (bin) => {
+      qemuDevboxTools(bin);
+      writeFakeTool(bin, "nvidia-smi", [{
+        args: "-q",
+        file: "nvidia_smi/ampere__rtx-a6000-x9-first3__550.127.05.txt",
+        stderr: "Unable to determine the device handle for GPU0000:56:00.0: Unknown Error",
+        exit: 15,
+      }]);
+    },
+    [],
+    (root) => {
+      for (const addr of ["0000:4f:00.0", "0000:52:00.0", "0000:53:00.0", "0000:56:00.0"]) {
+        const d = `${root}/sys/bus/pci/devices/${addr}`;
+        Deno.mkdirSync(d, { recursive: true });
+        Deno.writeTextFileSync(`${d}/class`, "0x030000\n");
+        Deno.writeTextFileSync(`${d}/vendor`, "0x10de\n");
+        Deno.writeTextFileSync(`${d}/device`, "0x2230\n");
+      }
+    },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const a = readAudit(out);
+  assert.equal(a.hardware.nvidia!.gpus.length, 3, "the healthy GPUs are kept");
+  assert.equal(statusOf(a, "nvidia").status, "error");
+  assert.match(statusOf(a, "nvidia").message!, /exited 15: Unable to determine the device handle/);
+  const codes = a.hardware.summary.findings.map((f) => `${f.severity} ${f.code} ${f.component}`);
+  assert.ok(codes.includes("FAIL pcie.gpu_missing pcie:0000:56:00.0"), codes.join("\n"));
+  assert.ok(!codes.some((c) => c.includes("nvidia.unavailable")), "not 'nvidia unavailable' any more");
+  assert.equal(a.hardware.summary.verdict, "FAIL");
+});

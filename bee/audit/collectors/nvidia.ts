@@ -38,6 +38,15 @@ export const nvidia: Collector<Nvidia> = {
         throw new CollectorStop("skipped", `NVIDIA driver not loaded: ${firstLine(all)}`);
       }
       if (noDevices(all)) return { driver_version: null, cuda_version: null, gpus: [] };
+      // a GPU that fell off the bus: nvidia-smi fails for it but still prints the healthy ones — keep
+      // them (the GPU it could not reach is judged against lspci: pcie.gpu_missing)
+      try {
+        const partial = parseNvidiaSmiQ(r.stdout);
+        if (partial.gpus.length > 0) {
+          ctx.note("error", `nvidia-smi -q exited ${r.code}: ${firstLine(r.stderr || r.stdout)}`);
+          return { ...partial, fabric_manager: await fabricManager(ctx) };
+        }
+      } catch { /* nothing usable: the exit status decides below */ }
     }
     const out = ctx.require(r);
     let parsed: Nvidia;
