@@ -354,3 +354,24 @@ CPU1 Temp        | 01h | ok  |  3.1 | 45 degrees C
   const real = parseIpmiSdr(fixture("ipmitool/qemu-devbox-sdr-elist.txt"));
   assert.deepEqual(codes({ psu: { fru: [], sensors: real } }), []);
 });
+
+Deno.test("nvidia: ECC disabled is a WARN with the way to enable it; MIG mode is read and shown", () => {
+  const real = parseNvidiaSmiQ(fixture("nvidia_smi/ampere__rtx-a6000-x9-first3__550.127.05.txt"));
+  assert.deepEqual(real.gpus.map((g) => [g.ecc_mode, g.mig_mode]), [
+    ["Enabled", null],
+    ["Enabled", null],
+    ["Enabled", null],
+  ]);
+  assert.deepEqual(codes({ nvidia: real }), []);
+  // labelled edit of the real capture: GPU 1 with ECC turned off, GPU 2 with MIG on
+  const sections = fixture("nvidia_smi/ampere__rtx-a6000-x9-first3__550.127.05.txt").split(/(?=^GPU 0000)/m);
+  const ecc = (s: string) => s.replace(/(ECC Mode\n\s+Current\s+: )Enabled/, "$1Disabled");
+  const mig = (s: string) => s.replace(/(MIG Mode\n\s+Current\s+: )N\/A/, "$1Enabled");
+  const edited = parseNvidiaSmiQ([sections[0], sections[1], ecc(sections[2]!), mig(sections[3]!)].join(""));
+  assert.equal(edited.gpus[2]!.mig_mode, "Enabled");
+  const found = judge({ ...EMPTY, nvidia: edited }, []);
+  assert.deepEqual(found.map((f) => `${f.severity} ${f.code} ${f.component}`), [
+    "WARN nvidia.ecc_disabled nvidia:gpu1",
+  ]);
+  assert.match(found[0]!.action, /nvidia-smi -i N -e 1/);
+});

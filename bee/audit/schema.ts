@@ -226,6 +226,8 @@ export const Gpu = z.object({
   pcie_width_current: Int,
   pcie_width_max: Int,
   ecc_mode: Str,
+  /** MIG mode (Enabled/Disabled; null where the GPU has none): with MIG on, remapped rows read N/A */
+  mig_mode: Str.optional(),
   ecc_volatile: EccCounts,
   ecc_aggregate: EccCounts,
   retired_pages: z.object({ single_bit: Int, double_bit: Int, pending: z.boolean().nullable() }),

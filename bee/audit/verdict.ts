@@ -167,6 +167,12 @@ export const RULES: Record<string, { severity: Sev; when: string; action: string
     when: "GPUs of one model run different VBIOS versions",
     action: "Flash all GPUs of the model to the same VBIOS.",
   },
+  "nvidia.ecc_disabled": {
+    severity: "WARN",
+    when: "a GPU that has ECC reports ECC Mode Disabled (its error counters then read N/A)",
+    action:
+      "Enable ECC (nvidia-smi -i N -e 1, then reboot) and re-run the audit: without it memory errors go unseen.",
+  },
   "nvidia.clock_slowdown": {
     severity: "WARN",
     when: "HW slowdown, HW thermal or power-brake clock event reason active",
@@ -466,6 +472,10 @@ export function judge(hw: Omit<Hardware, "summary">, collectors: CollectorStatus
       /^HW (Slowdown|Thermal Slowdown|Power Brake Slowdown)$/i.test(r)
     );
     if (hwReasons.length) f.add("nvidia.clock_slowdown", comp, `${who}: ${hwReasons.join(", ")} active`);
+    if (/^disabled$/i.test(g.ecc_mode ?? "")) {
+      const mig = /^enabled$/i.test(g.mig_mode ?? "") ? " (MIG enabled)" : "";
+      f.add("nvidia.ecc_disabled", comp, `${who}: ECC disabled${mig}`);
+    }
   }
   const byModel = new Map<string, Set<string>>();
   for (const g of gpus) {

@@ -122,7 +122,7 @@ export function hardwareScreen(a: Audit, color: boolean): string[] {
     lines.push(
       `  GPU ${g.index} ${g.name ?? "?"} ${g.pci_bus_id ?? ""} ${g.temperature_c ?? "?"} °C ECC ${
         g.ecc_mode ?? "?"
-      }`,
+      }${/^enabled$/i.test(g.mig_mode ?? "") ? " MIG on" : ""}`,
     );
   }
   for (const d of h.storage?.disks ?? []) {

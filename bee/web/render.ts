@@ -150,6 +150,7 @@ export function renderAuditPage(a: Audit, qrSvg: string): string {
               "VBIOS",
               "Memory",
               "PCIe",
+              "ECC",
               "ECC vol. C/U",
               "Remap pend./fail",
               "Temp °C",
@@ -166,6 +167,7 @@ export function renderAuditPage(a: Audit, qrSvg: string): string {
               `Gen${t(g.pcie_gen_current)}/${t(g.pcie_gen_max)} x${t(g.pcie_width_current)}/${
                 t(g.pcie_width_max)
               }`,
+              `${t(g.ecc_mode)}${/^enabled$/i.test(g.mig_mode ?? "") ? " · MIG on" : ""}`,
               `${t(g.ecc_volatile.correctable)} / ${t(g.ecc_volatile.uncorrectable)}`,
               `${t(g.remapped_rows.pending)} / ${t(g.remapped_rows.failure)}`,
               t(g.temperature_c),

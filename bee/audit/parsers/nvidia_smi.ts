@@ -109,6 +109,7 @@ function gpuFromSection(sec: QNode, index: number): Gpu {
     pcie_width_current: int(val(qget(link, "Link Width", "Current"))),
     pcie_width_max: int(val(qget(link, "Link Width", "Max"))),
     ecc_mode: val(qget(sec, "ECC Mode", "Current")),
+    mig_mode: val(qget(sec, "MIG Mode", "Current")),
     ecc_volatile: eccCounts(qget(sec, "ECC Errors", "Volatile")),
     ecc_aggregate: eccCounts(qget(sec, "ECC Errors", "Aggregate")),
     retired_pages: {
