@@ -170,7 +170,7 @@ Deno.test("sat nvidia: HW thermal slowdown, new ECC errors and XID 79 fail their
   assert.match(r.summary["gpu_stress_reason"]!, /GPU 1: 106 °C above its max operating temperature 93 °C/);
   assert.match(r.summary["gpu_health_reason"]!, /GPU 1: 2 new uncorrectable/);
   assert.equal(r.summary["gpu_xid_status"], "FAILED");
-  assert.match(r.summary["gpu_xid_reason"]!, /79 on 0000:52:00/);
+  assert.match(r.summary["gpu_xid_reason"]!, /79 \(GPU has fallen off the bus\) on 0000:52:00/);
   assert.match(dec.decode(r.files.get("kernel-log-new.txt")!), /Xid .*: 79/);
   assert.match(dec.decode(r.files.get("gpu-metrics.html")!), /fill="#d62728" fill-opacity/);
 });

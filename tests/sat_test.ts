@@ -356,17 +356,24 @@ Deno.test("health: new double-bit ECC and remapped rows fail; identical snapshot
   assert.match(judgeHealth(a, gone, [2]).reason!, /missing after the stress/);
 });
 
-Deno.test("xid: only new lines count; fatal XIDs fail, others are noted", () => {
+Deno.test("xid: only new lines count; any new XID fails, named with its meaning; the hardware list picks the action", () => {
   const before = fixture("dmesg/firecracker-devvm.txt");
   assert.equal(newLines(before, before), "");
   const x13 = parseXids(newLines(before, fixture("dmesg/edited-devvm-after-xid13.txt")));
   assert.deepEqual(x13.map((x) => [x.xid, x.pci]), [[13, "0000:4f:00"]]);
-  const ok = judgeXids(x13);
-  assert.equal(ok.status, "OK");
-  assert.match(ok.reason!, /non-fatal XIDs logged: 13@0000:4f:00/);
+  const app = judgeXids(x13);
+  assert.equal(app.status, "FAILED", "an acceptance test does not wave an XID through");
+  assert.match(app.reason!, /13 \(graphics engine exception\) on 0000:4f:00/);
+  assert.match(String(app.facts!["action"]), /^application\/driver XID/);
   const bad = judgeXids(parseXids(newLines(before, fixture("dmesg/edited-devvm-after-xid79.txt"))));
   assert.equal(bad.status, "FAILED");
-  assert.match(bad.reason!, /79 on 0000:52:00/);
+  assert.match(bad.reason!, /79 \(GPU has fallen off the bus\) on 0000:52:00/);
+  assert.match(String(bad.facts!["action"]), /^GPU hardware XID/);
+  assert.equal(judgeXids([]).status, "OK");
+  for (const x of [62, 63, 64, 92, 94, 95]) {
+    const r = judgeXids([{ xid: x, pci: "0000:4f:00", text: `NVRM: Xid (PCI:0000:4f:00): ${x}, pid=1` }]);
+    assert.match(String(r.facts!["action"]), /^GPU hardware XID/, `XID ${x}`);
+  }
 });
 
 Deno.test("memtester: size from meminfo with the reserve, failure lines from real output", () => {
