@@ -433,3 +433,46 @@ Deno.test("sat storage: a failed self-test is FAILED; NVMe with self-test runs i
   assert.equal(a.summary["storage_nvme0n1_self_test"], "completed without error");
   assert.equal(r.code, 1);
 });
+
+Deno.test("sat storage + audit: a two-namespace NVMe drive is queried and self-tested once (one controller)", async () => {
+  // HAND-MADE: the real qemu-devbox lsblk with a second namespace nvme0n2 added on the same controller
+  const ls = JSON.parse(fixture("lsblk/qemu-devbox-J-O.txt"));
+  const ns1 = ls.blockdevices.find((d: { name: string }) => d.name === "nvme0n1");
+  ls.blockdevices.push({ ...ns1, name: "nvme0n2", path: "/dev/nvme0n2" });
+  const bin = fakeBin();
+  storageFakes(bin, "pass", true);
+  writeFakeTool(bin, "lsblk", [{ args: "-J -b -d -o *", text: JSON.stringify(ls) }]);
+  const r = await runBee(
+    [
+      "sat",
+      "storage",
+      "--lock",
+      privateLock(),
+      "--poll",
+      "0.1",
+      "--out",
+      Deno.makeTempDirSync(),
+      "--audit",
+      auditFile(),
+    ],
+    { path: bin },
+  );
+  const a = await readArchive(r.stdout);
+  assert.equal(a.summary["storage_nvme0n1_status"], "OK", a.summary["storage_nvme0n1_reason"] ?? "");
+  assert.equal(a.summary["storage_nvme0n2_status"], undefined);
+  assert.equal(a.summary["nvme_namespaces_folded"], "nvme0n2→nvme0n1");
+  const starts = calls(bin, "nvme").split("\n").filter((l) => l.startsWith("device-self-test /dev/nvme0 "));
+  assert.equal(starts.length, 1, "one self-test for the controller");
+  // the audit lists both namespaces but asks the controller once
+  Deno.writeTextFileSync(`${bin}/nvme.calls`, "");
+  const out = `${Deno.makeTempDirSync()}/audit.json`;
+  const au = await runBee(["audit", "--output", out, "--no-qr"], { path: bin });
+  assert.equal(au.code, 0, au.stderr);
+  const audit = JSON.parse(Deno.readTextFileSync(out));
+  assert.ok(
+    ["nvme0n1", "nvme0n2"].every((n) =>
+      audit.hardware.storage.disks.some((d: { name: string }) => d.name === n)
+    ),
+  );
+  assert.equal(calls(bin, "nvme").split("\n").filter((l) => l.startsWith("id-ctrl /dev/nvme0 ")).length, 1);
+});

@@ -232,7 +232,21 @@ async function planWith(opts: StorageSatOptions, machine: LiveMachine): Promise<
       }],
     };
   }
+  // one NVMe controller, one self-test: its other namespaces (nvme0n2…) are the same drive
+  const byCtrl = new Map<string, string>();
+  const folded: string[] = [];
+  disks = disks.filter((d) => {
+    const c = nvmeController(d);
+    if (!c) return true;
+    if (byCtrl.has(c)) {
+      folded.push(`${d}→${byCtrl.get(c)}`);
+      return false;
+    }
+    byCtrl.set(c, d);
+    return true;
+  });
   facts["disks"] = disks.join(",");
+  if (folded.length) facts["nvme_namespaces_folded"] = folded.join(",");
   if (!disks.length) {
     return {
       kind: "storage",

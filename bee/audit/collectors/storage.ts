@@ -53,9 +53,21 @@ async function nvmeOf(ctx: CollectorContext, controller: string): Promise<NvmeCo
   }
 }
 
-async function disk(ctx: CollectorContext, d: BlockDevice): Promise<Disk> {
+type Health = [Awaited<ReturnType<typeof smartOf>>, NvmeController | null];
+
+async function disk(
+  ctx: CollectorContext,
+  d: BlockDevice,
+  perCtrl: Map<string, Promise<Health>>,
+): Promise<Disk> {
   const ctrl = nvmeController(d.name);
-  const [smart, nvme] = await Promise.all([smartOf(ctx, ctrl ?? d.path), ctrl ? nvmeOf(ctx, ctrl) : null]);
+  // namespaces of one NVMe controller share its SMART and health: asked once per controller
+  let health = ctrl ? perCtrl.get(ctrl) : undefined;
+  if (!health) {
+    health = Promise.all([smartOf(ctx, ctrl ?? d.path), ctrl ? nvmeOf(ctx, ctrl) : null]);
+    if (ctrl) perCtrl.set(ctrl, health);
+  }
+  const [smart, nvme] = await health;
   return {
     name: d.name,
     path: d.path,
@@ -79,7 +91,8 @@ export const storage: Collector<Storage> = {
   async collect(ctx) {
     const out = ctx.require(await ctx.run("lsblk", ["-J", "-b", "-d", "-o", LSBLK_COLUMNS]));
     const devices = parseLsblk(out).filter(isPhysicalDisk);
-    const disks = await Promise.all(devices.map((d) => disk(ctx, d)));
+    const perCtrl = new Map<string, Promise<Health>>();
+    const disks = await Promise.all(devices.map((d) => disk(ctx, d, perCtrl)));
     const missing = ctx.commands.filter((c) => c.outcome === "missing").map((c) => c.command.split(" ")[0]);
     for (const tool of new Set(missing)) ctx.note("missing_tool", `${tool} not found`);
     return { disks };
