@@ -19,7 +19,7 @@ function build(): string {
     stderr: "piped",
   }).outputSync();
   assert.equal(r.code, 0, dec.decode(r.stderr));
-  assert.match(dec.decode(r.stdout), /building the ptx-only program for sm_80\/sm_86\/sm_89\/sm_90/);
+  assert.match(dec.decode(r.stdout), /building the ptx-only program for sm_75\/sm_80\/sm_86\/sm_89\/sm_90/);
   built = out;
   return out;
 }
@@ -33,7 +33,7 @@ function run(args: string[], env: Record<string, string> = {}) {
 }
 
 Deno.test({
-  name: "bee-gpu-stress: nvcc builds the PTX-only fat binary (sm_80…sm_90 + PTX)",
+  name: "bee-gpu-stress: nvcc builds the PTX-only fat binary (sm_75…sm_90 + PTX)",
   ignore: !hasNvcc,
   fn() {
     const bin = build();
@@ -48,7 +48,7 @@ Deno.test({
         })
           .outputSync();
         const listing = dec.decode(r.stdout);
-        for (const sm of ["sm_80", "sm_86", "sm_89", "sm_90"]) assert.match(listing, new RegExp(sm));
+        for (const sm of ["sm_75", "sm_80", "sm_86", "sm_89", "sm_90"]) assert.match(listing, new RegExp(sm));
         assert.match(listing, /\.ptx/);
         return;
       } catch (e) {

@@ -505,3 +505,28 @@ Deno.test("tar: written archives read back by our reader and by GNU tar, long na
   assert.ok(new TextDecoder().decode(gnu.stdout).includes(`bee-sat-test/${long}`));
   assert.equal(FIX.length > 0, true);
 });
+
+Deno.test("stress: a GPU whose checksum disagrees with its peers (identical inputs) fails, named", () => {
+  const SUM = "00000000deadbeef0000000012345678";
+  const withSums = (odd: Record<number, string>) =>
+    stressLines().map((l) => {
+      const o = JSON.parse(l);
+      if (o.event === "result") o.checksum = odd[o.device] ?? SUM;
+      return JSON.stringify(o);
+    });
+  assert.equal(judgeStress(judgeInput(withSums({}))).status, "OK", "peers that agree pass");
+  // CUDA device 1 is physical GPU 2 (selected [0, 2, 5])
+  const one = judgeStress(judgeInput(withSums({ 1: "ffffffffdeadbeef0000000012345678" })));
+  assert.equal(one.status, "FAILED");
+  assert.match(one.reason!, /GPU 2: fp16 result differs from its 2 NVIDIA RTX A6000 peers/);
+  // no majority among two: both named
+  const two = judgeInput(withSums({ 1: "ffffffffdeadbeef0000000012345678" }));
+  two.state.results.forEach((r, k) => {
+    if (r.device === 2) two.state.results.delete(k);
+  });
+  two.selected = [0, 2];
+  const r2 = judgeStress(two);
+  assert.match(r2.reason!, /GPUs 0, 2 \(NVIDIA RTX A6000\) disagree on the fp16 result/);
+  // a malformed checksum is ignored, never compared
+  assert.equal(judgeStress(judgeInput(withSums({ 1: "not-hex" }))).status, "OK");
+});

@@ -27,6 +27,8 @@ export interface StressFigures {
   tflops: number | null;
   iterations: number | null;
   mismatches: number;
+  /** set 0's reference checksum (cuBLASLt path); GPUs of one model must agree on it */
+  checksum?: string | null;
 }
 
 /** Everything the tool said, folded. */
@@ -63,6 +65,9 @@ function figures(o: Json): StressFigures | null {
     iterations: numOrNull(o["iterations"]),
     // a missing mismatch count cannot be trusted as zero
     mismatches: numOrNull(o["mismatches"]) ?? Number.NaN,
+    checksum: typeof o["checksum"] === "string" && /^[0-9a-f]{32}$/.test(o["checksum"])
+      ? o["checksum"]
+      : null,
   };
 }
 
@@ -137,6 +142,41 @@ export function physicalIndex(selected: number[], d: number): number {
   return selected[d] ?? d;
 }
 
+/**
+ * Every GPU gets identical inputs, so GPUs of one model running one format on one path must produce the
+ * same set-0 checksum. A GPU that disagrees with the majority of its peers is named; with no majority (two
+ * GPUs that differ) both are. A fault that corrupts the same way on every iteration passes the per-GPU
+ * repeat check and is caught here.
+ */
+export function peerDisagreements(state: StressState, selected: number[]): string[] {
+  const groups = new Map<string, { g: number; sum: string }[]>();
+  for (const r of state.results.values()) {
+    if (!r.checksum || r.dtype !== r.requested) continue;
+    const start = state.starts.get(r.device);
+    const key = `${start?.name ?? "?"}|${start?.cublaslt_version ?? "?"}|${r.dtype}`;
+    groups.set(key, [...(groups.get(key) ?? []), { g: physicalIndex(selected, r.device), sum: r.checksum }]);
+  }
+  const out: string[] = [];
+  for (const [key, list] of groups) {
+    if (list.length < 2) continue;
+    const counts = new Map<string, number>();
+    for (const e of list) counts.set(e.sum, (counts.get(e.sum) ?? 0) + 1);
+    if (counts.size === 1) continue;
+    const [best, n] = [...counts].sort((a, b) => b[1] - a[1])[0]!;
+    const majority = n > list.length / 2 ? best : null;
+    const odd = list.filter((e) => e.sum !== majority).map((e) => e.g).sort((a, b) => a - b);
+    const [model, , dtype] = key.split("|");
+    out.push(
+      majority
+        ? `GPU ${
+          odd.join(", ")
+        }: ${dtype} result differs from its ${n} ${model} peers (same inputs, checksum mismatch)`
+        : `GPUs ${odd.join(", ")} (${model}) disagree on the ${dtype} result for identical inputs`,
+    );
+  }
+  return out;
+}
+
 /** Judges one stress run; the facts carry per-GPU, per-dtype TFLOPS and mismatches. */
 export function judgeStress(input: StressJudgeInput): JobResult {
   const { proc, state, selected } = input;
@@ -166,6 +206,7 @@ export function judgeStress(input: StressJudgeInput): JobResult {
       problems.push(`GPU ${g} ${p.dtype}: ${p.mismatches} mismatches (before it stopped)`);
     }
   }
+  problems.push(...peerDisagreements(state, selected));
   problems.push(...state.errors.slice(0, 5));
 
   const failed = (reason: string): JobResult => ({ name: "gpu_stress", status: "FAILED", reason, facts });

@@ -2,9 +2,12 @@
 // time) or, without cuBLASLt, an FMA burn kernel, and counts wrong results. Output: JSON lines on
 // stdout (start, progress, result, error, end). Exit 0 clean, 1 errors or mismatches, 2 could not run.
 //
-// Correctness: inputs are deterministic; each buffer set's first output gives a reference checksum
-// (and a few of its elements are checked against FP64 dot products on the host); every later
-// iteration's checksum must equal it bit for bit (same algorithm, no atomics in the reduction).
+// Correctness: inputs are deterministic; each buffer set's first output gives a reference checksum and
+// every later iteration's checksum must equal it bit for bit (same algorithm, no atomics in the
+// reduction). Elements of set 0 are checked against FP64 dot products on the host before the run, and
+// after it two elements of every set (positions rotating per set), so a fault that corrupts one set the
+// same way every time is caught too. The result line carries set 0's reference checksum: every GPU gets
+// the same inputs, so bee compares it across GPUs of one model and fails the one that disagrees.
 //
 // Formats: fp16, bf16, tf32 (sm_80+), fp8 E4M3 with per-tensor scale pointers (sm_89+), and fp4 E2M1 with
 // 16-element UE4M3 block scales (NVFP4, sm_100+, cuBLASLt 12.8+). The block-scaling constants are
@@ -298,6 +301,10 @@ struct Figures {
   unsigned long long iterations;
   unsigned long long mismatches;
   double seconds;
+  // set 0's reference checksum (cuBLASLt path): identical inputs on every GPU, so GPUs of one model and
+  // algorithm must agree on it — the caller compares them across GPUs
+  unsigned long long checksum[2];
+  int has_checksum;
 };
 
 struct DeviceJob {
@@ -347,10 +354,11 @@ static void maybe_progress(struct DeviceJob *j, struct Figures *f, double t0, do
 }
 
 static void result(struct DeviceJob *j, struct Figures *f) {
-  char why[620];
+  char why[620], sum[48] = "null";
+  if (f->has_checksum) snprintf(sum, sizeof sum, "\"%016llx%016llx\"", f->checksum[0], f->checksum[1]);
   emit("{\"event\":\"result\",\"device\":%d,\"dtype\":\"%s\",\"requested\":\"%s\",\"path\":\"%s\",\"seconds\":%.1f,"
-       "\"tflops\":%.2f,\"iterations\":%llu,\"mismatches\":%llu,\"fallback\":%s%s%s}",
-       j->index, f->dtype, f->requested, f->path, f->seconds, f->tflops, f->iterations, f->mismatches,
+       "\"tflops\":%.2f,\"iterations\":%llu,\"mismatches\":%llu,\"checksum\":%s,\"fallback\":%s%s%s}",
+       j->index, f->dtype, f->requested, f->path, f->seconds, f->tflops, f->iterations, f->mismatches, sum,
        f->fallback[0] ? "\"" : "", f->fallback[0] ? jstr(f->fallback, why, sizeof why) : "null", f->fallback[0] ? "\"" : "");
 }
 
@@ -496,6 +504,56 @@ static double stored(const struct Format *f, uint64_t i, uint32_t seed) {
   if (f->ab == CUDA_R_16BF) return (double)__bfloat162float(__float2bfloat16(v));
   if (f->ab == CUDA_R_8F_E4M3) return (double)(float)__nv_fp8_e4m3(v);
   return (double)v;
+}
+
+// Checks `count` elements of one set's output D (inputs seeded seed_a/seed_b) against an FP64 dot product
+// on the host; the sample positions rotate with `salt`. Counts mismatches; -1 when CUDA itself failed.
+static int fp64_check(struct DeviceJob *j, struct Figures *f, const struct Format *fmt, const void *D, int n,
+                      cudaDataType_t dtype_d, double ab_scale, uint32_t seed_a, uint32_t seed_b, uint64_t salt,
+                      int count) {
+  for (int k = 0; k < count; k++) {
+    int r = (int)(mix(77 + salt + k) % n), c = (int)(mix(99 + salt + k) % n);
+    size_t at = (size_t)c * n + r;
+    float dv;
+    cudaError_t e;
+    if (dtype_d == CUDA_R_32F) {
+      e = cudaMemcpy(&dv, (const float *)D + at, sizeof dv, cudaMemcpyDeviceToHost);
+    } else {
+      __nv_bfloat16 hv;
+      e = cudaMemcpy(&hv, (const __nv_bfloat16 *)D + at, sizeof hv, cudaMemcpyDeviceToHost);
+      dv = __bfloat162float(hv);
+    }
+    if (e != cudaSuccess) {
+      char m[200];
+      snprintf(m, sizeof m, "cudaMemcpy (FP64 check): %s", cudaGetErrorString(e));
+      emit_error(j->index, m);
+      j->errors++;
+      return -1;
+    }
+    double ref64 = 0, mag = 0;
+    for (int t = 0; t < n; t++) {
+      // A is stored K x M (column-major, lda = K): A^T(r, t) = A[r * n + t]; B(t, c) = B[c * n + t]
+      double a = stored(fmt, (uint64_t)r * n + t, seed_a), b = stored(fmt, (uint64_t)c * n + t, seed_b);
+      ref64 += a * b;
+      mag += fabs(a * b);
+    }
+    ref64 *= ab_scale;
+    mag *= ab_scale;
+    // fp32 accumulation of exact products needs little slack; TF32 rounds its inputs, FP8/FP4 tensor
+    // cores may accumulate in fewer bits, a bf16 output rounds to 8 bits
+    double rel = dtype_d != CUDA_R_32F                                            ? 1e-2
+                 : (fmt->compute == CUBLAS_COMPUTE_32F_FAST_TF32 || fmt->scaling) ? 2e-3
+                                                                                  : 1e-4;
+    double tol = rel * mag + 1e-3;
+    if (fabs(dv - ref64) > tol) {
+      char m[220];
+      snprintf(m, sizeof m, "%s reference check (set %u): D[%d,%d] = %.6g, FP64 dot product %.6g", f->dtype,
+               (unsigned)((seed_a - 1000u) / 2), r, c, dv, ref64);
+      emit_error(j->index, m);
+      f->mismatches++;
+    }
+  }
+  return 0;
 }
 
 #define LT_OK(call, what)                                                   \
@@ -675,42 +733,8 @@ static int run_lt(struct DeviceJob *j, struct Figures *f, double seconds, size_t
     }
     heur = cand[chosen];
   }
-  {
-    // FP64 host check of a few elements of set 0's output (D[0] holds the chosen algorithm's)
-    for (int k = 0; k < 8; k++) {
-      int r = (int)(mix(77 + k) % n), c = (int)(mix(99 + k) % n);
-      size_t at = (size_t)c * n + r;
-      float dv;
-      if (dtype_d == CUDA_R_32F) {
-        CUDA_OK(j, cudaMemcpy(&dv, (float *)D[0] + at, sizeof dv, cudaMemcpyDeviceToHost), "cudaMemcpy");
-      } else {
-        __nv_bfloat16 hv;
-        CUDA_OK(j, cudaMemcpy(&hv, (__nv_bfloat16 *)D[0] + at, sizeof hv, cudaMemcpyDeviceToHost), "cudaMemcpy");
-        dv = __bfloat162float(hv);
-      }
-      double ref64 = 0, mag = 0;
-      for (int t = 0; t < n; t++) {
-        // A is stored K x M (column-major, lda = K): A^T(r, t) = A[r * n + t]; B(t, c) = B[c * n + t]
-        double a = stored(&fmt, (uint64_t)r * n + t, 1000u), b = stored(&fmt, (uint64_t)c * n + t, 1001u);
-        ref64 += a * b;
-        mag += fabs(a * b);
-      }
-      ref64 *= ab_scale;
-      mag *= ab_scale;
-      // fp32 accumulation of exact products needs little slack; TF32 rounds its inputs, FP8/FP4 tensor
-      // cores may accumulate in fewer bits, a bf16 output rounds to 8 bits
-      double rel = dtype_d != CUDA_R_32F                                          ? 1e-2
-                   : (fmt.compute == CUBLAS_COMPUTE_32F_FAST_TF32 || fmt.scaling) ? 2e-3
-                                                                                  : 1e-4;
-      double tol = rel * mag + 1e-3;
-      if (fabs(dv - ref64) > tol) {
-        char m[200];
-        snprintf(m, sizeof m, "%s reference check: D[%d,%d] = %.6g, FP64 dot product %.6g", f->dtype, r, c, dv, ref64);
-        emit_error(j->index, m);
-        f->mismatches++;
-      }
-    }
-  }
+  // FP64 host check of a few elements of set 0's output (D[0] holds the chosen algorithm's)
+  if (fp64_check(j, f, &fmt, D[0], n, dtype_d, ab_scale, 1000u, 1001u, 0, 8) < 0) goto fail;
   for (int s = 0; s < sets; s++) {
     CUDA_OK(j, cudaEventCreateWithFlags(&ev_gemm[s], cudaEventDisableTiming), "cudaEventCreate");
     CUDA_OK(j, cudaEventCreateWithFlags(&ev_sum[s], cudaEventDisableTiming), "cudaEventCreate");
@@ -742,6 +766,17 @@ static int run_lt(struct DeviceJob *j, struct Figures *f, double seconds, size_t
       CUDA_OK(j, cudaStreamSynchronize(cstream), "GEMM");
       for (int b = 0; b < nb; b++, it++) count_iteration(f, ref[it % sets], hsums + 2 * b, it < (unsigned long long)sets);
       maybe_progress(j, f, t0, &last, flops);
+    }
+    if (it > 0) {
+      memcpy(f->checksum, ref[0], sizeof f->checksum);
+      f->has_checksum = 1;
+    }
+    // every set that ran against FP64, not only set 0: a fault that corrupts one set the same way every
+    // time repeats its checksum and is seen only here (2 samples per set, positions rotating per set)
+    int ran = it < (unsigned long long)sets ? (int)it : sets;
+    for (int s = 0; s < ran && !g_stop; s++) {
+      if (fp64_check(j, f, &fmt, D[s], n, dtype_d, ab_scale, 1000u + 2 * s, 1001u + 2 * s, 1000 + 2 * (uint64_t)s, 2) < 0)
+        goto fail;
     }
     progress(j, f, t0, flops);
   }
