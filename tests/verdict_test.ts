@@ -375,3 +375,14 @@ Deno.test("nvidia: ECC disabled is a WARN with the way to enable it; MIG mode is
   ]);
   assert.match(found[0]!.action, /nvidia-smi -i N -e 1/);
 });
+
+Deno.test("nvidia: the retired-pages limit is DCGM's 60", () => {
+  const q = parseNvidiaSmiQ(fixture("nvidia_smi/ampere__rtx-a6000-x9-first3__550.127.05.txt"));
+  const at = (n: number) => {
+    const g = structuredClone(q);
+    g.gpus[0]!.retired_pages = { single_bit: n - 1, double_bit: 1, pending: false };
+    return codes({ nvidia: g });
+  };
+  assert.deepEqual(at(59), []);
+  assert.deepEqual(at(60), ["FAIL nvidia.retired_pages_limit nvidia:gpu0"]);
+});

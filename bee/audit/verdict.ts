@@ -159,7 +159,8 @@ export const RULES: Record<string, { severity: Sev; when: string; action: string
   },
   "nvidia.retired_pages_limit": {
     severity: "FAIL",
-    when: "retired pages (single + double bit) ≥ 63",
+    when:
+      "retired pages (single + double bit) ≥ 60 (DCGM's DCGM_LIMIT_MAX_RETIRED_PAGES; newer DCGM allows 63)",
     action: "The GPU has used up its page retirement budget: RMA.",
   },
   "nvidia.vbios_mismatch": {
@@ -211,6 +212,9 @@ export const RULES: Record<string, { severity: Sev; when: string; action: string
     action: "Re-run the audit; a hanging tool often means a hanging device.",
   },
 };
+
+/** DCGM's retired-pages limit (DCGM_LIMIT_MAX_RETIRED_PAGES = 60; later DCGM releases raised it to 63). */
+export const RETIRED_PAGES_LIMIT = 60;
 
 class Findings {
   readonly list: Finding[] = [];
@@ -467,7 +471,13 @@ export function judge(hw: Omit<Hardware, "summary">, collectors: CollectorStatus
       f.add("nvidia.remap_failure", comp, `${who}: row remapping failure occurred`);
     }
     const retired = (g.retired_pages.single_bit ?? 0) + (g.retired_pages.double_bit ?? 0);
-    if (retired >= 63) f.add("nvidia.retired_pages_limit", comp, `${who}: ${retired} retired pages`);
+    if (retired >= RETIRED_PAGES_LIMIT) {
+      f.add(
+        "nvidia.retired_pages_limit",
+        comp,
+        `${who}: ${retired} retired pages (limit ${RETIRED_PAGES_LIMIT})`,
+      );
+    }
     const hwReasons = (g.clock_event_reasons_active ?? []).filter((r) =>
       /^HW (Slowdown|Thermal Slowdown|Power Brake Slowdown)$/i.test(r)
     );
