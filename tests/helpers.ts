@@ -194,14 +194,20 @@ export async function startWeb(
     stderr: "piped",
   }).spawn();
   const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
+  // up to 30 s: on a loaded CI machine the runtime's start alone can take seconds
+  let up = false;
+  for (let i = 0; i < 300 && !up; i++) {
     try {
-      const r = await fetch(`${base}/healthz`);
+      const r = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(2000) });
       await r.body?.cancel();
-      if (r.ok) break;
+      up = r.ok;
     } catch {
       await new Promise((res) => setTimeout(res, 100));
     }
+  }
+  if (!up) {
+    child.kill("SIGKILL");
+    throw new Error(`bee web did not answer on ${base} within 30 s`);
   }
   return {
     base,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { judge, RULES, summarize } from "../bee/audit/verdict.ts";
+import { judge, RULE_ROWS, RULES, summarize } from "../bee/audit/verdict.ts";
 import { parseSmartctl } from "../bee/audit/parsers/smartctl.ts";
 import { parseNvidiaSmiQ } from "../bee/audit/parsers/nvidia_smi.ts";
 import { parseIpmiSdr } from "../bee/audit/parsers/ipmitool.ts";
@@ -201,14 +201,15 @@ Deno.test("verdict: GPU health — DBE, pending retirement and remap, remap fail
   g1!.retired_pages = { single_bit: 40, double_bit: 23, pending: true };
   g2!.clock_event_reasons_active = ["SW Power Cap", "HW Power Brake Slowdown"];
   g2!.vbios = "94.02.5C.00.09";
+  // findings come in rule-row order
   assert.deepEqual(codes({ nvidia }), [
     "FAIL nvidia.ecc_uncorrected nvidia:gpu0",
-    "FAIL nvidia.remap_pending nvidia:gpu0",
     "FAIL nvidia.retirement_pending nvidia:gpu1",
+    "FAIL nvidia.remap_pending nvidia:gpu0",
     "FAIL nvidia.remap_failure nvidia:gpu1",
     "FAIL nvidia.retired_pages_limit nvidia:gpu1",
-    "WARN nvidia.clock_slowdown nvidia:gpu2",
     "WARN nvidia.vbios_mismatch nvidia",
+    "WARN nvidia.clock_slowdown nvidia:gpu2",
   ]);
 });
 
@@ -246,20 +247,28 @@ Deno.test("verdict: collectors that errored or timed out WARN; missing tools and
 Deno.test("verdict: disks present but smartctl missing WARN (health unchecked)", () => {
   const d = disk("/dev/sda", "smartctl/qemu-devbox-a-sda.json");
   d.smart = null;
-  const st: CollectorStatus = {
-    ...ok("storage"),
-    status: "missing_tool",
-    commands: [{ command: "smartctl -j -a /dev/sda", outcome: "missing", exit_code: null, duration_ms: 0 }],
-  };
-  assert.deepEqual(codes({ storage: { disks: [d] } }, [st]), ["WARN storage.smart_unchecked storage"]);
+  // the storage collector says so in its data (the rule never reads command strings)
+  assert.deepEqual(codes({ storage: { disks: [d], smartctl_missing: true } }), [
+    "WARN storage.smart_unchecked storage",
+  ]);
+  assert.deepEqual(codes({ storage: { disks: [d] } }), []);
 });
 
-Deno.test("verdict: the README rule table lists every rule code with its severity", () => {
+Deno.test("verdict: the README rule table is the rule rows, cell for cell (deno task rules regenerates it)", () => {
   const readme = Deno.readTextFileSync(`${REPO}/README.md`);
-  for (const [code, rule] of Object.entries(RULES)) {
-    const row = new RegExp(`\\| \`${code.replace(/\./g, "\\.")}\` +\\| ${rule.severity} +\\|`);
-    assert.match(readme, row, `README lacks a row for ${code}`);
-  }
+  const block = readme.slice(readme.indexOf("<!-- rules:begin -->"), readme.indexOf("<!-- rules:end -->"));
+  const cells = (line: string) =>
+    line.trim().replace(/^\||\|$/g, "").split(/(?<!\\)\|/).map((c) => c.trim().replace(/\\\|/g, "|"));
+  const rows = block.split("\n").filter((l) => l.startsWith("| `")).map(cells);
+  assert.deepEqual(
+    rows,
+    RULE_ROWS.map((r) => [`\`${r.code}\``, r.severity, r.when, r.action, r.source]),
+    "README rule table out of date: run deno task rules",
+  );
+  // every row has a source and a check that is exercised somewhere in this file's tests
+  for (const r of RULE_ROWS) assert.ok(r.source.length > 5, `${r.code} names the source of its threshold`);
+  assert.equal(new Set(RULE_ROWS.map((r) => r.code)).size, RULE_ROWS.length, "codes are unique");
+  assert.deepEqual(Object.keys(RULES), RULE_ROWS.map((r) => r.code));
 });
 
 Deno.test("verdict: NVSwitches on the bus without a running Fabric Manager is FAIL; running is clean", () => {

@@ -165,7 +165,12 @@ export async function runCollector<T>(
       status,
       duration_ms: Math.round(performance.now() - started),
       message: all.length ? all.join("; ").slice(0, 500) : null,
-      commands: ctx.commands,
+      // in a stable order (by command line), not completion order: the same machine, live or replayed from
+      // a snapshot, gives the same audit
+      commands: [...ctx.commands].sort((
+        a,
+        b,
+      ) => (a.command < b.command ? -1 : a.command > b.command ? 1 : 0)),
     },
   };
 }

@@ -169,7 +169,11 @@ export const Disk = z.object({
   nvme: NvmeController.nullable(),
 });
 export type Disk = z.infer<typeof Disk>;
-export const Storage = z.object({ disks: z.array(Disk) });
+export const Storage = z.object({
+  disks: z.array(Disk),
+  /** smartctl is not installed: no disk's SMART was read */
+  smartctl_missing: z.boolean().optional(),
+});
 export type Storage = z.infer<typeof Storage>;
 
 export const PciDevice = z.object({

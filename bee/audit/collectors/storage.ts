@@ -95,6 +95,6 @@ export const storage: Collector<Storage> = {
     const disks = await Promise.all(devices.map((d) => disk(ctx, d, perCtrl)));
     const missing = ctx.commands.filter((c) => c.outcome === "missing").map((c) => c.command.split(" ")[0]);
     for (const tool of new Set(missing)) ctx.note("missing_tool", `${tool} not found`);
-    return { disks };
+    return missing.includes("smartctl") ? { disks, smartctl_missing: true } : { disks };
   },
 };
