@@ -171,6 +171,13 @@ Deno.test("sat nvidia: HW thermal slowdown, new ECC errors and XID 79 fail their
   assert.match(r.summary["gpu_health_reason"]!, /GPU 1: 2 new uncorrectable/);
   assert.equal(r.summary["gpu_xid_status"], "FAILED");
   assert.match(r.summary["gpu_xid_reason"]!, /79 \(GPU has fallen off the bus\) on 0000:52:00/);
+  assert.equal(r.summary["gpu_xid_findings"], "nvidia.xid_hardware");
+  assert.match(
+    r.summary["gpu_xid_finding_1"]!,
+    /^FAIL nvidia\.xid_hardware nvidia:0000:52:00: XID 79 .* → Check nvidia-smi -q/,
+  );
+  // gpu_health lists the audit's own GPU rules on the state after the stress
+  assert.match(r.summary["gpu_health_findings"] ?? "", /nvidia\.ecc_uncorrected|nvidia\.remap_pending/);
   assert.match(dec.decode(r.files.get("kernel-log-new.txt")!), /Xid .*: 79/);
   assert.match(dec.decode(r.files.get("gpu-metrics.html")!), /fill="#d62728" fill-opacity/);
 });

@@ -369,6 +369,11 @@ Deno.test("xid: only new lines count; any new XID fails, named with its meaning;
   assert.equal(bad.status, "FAILED");
   assert.match(bad.reason!, /79 \(GPU has fallen off the bus\) on 0000:52:00/);
   assert.match(String(bad.facts!["action"]), /^GPU hardware XID/);
+  // the same Finding type and codes as the audit
+  assert.deepEqual(bad.findings!.map((f) => `${f.severity} ${f.code} ${f.component}`), [
+    "FAIL nvidia.xid_hardware nvidia:0000:52:00",
+  ]);
+  assert.deepEqual(app.findings!.map((f) => f.code), ["nvidia.xid"]);
   assert.equal(judgeXids([]).status, "OK");
   for (const x of [62, 63, 64, 92, 94, 95]) {
     const r = judgeXids([{ xid: x, pci: "0000:4f:00", text: `NVRM: Xid (PCI:0000:4f:00): ${x}, pid=1` }]);

@@ -713,10 +713,44 @@ export const RULE_ROWS: Rule[] = [
   },
 ];
 
+/** Rows that only `bee sat nvidia` raises (from the kernel log during the run); no audit check. */
+export const SAT_RULE_ROWS: Rule[] = [
+  {
+    code: "nvidia.xid_hardware",
+    severity: "FAIL",
+    when:
+      "(SAT) a new NVRM Xid line during the stress with a hardware XID: 48, 62, 63, 64, 74, 79, 92, 94, 95, 119, 120, 140",
+    action: "Check nvidia-smi -q for ECC and remap state, reseat the GPU and its power; RMA if it repeats.",
+    source: "NVIDIA XID catalogue; DCGM's list of hardware XIDs",
+    check: () => [],
+  },
+  {
+    code: "nvidia.xid",
+    severity: "FAIL",
+    when: "(SAT) any other new NVRM Xid line during the stress (application/driver class)",
+    action: "Update the driver and re-run; if it repeats under bee's own stress, treat the GPU as suspect.",
+    source: "bee: an acceptance test does not wave an XID through",
+    check: () => [],
+  },
+];
+
 /** The rows by code (code → severity, when, action, source). */
 export const RULES: Record<string, Omit<Rule, "code" | "check">> = Object.fromEntries(
-  RULE_ROWS.map(({ code, check: _check, ...rest }) => [code, rest]),
+  [...RULE_ROWS, ...SAT_RULE_ROWS].map(({ code, check: _check, ...rest }) => [code, rest]),
 );
+
+/** A finding of rule `code` (any row, SAT-only ones included). */
+export function finding(code: string, component: string, message: string): Finding {
+  const r = RULES[code];
+  if (!r) throw new Error(`unknown rule ${code}`);
+  return {
+    severity: r.severity,
+    component: component.slice(0, 256),
+    code,
+    message: message.slice(0, 1024),
+    action: r.action,
+  };
+}
 
 /** Applies every rule to the hardware data and the collector statuses. */
 export function judge(hw: Omit<Hardware, "summary">, collectors: CollectorStatus[]): Finding[] {
@@ -738,7 +772,7 @@ export function rulesMarkdown(): string {
   return [
     "| code | severity | when | action | threshold source |",
     "| --- | --- | --- | --- | --- |",
-    ...RULE_ROWS.map((r) =>
+    ...[...RULE_ROWS, ...SAT_RULE_ROWS].map((r) =>
       `| \`${r.code}\` | ${r.severity} | ${cell(r.when)} | ${cell(r.action)} | ${cell(r.source)} |`
     ),
   ].join("\n");

@@ -2,6 +2,7 @@
 // `nvidia-smi -q` parses, and the `NVRM: Xid` lines that appeared in the kernel log meanwhile.
 import type { Gpu, Nvidia } from "../audit/schema.ts";
 import type { JobResult } from "./summary.ts";
+import { finding, judge } from "../audit/verdict.ts";
 
 /**
  * XIDs that point at the GPU itself (memory/ECC, NVLink, bus, GSP and micro-controller failures) rather
@@ -81,8 +82,16 @@ export function judgeXids(events: XidEvent[]): JobResult {
   facts["action"] = hardware
     ? "GPU hardware XID: check nvidia-smi -q for ECC/remap state, reseat the GPU and its power, RMA if it repeats"
     : "application/driver XID during bee's own stress: update the driver and re-run; if it repeats, treat the GPU as suspect";
+  const findings = distinct.slice(0, 10).map((e) =>
+    finding(
+      FATAL_XIDS.has(e.xid) ? "nvidia.xid_hardware" : "nvidia.xid",
+      `nvidia:${e.pci ?? "?"}`,
+      `XID ${xidName(e.xid)}: ${e.text.slice(0, 200)}`,
+    )
+  );
   return {
     name: "gpu_xid",
+    findings,
     status: "FAILED",
     reason: `${events.length} new XID event(s): ${
       distinct.slice(0, 6).map((e) => `${xidName(e.xid)} on ${e.pci ?? "?"}`).join("; ")
@@ -135,6 +144,22 @@ export function judgeHealth(before: Nvidia, after: Nvidia, selected: number[]): 
     if (a.remapped_rows.pending) problems.push(`GPU ${b.index}: row remap pending (needs a GPU reset)`);
     if (a.remapped_rows.failure) problems.push(`GPU ${b.index}: row remapping failure`);
   }
-  if (problems.length) return { name: "gpu_health", status: "FAILED", reason: problems.join("; "), facts };
-  return { name: "gpu_health", status: "OK", facts };
+  // the audit's own GPU rules on the state after the stress: same codes, same actions as bee audit
+  const selectedAfter = after.gpus.filter((g) =>
+    before.gpus.some((b) => b.index === g.index && selected.includes(b.index))
+  );
+  const findings = judge({
+    board: null,
+    cpu: null,
+    memory: null,
+    storage: null,
+    pcie: null,
+    psu: null,
+    nvidia: { ...after, gpus: selectedAfter },
+    network: null,
+  }, []).filter((f) => f.code.startsWith("nvidia."));
+  if (problems.length) {
+    return { name: "gpu_health", status: "FAILED", reason: problems.join("; "), facts, findings };
+  }
+  return { name: "gpu_health", status: "OK", facts, findings };
 }

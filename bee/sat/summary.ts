@@ -1,5 +1,6 @@
 // The SAT summary.txt contract: `key=value` lines, per-job status OK|FAILED|UNSUPPORTED, and the
 // overall status derived from them. Pure functions: results in, text out (and back).
+import type { Finding } from "../audit/schema.ts";
 
 /** The only three values a job or the whole SAT may have. */
 export type JobStatus = "OK" | "FAILED" | "UNSUPPORTED";
@@ -13,6 +14,8 @@ export interface JobResult {
   reason?: string;
   /** extra facts, written as `<key>=<value>` in insertion order */
   facts?: Record<string, string | number | boolean | null>;
+  /** findings in the audit's own type and codes (rows of bee/audit/verdict.ts) */
+  findings?: Finding[];
 }
 
 /** Archive file names: `bee-sat-<kind>-<host>-<UTC timestamp>.tar.gz`. */
@@ -66,6 +69,13 @@ export function renderSummary(
     put(`${name}_status`, j.status);
     if (j.status !== "OK" || j.reason) put(`${name}_reason`, j.reason || "no reason recorded");
     for (const [k, v] of Object.entries(j.facts ?? {})) put(`${name}_${k}`, v);
+    const fs = j.findings ?? [];
+    if (fs.length) {
+      put(`${name}_findings`, fs.map((f) => f.code).join(","));
+      fs.slice(0, 10).forEach((f, i) =>
+        put(`${name}_finding_${i + 1}`, `${f.severity} ${f.code} ${f.component}: ${f.message} → ${f.action}`)
+      );
+    }
   }
   return lines.join("\n") + "\n";
 }
