@@ -188,10 +188,11 @@ Deno.test("web: /sat/ lists archives newest first with their overall status; dow
     assert.ok(!r.body.includes("secret"), p);
   }
   const metrics = await get(handler, "/metrics");
-  assert.match(
-    metrics.body,
-    /bee_sat_result\{archive="bee-sat-nvidia-node-20261124T100000Z.tar.gz",kind="nvidia",status="OK"\} 1/,
-  );
+  // bounded cardinality: by kind and status, never one series per archive
+  assert.match(metrics.body, /^bee_sat_runs\{kind="nvidia",status="OK"\} \d+$/m);
+  assert.match(metrics.body, /^bee_sat_last_result\{kind="nvidia",status="OK"\} 1$/m);
+  assert.match(metrics.body, /^bee_sat_last_timestamp_seconds\{kind="nvidia"\} \d+/m);
+  assert.doesNotMatch(metrics.body, /archive="/);
 });
 
 Deno.test("web: /metrics exposes verdict, counts and per-GPU gauges", async () => {
@@ -201,4 +202,13 @@ Deno.test("web: /metrics exposes verdict, counts and per-GPU gauges", async () =
   assert.match(r.body, /^bee_audit_failures \d+$/m);
   assert.equal((r.body.match(/^bee_gpu_temperature_celsius\{/gm) ?? []).length, 8);
   assert.match(r.body, /^bee_gpu_remapped_rows_pending\{gpu="5",[^}]*\} 1$/m);
+  // every finding as a series with its rule code, component and severity
+  const a = eightGpuFailAudit();
+  const series = r.body.split("\n").filter((l) => l.startsWith("bee_finding{"));
+  assert.equal(series.length, a.hardware.summary.findings.length);
+  const f0 = a.hardware.summary.findings[0]!;
+  assert.ok(
+    series.includes(`bee_finding{code="${f0.code}",component="${f0.component}",severity="${f0.severity}"} 1`),
+  );
+  assert.match(r.body, /^bee_machine_info\{serial="[^"]*",manufacturer=/m);
 });

@@ -1,4 +1,6 @@
-// Prometheus text exposition of the audit and the SAT results.
+// Prometheus text exposition of the audit and the SAT results, with bounded cardinality so one Prometheus
+// can scrape a whole burn-in floor: findings by code/component/severity, SAT results by kind and status
+// (never one series per archive), and one info series naming the machine.
 import type { Audit } from "../audit/schema.ts";
 import type { SatArchive } from "../sat/archives.ts";
 
@@ -31,6 +33,20 @@ export function renderMetrics(audit: Audit | null, sats: SatArchive[]): string {
       {},
       Date.parse(audit.host.collected_at) / 1000,
     ]]);
+    const board = audit.hardware.board?.system;
+    metric("bee_machine_info", "identity of the audited machine (labels only)", [[{
+      serial: board?.serial ?? "",
+      manufacturer: board?.manufacturer ?? "",
+      product: board?.product ?? "",
+      bee_version: audit.bee.version,
+    }, 1]]);
+    metric(
+      "bee_finding",
+      "1 per finding of the audit (at most 500), by rule code, component and severity",
+      s.findings.slice(0, 500).map((
+        f,
+      ) => [{ code: f.code, component: f.component, severity: f.severity }, 1]),
+    );
     metric(
       "bee_collector_status",
       "1 for each collector's status",
@@ -60,12 +76,33 @@ export function renderMetrics(audit: Audit | null, sats: SatArchive[]): string {
       g((x) => x.remapped_rows.pending === null ? null : Number(x.remapped_rows.pending)),
     );
   }
+  // SAT results: counts per kind and status, and the newest run per kind — no label per archive
+  const counts = new Map<string, number>();
+  const newest = new Map<string, SatArchive>();
+  for (const a of sats) {
+    const kind = a.summary?.["kind"] ?? "unknown";
+    const status = a.overall_status ?? "UNKNOWN";
+    counts.set(`${kind}\0${status}`, (counts.get(`${kind}\0${status}`) ?? 0) + 1);
+    const n = newest.get(kind);
+    if (!n || (a.mtime?.getTime() ?? 0) > (n.mtime?.getTime() ?? 0)) newest.set(kind, a);
+  }
   metric(
-    "bee_sat_result",
-    "1 per SAT archive, labelled with its overall status",
-    sats.map((
-      a,
-    ) => [{ archive: a.name, kind: a.summary?.["kind"] ?? "", status: a.overall_status ?? "UNKNOWN" }, 1]),
+    "bee_sat_runs",
+    "SAT archives on this machine by kind and overall status",
+    [...counts].map(([k, n]) => {
+      const [kind, status] = k.split("\0");
+      return [{ kind, status }, n];
+    }),
+  );
+  metric(
+    "bee_sat_last_result",
+    "1 for the overall status of the newest SAT of each kind",
+    [...newest].map(([kind, a]) => [{ kind, status: a.overall_status ?? "UNKNOWN" }, 1]),
+  );
+  metric(
+    "bee_sat_last_timestamp_seconds",
+    "when the newest SAT of each kind finished (archive time)",
+    [...newest].map(([kind, a]) => [{ kind }, a.mtime ? a.mtime.getTime() / 1000 : null]),
   );
   return out.join("\n") + "\n";
 }
