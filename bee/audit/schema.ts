@@ -193,6 +193,8 @@ export const PciDevice = z.object({
   max_link_speed: Str,
   current_link_width: Int,
   max_link_width: Int,
+  /** PCIe AER error counts since boot (sysfs aer_dev_*), null where the device has no AER */
+  aer: z.object({ correctable: Int, nonfatal: Int, fatal: Int }).nullable().optional(),
 });
 export type PciDevice = z.infer<typeof PciDevice>;
 export const Pcie = z.object({ devices: z.array(PciDevice) });

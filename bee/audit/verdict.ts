@@ -57,6 +57,13 @@ export class JudgeInput {
     );
   }
 
+  /** PCI functions with AER counters. */
+  aer(): { d: PciDevice; a: NonNullable<PciDevice["aer"]>; comp: string }[] {
+    return (this.hw.pcie?.devices ?? []).flatMap((d) =>
+      d.aer ? [{ d, a: d.aer, comp: `pcie:${d.address}` }] : []
+    );
+  }
+
   /** NVIDIA display/3D controllers on the PCI bus. */
   pciGpus(): PciDevice[] {
     return (this.hw.pcie?.devices ?? []).filter((d) =>
@@ -129,6 +136,9 @@ const NVME_WARNING_BITS = [
   "volatile backup failed",
   "persistent memory read-only",
 ];
+
+/** Correctable AER errors since boot that make a link suspect. */
+export const AER_CORRECTABLE_LIMIT = 10;
 
 /** DCGM's retired-pages limit (DCGM_LIMIT_MAX_RETIRED_PAGES = 60; later DCGM releases raised it to 63). */
 export const RETIRED_PAGES_LIMIT = 60;
@@ -462,6 +472,59 @@ export const RULE_ROWS: Rule[] = [
               }: link x${d.current_link_width} of x${d.max_link_width} (${d.current_link_speed ?? "?"} of ${
                 d.max_link_speed ?? "?"
               })`,
+            ),
+          ]
+          : []
+      ),
+  },
+  {
+    code: "pcie.aer_fatal",
+    severity: "FAIL",
+    when: "a PCIe function logged uncorrectable fatal AER errors since boot",
+    action:
+      "Reseat the card and its riser; check the slot and the kernel log; replace the part if it repeats.",
+    source: "Linux AER statistics (sysfs aer_dev_fatal); PCIe base spec: fatal = link unreliable",
+    check: (x) =>
+      x.aer().flatMap(({ d, a, comp }) =>
+        (a.fatal ?? 0) > 0
+          ? [hit(comp, `${d.device ?? d.device_id ?? "device"}: ${a.fatal} fatal AER errors since boot`)]
+          : []
+      ),
+  },
+  {
+    code: "pcie.aer_nonfatal",
+    severity: "WARN",
+    when: "a PCIe function logged uncorrectable non-fatal AER errors since boot",
+    action:
+      "Check the kernel log for the AER lines; reseat the card; watch whether the count grows under load.",
+    source: "Linux AER statistics (sysfs aer_dev_nonfatal)",
+    check: (x) =>
+      x.aer().flatMap(({ d, a, comp }) =>
+        (a.nonfatal ?? 0) > 0
+          ? [
+            hit(
+              comp,
+              `${
+                d.device ?? d.device_id ?? "device"
+              }: ${a.nonfatal} non-fatal uncorrectable AER errors since boot`,
+            ),
+          ]
+          : []
+      ),
+  },
+  {
+    code: "pcie.aer_correctable",
+    severity: "WARN",
+    when: `a PCIe function logged ${AER_CORRECTABLE_LIMIT} or more correctable AER errors since boot`,
+    action: "A marginal link (riser, cable, slot): reseat, check the link speed and width, re-run the audit.",
+    source: "Linux AER statistics (sysfs aer_dev_correctable); bee: link training may log a few, not 10",
+    check: (x) =>
+      x.aer().flatMap(({ d, a, comp }) =>
+        (a.correctable ?? 0) >= AER_CORRECTABLE_LIMIT
+          ? [
+            hit(
+              comp,
+              `${d.device ?? d.device_id ?? "device"}: ${a.correctable} correctable AER errors since boot`,
             ),
           ]
           : []

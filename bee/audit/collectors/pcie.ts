@@ -3,6 +3,23 @@ import type { Collector, CollectorContext } from "../collector.ts";
 import { normalizePciAddress, parseLspciVmm } from "../parsers/lspci.ts";
 import { parsePciSysfs, type PciSysfsAttrs } from "../parsers/pci_sysfs.ts";
 import type { PciDevice, Pcie } from "../schema.ts";
+import { parseAerTotal } from "../parsers/aer.ts";
+
+/** AER counters of one function (the kernel's aer_dev_* files, or aer/err_* where it moved them). */
+async function aerCounts(ctx: CollectorContext, addr: string): Promise<PciDevice["aer"]> {
+  const read = async (old: string, now: string) =>
+    parseAerTotal(
+      (await ctx.readText(`${PCI}/${addr}/${old}`)) ?? (await ctx.readText(`${PCI}/${addr}/aer/${now}`)),
+    );
+  const [correctable, nonfatal, fatal] = await Promise.all([
+    read("aer_dev_correctable", "err_cor"),
+    read("aer_dev_nonfatal", "err_nonfatal"),
+    read("aer_dev_fatal", "err_fatal"),
+  ]);
+  return correctable === null && nonfatal === null && fatal === null
+    ? null
+    : { correctable, nonfatal, fatal };
+}
 
 const PCI = "/sys/bus/pci/devices";
 const ATTRS = [
@@ -37,7 +54,7 @@ export const pcie: Collector<Pcie> = {
     const inSysfs = (await ctx.readDir(PCI)) ?? [];
     const addrs = [...new Set([...named.keys(), ...inSysfs.map(normalizePciAddress)])].sort();
     const devices: PciDevice[] = await Promise.all(addrs.map(async (addr) => {
-      const s = parsePciSysfs(await sysfsAttrs(ctx, addr));
+      const [s, aer] = [parsePciSysfs(await sysfsAttrs(ctx, addr)), await aerCounts(ctx, addr)];
       const l = named.get(addr);
       return {
         address: addr,
@@ -56,6 +73,7 @@ export const pcie: Collector<Pcie> = {
         max_link_speed: s.max_link_speed,
         current_link_width: s.current_link_width,
         max_link_width: s.max_link_width,
+        ...(aer ? { aer } : {}),
       };
     }));
     return { devices };
