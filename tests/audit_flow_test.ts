@@ -324,3 +324,34 @@ Deno.test("audit flow: PCIe AER counters per function — fatal FAIL, non-fatal 
     "WARN pcie.aer_nonfatal pcie:0000:00:03.0",
   ]);
 });
+
+Deno.test("audit flow: EDAC counts per DIMM, the label mapped to the audit's slot and named in the finding", async () => {
+  // HAND-MADE EDAC tree in the kernel's layout (mcN/dimmN/dimm_{label,ce_count,ue_count}); the qemu-devbox
+  // has no EDAC driver, so no real capture with errors exists here
+  const { r, out } = await auditWith((bin) => qemuDevboxTools(bin), [], (root) => {
+    const mc = `${root}/sys/devices/system/edac/mc/mc0`;
+    const put = (p: string, t: string) => {
+      Deno.mkdirSync(p.slice(0, p.lastIndexOf("/")), { recursive: true });
+      Deno.writeTextFileSync(p, t);
+    };
+    put(`${mc}/ce_count`, "5\n");
+    put(`${mc}/ue_count`, "0\n");
+    put(`${mc}/dimm0/dimm_label`, "CPU_SrcID#0_DIMM 0\n");
+    put(`${mc}/dimm0/dimm_ce_count`, "5\n");
+    put(`${mc}/dimm0/dimm_ue_count`, "0\n");
+    put(`${mc}/dimm1/dimm_label`, "CPU_SrcID#0_DIMM_B1\n");
+    put(`${mc}/dimm1/dimm_ce_count`, "0\n");
+    put(`${mc}/dimm1/dimm_ue_count`, "0\n");
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const a = readAudit(out);
+  const dimms = a.hardware.memory!.edac![0]!.dimms!;
+  assert.deepEqual(dimms.map((d) => [d.dimm, d.slot, d.ce_count]), [["dimm0", "DIMM 0", 5], [
+    "dimm1",
+    null,
+    0,
+  ]]);
+  const f = a.hardware.summary.findings.find((x) => x.code === "memory.edac_corrected")!;
+  assert.equal(f.component, "memory:mc0");
+  assert.equal(f.message, "5 corrected memory errors (DIMM 0: 5)");
+});

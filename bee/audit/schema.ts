@@ -93,7 +93,23 @@ export const MemorySlot = z.object({
   part_number: Str,
   serial: Str,
 });
-export const EdacController = z.object({ controller: z.string(), ce_count: Int, ue_count: Int });
+export const EdacDimm = z.object({
+  /** sysfs name (dimm0…) */
+  dimm: z.string().max(32),
+  /** the firmware's label (e.g. "CPU_SrcID#0_MC#0_Chan#1_DIMM#0" or a slot name), bounded */
+  label: Str,
+  ce_count: Int,
+  ue_count: Int,
+  /** the audit's DIMM slot this label names, when one matches */
+  slot: Str,
+});
+export const EdacController = z.object({
+  controller: z.string(),
+  ce_count: Int,
+  ue_count: Int,
+  /** per-DIMM counts (the kernel's mcN/dimmN directories), absent on older kernels */
+  dimms: z.array(EdacDimm).optional(),
+});
 export const Memory = z.object({
   slots: z.array(MemorySlot).nullable(),
   /** DRAM only */

@@ -120,6 +120,21 @@ const PSU_CRITICAL = (st: string, reading: string) =>
   /^(cr|nr|lcr|ucr|lnr|unr)$/.test(st) ||
   /failure detected|ac lost|input lost|power supply lost/i.test(reading);
 
+/** EDAC errors per memory controller, naming the DIMMs (label → audit slot) that carry them. */
+const edacHits = (x: JudgeInput, key: "ue_count" | "ce_count", what: string): Hit[] =>
+  (x.hw.memory?.edac ?? []).flatMap((mc) => {
+    if (!((mc[key] ?? 0) > 0)) return [];
+    const dimms = (mc.dimms ?? []).filter((d) => (d[key] ?? 0) > 0).map((d) =>
+      `${d.slot ?? d.label ?? d.dimm}: ${d[key]}`
+    );
+    return [
+      hit(
+        `memory:${mc.controller}`,
+        `${mc[key]} ${what} memory errors${dimms.length ? ` (${dimms.join(", ")})` : ""}`,
+      ),
+    ];
+  });
+
 /** Disks whose smartctl exit status has `bit` set. */
 const exitBit = (x: JudgeInput, bit: number): Hit[] =>
   x.smartDisks().flatMap(({ s, comp }) =>
@@ -366,12 +381,7 @@ export const RULE_ROWS: Rule[] = [
     when: "EDAC ue_count > 0",
     action: "Find the failing DIMM from the EDAC controller and BMC log; replace it.",
     source: "Linux EDAC (ue_count); any uncorrected error",
-    check: (x) =>
-      (x.hw.memory?.edac ?? []).flatMap((mc) =>
-        (mc.ue_count ?? 0) > 0
-          ? [hit(`memory:${mc.controller}`, `${mc.ue_count} uncorrected memory errors`)]
-          : []
-      ),
+    check: (x) => edacHits(x, "ue_count", "uncorrected"),
   },
   {
     code: "memory.edac_corrected",
@@ -379,12 +389,7 @@ export const RULE_ROWS: Rule[] = [
     when: "EDAC ce_count > 0",
     action: "Run bee sat memory; replace the DIMM if corrected errors keep rising.",
     source: "Linux EDAC (ce_count); any corrected error on a machine under acceptance",
-    check: (x) =>
-      (x.hw.memory?.edac ?? []).flatMap((mc) =>
-        (mc.ce_count ?? 0) > 0
-          ? [hit(`memory:${mc.controller}`, `${mc.ce_count} corrected memory errors`)]
-          : []
-      ),
+    check: (x) => edacHits(x, "ce_count", "corrected"),
   },
   {
     code: "memory.ipmi_ecc_uncorrectable",

@@ -3,7 +3,7 @@ import { NO_SMBIOS } from "./board.ts";
 import type { Collector, CollectorContext } from "../collector.ts";
 import { memorySlotsFromDmi, parseDmidecode } from "../parsers/dmidecode.ts";
 import { parseMeminfo } from "../parsers/procfs.ts";
-import { int } from "../../lib/text.ts";
+import { clean, int } from "../../lib/text.ts";
 import type { Memory } from "../schema.ts";
 
 const EDAC_MC = "/sys/devices/system/edac/mc";
@@ -18,7 +18,28 @@ async function edac(ctx: CollectorContext): Promise<Memory["edac"]> {
       ctx.readText(`${EDAC_MC}/${n}/ce_count`),
       ctx.readText(`${EDAC_MC}/${n}/ue_count`),
     ]);
-    out.push({ controller: n, ce_count: int(ce), ue_count: int(ue) });
+    const dimms = ((await ctx.readDir(`${EDAC_MC}/${n}`)) ?? []).filter((d) => /^(dimm|rank)\d+$/.test(d));
+    const perDimm = await Promise.all(dimms.map(async (d) => {
+      const base = `${EDAC_MC}/${n}/${d}`;
+      const [label, dce, due] = await Promise.all([
+        ctx.readText(`${base}/dimm_label`),
+        ctx.readText(`${base}/dimm_ce_count`),
+        ctx.readText(`${base}/dimm_ue_count`),
+      ]);
+      return {
+        dimm: d,
+        label: clean(label),
+        ce_count: int(dce),
+        ue_count: int(due),
+        slot: null as string | null,
+      };
+    }));
+    out.push({
+      controller: n,
+      ce_count: int(ce),
+      ue_count: int(ue),
+      ...(perDimm.length ? { dimms: perDimm } : {}),
+    });
   }
   return out;
 }
@@ -43,6 +64,15 @@ export const memory: Collector<Memory> = {
     }
     if (meminfo === null) ctx.note("error", `cannot read ${ctx.path("/proc/meminfo")}`);
     const total = meminfo === null ? undefined : parseMeminfo(meminfo)["MemTotal"];
+    // an EDAC DIMM label that names a slot's locator (e.g. "DIMM_A1" in "CPU0_DIMM_A1") points at that slot
+    for (const mc of controllers ?? []) {
+      for (const d of mc.dimms ?? []) {
+        const hit = (slots ?? []).find((s) =>
+          s.locator && d.label && d.label.toLowerCase().includes(s.locator.toLowerCase())
+        );
+        d.slot = hit?.locator ?? null;
+      }
+    }
     const dram = slots?.filter((s) => s.installed && s.kind !== "pmem") ?? [];
     const pmem = slots?.filter((s) => s.installed && s.kind === "pmem") ?? [];
     const installed = dram.length ? dram.reduce((sum, s) => sum + (s.size_bytes ?? 0), 0) : null;
