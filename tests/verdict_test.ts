@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { judge, RULE_ROWS, RULES, SAT_RULE_ROWS, summarize } from "../bee/audit/verdict.ts";
+import { judge, NO_HARDWARE, RULE_ROWS, RULES, SAT_RULE_ROWS, summarize } from "../bee/audit/verdict.ts";
 import { parseSmartctl } from "../bee/audit/parsers/smartctl.ts";
 import { parseNvidiaSmiQ } from "../bee/audit/parsers/nvidia_smi.ts";
 import { parseIpmiSdr } from "../bee/audit/parsers/ipmitool.ts";
@@ -7,16 +7,7 @@ import type { CollectorStatus, Disk, Hardware, PciDevice } from "../bee/audit/sc
 import { fixture, REPO } from "./helpers.ts";
 
 type Hw = Omit<Hardware, "summary">;
-const EMPTY: Hw = {
-  board: null,
-  cpu: null,
-  memory: null,
-  storage: null,
-  pcie: null,
-  psu: null,
-  nvidia: null,
-  network: null,
-};
+const EMPTY: Hw = NO_HARDWARE;
 const ok = (name: CollectorStatus["name"]): CollectorStatus => ({
   name,
   status: "ok",

@@ -820,6 +820,18 @@ export function finding(code: string, component: string, message: string): Findi
   };
 }
 
+/** Hardware with no section read: the base for judging one section alone (the SAT's after-state GPUs). */
+export const NO_HARDWARE: Omit<Hardware, "summary"> = Object.freeze({
+  board: null,
+  cpu: null,
+  memory: null,
+  storage: null,
+  pcie: null,
+  psu: null,
+  nvidia: null,
+  network: null,
+});
+
 /** Applies every rule to the hardware data and the collector statuses. */
 export function judge(hw: Omit<Hardware, "summary">, collectors: CollectorStatus[]): Finding[] {
   const x = new JudgeInput(hw, collectors);

@@ -2,7 +2,7 @@
 // `nvidia-smi -q` parses, and the `NVRM: Xid` lines that appeared in the kernel log meanwhile.
 import type { Gpu, Nvidia } from "../audit/schema.ts";
 import type { JobResult } from "./summary.ts";
-import { finding, judge } from "../audit/verdict.ts";
+import { finding, judge, NO_HARDWARE } from "../audit/verdict.ts";
 
 /**
  * XIDs that point at the GPU itself (memory/ECC, NVLink, bus, GSP and micro-controller failures) rather
@@ -148,16 +148,9 @@ export function judgeHealth(before: Nvidia, after: Nvidia, selected: number[]): 
   const selectedAfter = after.gpus.filter((g) =>
     before.gpus.some((b) => b.index === g.index && selected.includes(b.index))
   );
-  const findings = judge({
-    board: null,
-    cpu: null,
-    memory: null,
-    storage: null,
-    pcie: null,
-    psu: null,
-    nvidia: { ...after, gpus: selectedAfter },
-    network: null,
-  }, []).filter((f) => f.code.startsWith("nvidia."));
+  const findings = judge({ ...NO_HARDWARE, nvidia: { ...after, gpus: selectedAfter } }, []).filter((f) =>
+    f.code.startsWith("nvidia.")
+  );
   if (problems.length) {
     return { name: "gpu_health", status: "FAILED", reason: problems.join("; "), facts, findings };
   }
