@@ -82,6 +82,9 @@ export function qemuDevboxTools(dir: string, overrides: Record<string, FakeCase[
     ipmitool: [
       { args: "fru", file: "ipmitool/qemu-devbox-fru.txt" },
       { args: "sdr elist", file: "ipmitool/qemu-devbox-sdr-elist.txt" },
+      // the same emulated BMC (QEMU ipmi-bmc-sim), captured from the live ISO; its SEL empty
+      { args: "mc info", file: "ipmitool/qemu-bmc-sim-mc-info.txt" },
+      { args: "sel elist", stderr: "SEL has no entries" },
     ],
     ip: [{ args: "-j addr", file: "ip/firecracker-devvm-addr.json" }],
     ...overrides,
@@ -122,7 +125,8 @@ export function qemuDevboxRoot(): string {
   put(`${net}/carrier`, "1\n");
   put(`${net}/speed`, "1000\n");
   put(`${net}/mtu`, "1500\n");
-  Deno.mkdirSync(`${net}/device`, { recursive: true });
+  // the NIC's device link names its PCI function (the virtio network device of the devbox's lspci)
+  Deno.symlinkSync(`${root}/sys/bus/pci/devices/0000:00:05.0`, `${net}/device`);
   return root;
 }
 

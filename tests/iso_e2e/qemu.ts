@@ -32,6 +32,8 @@ export interface VmOptions {
   dhcp: boolean;
   /** cdrom (CD / BMC virtual media) or disk (the ISO written to a USB stick with dd) */
   medium?: "cdrom" | "disk";
+  /** more qemu-system-x86_64 arguments (devices such as an emulated BMC) */
+  extraArgs?: string[];
 }
 
 export class Vm {
@@ -84,6 +86,7 @@ export class Vm {
       "-device",
       "virtio-net-pci,netdev=n0",
       ...(this.o.firmware === "uefi" ? ["-bios", "__OVMF__"] : []),
+      ...(this.o.extraArgs ?? []),
     ];
   }
 

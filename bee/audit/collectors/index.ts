@@ -7,5 +7,6 @@ import { pcie } from "./pcie.ts";
 import { psu } from "./psu.ts";
 import { nvidia } from "./nvidia.ts";
 import { network } from "./network.ts";
+import { bmc } from "./bmc.ts";
 
-export const COLLECTORS = [board, cpu, memory, storage, pcie, psu, nvidia, network] as const;
+export const COLLECTORS = [board, cpu, memory, storage, pcie, psu, nvidia, network, bmc] as const;

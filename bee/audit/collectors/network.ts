@@ -3,6 +3,7 @@ import type { Collector } from "../collector.ts";
 import { parseIpAddr, parseNetSysfs } from "../parsers/ip.ts";
 import type { NetInterface, Network } from "../schema.ts";
 import { firstLine } from "../collector.ts";
+import { type EthtoolInfo, parseEthtoolInfo } from "../parsers/ethtool.ts";
 
 const NET = "/sys/class/net";
 
@@ -24,7 +25,7 @@ export const network: Collector<Network> = {
     const interfaces: NetInterface[] = await Promise.all(
       [...all].sort().map(async (name) => {
         const read = async (a: string) => (await ctx.readText(`${NET}/${name}/${a}`))?.trim();
-        const [address, operstate, carrier, speed, mtu, physical, driver] = await Promise.all([
+        const [address, operstate, carrier, speed, mtu, physical, driver, devLink] = await Promise.all([
           read("address"),
           read("operstate"),
           read("carrier"),
@@ -32,7 +33,23 @@ export const network: Collector<Network> = {
           read("mtu"),
           ctx.exists(`${NET}/${name}/device`),
           ctx.linkName(`${NET}/${name}/device/driver`),
+          ctx.linkName(`${NET}/${name}/device`),
         ]);
+        // firmware and the PCI function from the driver (virtio's device link names virtioN, not the PCI
+        // function; ethtool's bus-info does)
+        let eth: EthtoolInfo | null = null;
+        if (physical) {
+          const r = await ctx.run("ethtool", ["-i", name]);
+          const text = r.kind === "missing" ? null : ctx.optional(r);
+          if (text !== null) {
+            try {
+              eth = parseEthtoolInfo(text);
+            } catch { /* not every driver answers -i: firmware unknown */ }
+          }
+        }
+        const pciLink = devLink && /^[0-9a-f]{4,}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/i.test(devLink)
+          ? devLink
+          : null;
         const s = parseNetSysfs({ address, operstate, carrier, speed, mtu });
         const a = addrs?.get(name);
         return {
@@ -46,6 +63,7 @@ export const network: Collector<Network> = {
           driver,
           ipv4: addrs ? a?.ipv4 ?? [] : null,
           ipv6: addrs ? a?.ipv6 ?? [] : null,
+          ...(physical ? { pci_address: eth?.pci_address ?? pciLink, firmware: eth?.firmware ?? null } : {}),
         };
       }),
     );

@@ -1,6 +1,6 @@
 // Parses `ipmitool fru` (FRU inventory) and `ipmitool sdr elist` (sensor records with status).
 import { clean, int } from "../../lib/text.ts";
-import type { SdrSensor } from "../schema.ts";
+import type { SdrSensor, SelEvent } from "../schema.ts";
 
 /** One FRU device and its `Key : Value` fields. */
 export interface FruInfo {
@@ -71,4 +71,138 @@ export function parseIpmiSdr(text: string): SdrSensor[] {
     out.push(sensor);
   }
   return out;
+}
+
+/** `ipmitool mc info`: the BMC's identity and firmware revision. */
+export function parseMcInfo(text: string): {
+  manufacturer: string | null;
+  product: string | null;
+  firmware: string | null;
+  ipmi_version: string | null;
+} {
+  const f: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const m = /^([A-Za-z][^:]*?)\s*:\s*(.*)$/.exec(line);
+    if (m && !(m[1]! in f)) f[m[1]!.trim()] = m[2]!.trim();
+  }
+  if (!("Firmware Revision" in f) && !("IPMI Version" in f)) {
+    throw new Error("no Firmware Revision / IPMI Version line");
+  }
+  // "Unknown (0x0)" / "Unknown" say nothing
+  const named = (v: string | undefined) => (v && !/^unknown\b/i.test(v) ? clean(v) : null);
+  return {
+    manufacturer: named(f["Manufacturer Name"]),
+    product: named(f["Product Name"]),
+    firmware: clean(f["Firmware Revision"]),
+    ipmi_version: clean(f["IPMI Version"]),
+  };
+}
+
+/** SEL sensor types ipmitool prints before the sensor's name or number (IPMI 2.0 table 42-3), longest first. */
+const SEL_SENSOR_TYPES = [
+  "System Firmware Progress",
+  "System Firmwares",
+  "Event Logging Disabled",
+  "Critical Interrupt",
+  "Drive Slot (Bay)",
+  "Drive Slot / Bay",
+  "Management Subsystem Health",
+  "Physical Security",
+  "Platform Security",
+  "Platform Alert",
+  "Power Supply",
+  "Power Unit",
+  "Processor",
+  "Memory",
+  "Temperature",
+  "Voltage",
+  "Current",
+  "Fan",
+  "Watchdog2",
+  "Watchdog1",
+  "System Event",
+  "System Boot Initiated",
+  "OS Boot",
+  "OS Critical Stop",
+  "Slot / Connector",
+  "Module / Board",
+  "Add-in Card",
+  "Chassis",
+  "Chip Set",
+  "Cable / Interconnect",
+  "Terminator",
+  "Battery",
+  "Session Audit",
+  "Version Change",
+  "FRU State",
+  "Button",
+  "Microcontroller",
+  "LAN",
+  "Entity Presence",
+  "System ACPI Power State",
+  "Boot Error",
+  "Other FRU",
+  "OEM",
+].sort((a, b) => b.length - a.length);
+
+/** Events bee treats as hardware failures (FAIL) and as critical warnings (WARN). */
+const SEL_FATAL = [
+  /uncorrectable ecc|uncorrectable machine check|memory device disabled|parity error/i,
+  /\bierr\b|thermal trip|frb[123]|configuration error|processor .*disabled|machine check exception/i,
+  /pci serr|pci perr|bus fatal error|bus uncorrectable error|bus degraded|fatal nmi/i,
+  /power supply .*failure|failure detected|power supply ac lost|ac lost|input lost/i,
+  /non-recoverable going/i,
+];
+const SEL_CRITICAL = [
+  /critical going (high|low)/i,
+  /correctable ecc logging limit reached|correctable ecc|predictive failure/i,
+  /log full|log area reset/i,
+  /drive fault|in critical array|in failed array/i,
+];
+
+/** Whether a SEL event is one the verdict rules count ("fatal", "critical") or neither. */
+export function selClass(sensorType: string | null, event: string | null): "fatal" | "critical" | null {
+  const e = `${event ?? ""}`;
+  if (/^log area reset/i.test(e) || /^(deasserted)$/i.test(e)) return null;
+  if (/correctable ecc/i.test(e) && !/uncorrectable/i.test(e)) return "critical";
+  if (SEL_FATAL.some((r) => r.test(e))) return "fatal";
+  if (SEL_CRITICAL.some((r) => r.test(e)) && !/^log area reset/i.test(e)) return "critical";
+  if (sensorType === "Power Supply" && /fail/i.test(e)) return "fatal";
+  return null;
+}
+
+/** Parses `ipmitool sel elist`: `id | date | time | sensor | event | direction [| more]`. */
+export function parseSelElist(text: string): SelEvent[] {
+  const out: SelEvent[] = [];
+  for (const line of text.split("\n")) {
+    const cols = line.split("|").map((c) => c.trim());
+    if (cols.length < 5 || !/^[0-9a-f]+$/i.test(cols[0] ?? "")) continue;
+    const [id, date, time, sensorCol, event, ...rest] = cols;
+    const type = SEL_SENSOR_TYPES.find((t) => sensorCol!.toLowerCase().startsWith(t.toLowerCase())) ?? null;
+    const sensor = type ? sensorCol!.slice(type.length).trim() || null : sensorCol!;
+    const direction = rest.find((r) => /^(asserted|deasserted)$/i.test(r)) ?? null;
+    const detail = rest.filter((r) => r !== direction).join(" | ");
+    const ev = [event, detail].filter(Boolean).join(" | ");
+    const kind = direction && /^deasserted$/i.test(direction) ? null : selClass(type, ev);
+    out.push({
+      id: clean(id),
+      timestamp: clean(`${date} ${time}`.trim()),
+      sensor_type: type ?? clean(sensorCol!.split(/\s+#|\s+/)[0]),
+      sensor: clean(sensor),
+      event: clean(ev),
+      direction: clean(direction),
+      class: kind,
+    });
+  }
+  return out;
+}
+
+/** A SEL timestamp (`MM/DD/YY[YY] HH:MM:SS`, the BMC's clock, read as UTC) as epoch ms; null for Pre-Init and the like. */
+export function selTime(ts: string | null): number | null {
+  // ipmitool prints MM/DD/YY (1.8.19) or MM/DD/YYYY, the time with or without its zone
+  const m = /^(\d{2})\/(\d{2})\/(\d{2}|\d{4}) (\d{2}):(\d{2}):(\d{2})/.exec(ts ?? "");
+  if (!m) return null;
+  const year = m[3]!.length === 2 ? 2000 + +m[3]! : +m[3]!;
+  const t = Date.UTC(year, +m[1]! - 1, +m[2]!, +m[4]!, +m[5]!, +m[6]!);
+  return Number.isFinite(t) ? t : null;
 }
