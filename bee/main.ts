@@ -5,6 +5,7 @@ import { versionCommand } from "./commands/version.ts";
 import { webCommand } from "./commands/web.ts";
 import { satCommand } from "./commands/sat.ts";
 import { tuiCommand } from "./commands/tui.ts";
+import { expectCommand } from "./commands/expect.ts";
 import { ExitStatus, UserError } from "./lib/errors.ts";
 import { BEE_VERSION } from "./version.ts";
 import { forTerminal } from "./lib/text.ts";
@@ -31,6 +32,7 @@ export async function main(argv: string[]): Promise<number> {
     .addCommand(webCommand())
     .addCommand(satCommand())
     .addCommand(tuiCommand())
+    .addCommand(expectCommand())
     .addCommand(versionCommand());
   const override = (c: Command) => {
     c.exitOverride();

@@ -1,15 +1,23 @@
-// Writes bee/audit/audit.schema.json from the zod schema (`deno task schema`); a test checks the
-// committed file is current.
+// Writes bee/audit/audit.schema.json and bee/expect/expect.schema.json from their zod schemas
+// (`deno task schema`); a test checks the committed files are current.
 import { auditJsonSchema } from "../bee/audit/schema.ts";
+import { expectJsonSchema } from "../bee/expect/schema.ts";
 
 export const SCHEMA_FILE = new URL("../bee/audit/audit.schema.json", import.meta.url);
+export const EXPECT_SCHEMA_FILE = new URL("../bee/expect/expect.schema.json", import.meta.url);
 
-/** The exact text the committed schema file must have. */
+/** The exact text the committed audit schema file must have. */
 export function schemaText(): string {
   return JSON.stringify(auditJsonSchema(), null, 2) + "\n";
 }
 
+/** The exact text the committed expectation schema file must have. */
+export function expectSchemaText(): string {
+  return JSON.stringify(expectJsonSchema(), null, 2) + "\n";
+}
+
 if (import.meta.main) {
   Deno.writeTextFileSync(SCHEMA_FILE, schemaText());
-  console.log(`wrote ${SCHEMA_FILE.pathname}`);
+  Deno.writeTextFileSync(EXPECT_SCHEMA_FILE, expectSchemaText());
+  console.log(`wrote ${SCHEMA_FILE.pathname} and ${EXPECT_SCHEMA_FILE.pathname}`);
 }

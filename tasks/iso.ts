@@ -1,4 +1,4 @@
-// `deno task iso [--authorized-keys FILE] [--out PATH] [--no-container] [--rebuild]`: builds the bee live
+// `deno task iso [--authorized-keys FILE] [--expect FILE] [--out PATH] [--no-container] [--rebuild]`: builds the bee live
 // ISO (Debian live-build in a privileged builder container) and prints its path last. Each step says what
 // it does and how long it took; what is cached (bundle, images, apt downloads, the ISO by input hash) is
 // reused and said so. Caches live in ${BEE_CACHE_DIR:-~/.cache/bee}/iso, outside the clone.
@@ -28,6 +28,7 @@ import {
 import { loadVersions, splitKernelAbi, type Versions } from "./iso/versions.ts";
 import { buildNvidia, type NvidiaBuilt, stageNvidia } from "./iso/nvidia_stage.ts";
 import { nvidiaPins } from "./iso/nvidia.ts";
+import { parseExpect } from "../bee/expect/load.ts";
 import type { ContainerSetup } from "./iso/container.ts";
 
 const repo = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -113,12 +114,27 @@ function builderContainer(v: Versions, logFile: string) {
 
 interface Options {
   authorizedKeys?: string;
+  expect?: string;
   out?: string;
   container: boolean;
   rebuild?: boolean;
 }
 
+/** The order file the ISO carries, checked against its schema before anything slow starts. */
+async function checkExpect(path: string): Promise<string> {
+  const text = await Deno.readTextFile(path).catch(() => {
+    throw new Error(`cannot read --expect ${path}`);
+  });
+  try {
+    parseExpect(text, path);
+  } catch (e) {
+    throw new Error(`--expect: ${(e as Error).message}`);
+  }
+  return text;
+}
+
 async function build(o: Options): Promise<string> {
+  const expectText = o.expect ? await checkExpect(o.expect) : null;
   const dist = `${repo}/dist`;
   const cache = `${cacheRoot()}/iso`;
   await Deno.mkdir(dist, { recursive: true });
@@ -196,6 +212,12 @@ async function build(o: Options): Promise<string> {
     } else {
       await Deno.mkdir(`${stage}/etc/bee`, { recursive: true });
       await Deno.writeTextFile(`${stage}/etc/bee/ssh-password-login`, "built without SSH keys\n");
+    }
+    if (expectText !== null) {
+      // bee audit compares with it at every boot (PATHS.expect); its content is part of the input hash
+      await Deno.mkdir(`${stage}/etc/bee`, { recursive: true });
+      await Deno.writeTextFile(`${stage}/etc/bee/expect.yaml`, expectText, { mode: 0o644 });
+      say(`expected bill of materials ${o.expect} → /etc/bee/expect.yaml`);
     }
     for (const t of VENDOR_TOOLS) {
       const src = `${repo}/iso/vendor/${t}`;
@@ -398,6 +420,7 @@ if (import.meta.main) {
   const program = new Command("iso")
     .description("build the bee live ISO")
     .option("--authorized-keys <file>", "SSH public keys for root (without: a random password per boot)")
+    .option("--expect <file>", "expected bill of materials every boot's audit compares with (bee expect)")
     .option("--out <path>", "where the ISO goes (default dist/bee-<version>-amd64.iso)")
     .option("--no-container", "run live-build on this host (Debian, root) instead of the builder container")
     .option("--rebuild", "build even when an ISO of the same inputs is cached")

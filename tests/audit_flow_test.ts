@@ -53,11 +53,19 @@ Deno.test("audit flow: every tool present (qemu-devbox replay) → PASS with eve
   const eth0 = a.hardware.network!.interfaces.find((i) => i.name === "eth0")!;
   assert.equal(eth0.speed_mbps, 1000);
   assert.equal(eth0.physical, true);
-  for (const c of ["board", "cpu", "memory", "storage", "pcie", "psu", "network"]) {
+  assert.equal(eth0.pci_address, "0000:00:05.0");
+  assert.deepEqual(a.hardware.bmc!.info, {
+    manufacturer: null,
+    product: null,
+    firmware: "0.00",
+    ipmi_version: "2.0",
+  });
+  assert.deepEqual(a.hardware.bmc!.sel, { entries: 0, events: [] });
+  for (const c of ["board", "cpu", "memory", "storage", "pcie", "psu", "network", "bmc"]) {
     assert.equal(statusOf(a, c).status, "ok", c);
   }
   assert.match(r.stdout, /VERDICT: PASS/);
-  assert.match(r.stderr, /\[8\/8\]/);
+  assert.match(r.stderr, /\[9\/9\]/);
 });
 
 Deno.test("audit flow: each tool missing in turn → null for its part, recorded status, audit still written", async () => {

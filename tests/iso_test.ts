@@ -555,3 +555,23 @@ Deno.test("kernel ABIs from trixie's real Packages index: signed, cloud, rt and 
     "6.12.117+deb13-cloud-amd64",
   ]);
 });
+
+Deno.test("deno task iso --expect: a bad order file stops the build at once, in one line, before anything slow", async () => {
+  const d = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${d}/order.yaml`, "bee_expect: 1\ngpu:\n  - count: 8\n");
+  const r = await exec(`${repo}/node_modules/.bin/deno`, [
+    "run",
+    "-A",
+    `${repo}/tasks/iso.ts`,
+    "--expect",
+    `${d}/order.yaml`,
+    "--out",
+    "/nonexistent/x.iso",
+  ], { timeoutMs: 60_000, env: { BEE_CACHE_DIR: d } });
+  assert.equal(r.kind === "exited" && r.code, 1);
+  if (r.kind !== "exited") return;
+  assert.deepEqual(r.stderr.trim().split("\n"), [
+    `iso: --expect: ${d}/order.yaml: (top): Unrecognized key: "gpu"`,
+  ]);
+  await Deno.remove(d, { recursive: true });
+});

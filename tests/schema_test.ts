@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { schemaText } from "../tasks/gen_schema.ts";
+import { expectSchemaText, schemaText } from "../tasks/gen_schema.ts";
 import { REPO } from "./helpers.ts";
 
 Deno.test("schema: the committed JSON Schema is the one generated from the zod schema", () => {
@@ -14,4 +14,28 @@ Deno.test("schema: JSON Schema names every collector and the verdict enum", () =
     assert.ok(hw[k], k);
   }
   assert.deepEqual(hw.summary.properties.verdict.enum, ["PASS", "WARN", "FAIL"]);
+});
+
+Deno.test("schema: the committed expectation JSON Schema is the one generated from its zod schema", () => {
+  const committed = Deno.readTextFileSync(`${REPO}/bee/expect/expect.schema.json`);
+  assert.equal(
+    committed,
+    expectSchemaText(),
+    "run `deno task schema` and commit bee/expect/expect.schema.json",
+  );
+  const s = JSON.parse(committed);
+  assert.deepEqual(Object.keys(s.properties).sort(), [
+    "bee_expect",
+    "bios",
+    "bmc",
+    "cpus",
+    "disks",
+    "gpus",
+    "memory",
+    "name",
+    "nics",
+    "psus",
+    "system",
+  ]);
+  assert.equal(s.additionalProperties, false, "a misspelt key is an error, not a silently ignored line");
 });

@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { judge, NO_HARDWARE, RULE_ROWS, RULES, SAT_RULE_ROWS, summarize } from "../bee/audit/verdict.ts";
+import {
+  BOM_RULE_ROWS,
+  judge,
+  NO_HARDWARE,
+  RULE_ROWS,
+  RULES,
+  SAT_RULE_ROWS,
+  summarize,
+} from "../bee/audit/verdict.ts";
 import { parseSmartctl } from "../bee/audit/parsers/smartctl.ts";
 import { parseNvidiaSmiQ } from "../bee/audit/parsers/nvidia_smi.ts";
 import { parseIpmiSdr } from "../bee/audit/parsers/ipmitool.ts";
@@ -220,6 +228,8 @@ CPU1 Temp | 01h | cr | 3.1 | 99 degrees C
     "FAIL psu.sensor_critical psu:PS2 Status",
     "FAIL psu.sensor_critical psu:PSU1 Input Volt",
     "WARN psu.sensor_warning psu:PSU2 Temp",
+    // a CPU temperature is no power sensor: the BMC's thermal rule takes it
+    "FAIL bmc.sensor_critical bmc:CPU1 Temp",
   ]);
 });
 
@@ -253,14 +263,16 @@ Deno.test("verdict: the README rule table is the rule rows, cell for cell (deno 
   const rows = block.split("\n").filter((l) => l.startsWith("| `")).map(cells);
   assert.deepEqual(
     rows,
-    [...RULE_ROWS, ...SAT_RULE_ROWS].map((r) => [`\`${r.code}\``, r.severity, r.when, r.action, r.source]),
+    [...RULE_ROWS, ...BOM_RULE_ROWS, ...SAT_RULE_ROWS].map((
+      r,
+    ) => [`\`${r.code}\``, r.severity, r.when, r.action, r.source]),
     "README rule table out of date: run deno task rules",
   );
   // every row has a source and a check that is exercised somewhere in this file's tests
-  for (const r of [...RULE_ROWS, ...SAT_RULE_ROWS]) {
+  for (const r of [...RULE_ROWS, ...BOM_RULE_ROWS, ...SAT_RULE_ROWS]) {
     assert.ok(r.source.length > 5, `${r.code} names the source of its threshold`);
   }
-  const all = [...RULE_ROWS, ...SAT_RULE_ROWS];
+  const all = [...RULE_ROWS, ...BOM_RULE_ROWS, ...SAT_RULE_ROWS];
   assert.equal(new Set(all.map((r) => r.code)).size, all.length, "codes are unique");
   assert.deepEqual(Object.keys(RULES), all.map((r) => r.code));
 });

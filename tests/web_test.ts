@@ -212,3 +212,32 @@ Deno.test("web: /metrics exposes verdict, counts and per-GPU gauges", async () =
   );
   assert.match(r.body, /^bee_machine_info\{serial="[^"]*",manufacturer=/m);
 });
+
+Deno.test("web: 'as ordered' beside the verdict when the audit was made against an order; escaped", async () => {
+  const a = warnAudit();
+  assert.doesNotMatch((await get(setup(a).handler, "/")).body, /as-ordered/);
+  const ordered = {
+    ...a,
+    expect: {
+      name: "<b>8×H100</b>",
+      source: "/etc/bee/expect.yaml",
+      as_ordered: false,
+      differences: 2,
+      lines: 9,
+    },
+  };
+  const page = (await get(setup(ordered).handler, "/")).body;
+  assert.match(
+    page,
+    /<p class="ordered" id="as-ordered">as ordered: NO \(&#60;b&#62;8×H100&#60;\/b&#62;\), 2 difference\(s\) from 9 line\(s\) · order \/etc\/bee\/expect\.yaml<\/p>/,
+  );
+  const yes = (await get(
+    setup({ ...ordered, expect: { ...ordered.expect, as_ordered: true, differences: 0 } }).handler,
+    "/",
+  ))
+    .body;
+  assert.match(
+    yes,
+    /id="as-ordered">as ordered: yes \(&#60;b&#62;8×H100&#60;\/b&#62;\), 9 line\(s\) checked/,
+  );
+});

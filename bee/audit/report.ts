@@ -42,10 +42,21 @@ export function qrText(a: Audit): string {
     `ram=${inv.ram}`,
     `disks=${inv.disks}`,
     `gpus=${inv.gpus}`,
+    ...(a.expect ? [`ordered=${a.expect.as_ordered ? "yes" : "no"}`] : []),
   ].join("|").slice(0, 400);
 }
 
 /** The terminal summary printed after an audit. `color` adds ANSI colours. */
+/** "as ordered: yes/no …" for an audit made against an expected bill of materials; null without one. */
+export function asOrderedText(a: Audit): string | null {
+  const e = a.expect;
+  if (!e) return null;
+  const what = e.name ? ` (${e.name})` : "";
+  return e.as_ordered
+    ? `as ordered: yes${what}, ${e.lines} line(s) checked`
+    : `as ordered: NO${what}, ${e.differences} difference(s) from ${e.lines} line(s)`;
+}
+
 export function terminalSummary(a: Audit, color: boolean): string {
   const s = a.hardware.summary;
   const paint = (code: string, t: string) => (color ? `\x1b[${code}m${t}\x1b[0m` : t);
@@ -58,6 +69,7 @@ export function terminalSummary(a: Audit, color: boolean): string {
       b?.system.product ?? ""
     } serial ${b?.system.serial ?? "?"}`),
     `${paint(verdictColor, `VERDICT: ${s.verdict}`)}  (${s.failures} failure(s), ${s.warnings} warning(s))`,
+    ...(a.expect ? [paint(a.expect.as_ordered ? "32" : "1;31", T(asOrderedText(a) ?? ""))] : []),
     T(`CPU ${inv.cpu} | RAM ${inv.ram} | disks ${inv.disks} | GPUs ${inv.gpus}`),
   ];
   for (const f of s.findings) {

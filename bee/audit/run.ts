@@ -7,6 +7,7 @@ import { COLLECTORS } from "./collectors/index.ts";
 import { type CollectorRun, runCollector } from "./collector.ts";
 import {
   Audit,
+  Bmc,
   Board,
   type CollectorName,
   type CollectorStatus,
@@ -20,6 +21,8 @@ import {
   Storage,
 } from "./schema.ts";
 import { judge, summarize } from "./verdict.ts";
+import type { Expect } from "../expect/schema.ts";
+import type { Finding } from "./schema.ts";
 import { BEE_VERSION, gitCommit } from "../version.ts";
 import { clean } from "../lib/text.ts";
 import { LiveMachine, type Machine } from "../lib/machine.ts";
@@ -36,6 +39,8 @@ export interface AuditOptions {
   deadlineMs?: number;
   /** Called as each collector finishes. */
   onProgress?: (status: CollectorStatus, done: number, total: number) => void;
+  /** The expected bill of materials: differences become bom.* findings and the audit's `expect` block. */
+  expect?: { expect: Expect; source: string };
   /** Aborts the audit from outside (SIGINT/SIGTERM): running commands are killed, collectors stop. */
   signal?: AbortSignal;
 }
@@ -50,6 +55,7 @@ const SECTIONS: Record<CollectorName, z.ZodType> = {
   psu: Psu,
   nvidia: Nvidia,
   network: Network,
+  bmc: Bmc,
 };
 
 /** Sets the field at `path` to null; false when there is nothing to null (then nulling cannot help). */
@@ -107,6 +113,20 @@ function sysOr(fn: () => string): string | null {
   } catch {
     return null;
   }
+}
+
+/** The audit's `expect` block: whether the machine is as ordered, and how many differences. */
+export function expectOutcome(e: Expect, source: string, findings: Finding[]) {
+  const differences = findings.filter((f) => f.code.startsWith("bom.")).length;
+  const lines = (["cpus", "memory", "disks", "gpus", "nics", "psus"] as const)
+    .reduce((n, k) => n + (e[k]?.length ?? 0), 0) + (e.system ? 1 : 0) + (e.bios ? 1 : 0) + (e.bmc ? 1 : 0);
+  return {
+    name: clean(e.name ?? null),
+    source: clean(source),
+    as_ordered: differences === 0,
+    differences,
+    lines,
+  };
 }
 
 /** Default audit-wide deadline. */
@@ -172,7 +192,8 @@ export async function runAudit(opts: AuditOptions = {}): Promise<Audit> {
   const data = Object.fromEntries(COLLECTORS.map((c, i) => [c.name, runs[i]!.data]));
   const collectors = runs.map((r) => r.status);
   const hardware = { ...data } as Omit<Audit["hardware"], "summary">;
-  const summary = summarize(judge(hardware, collectors));
+  const findings = judge(hardware, collectors, opts.expect?.expect ?? null, Date.parse(collectedAt));
+  const summary = summarize(findings);
   const live = machine.kind === "live";
   const doc = {
     schema_version: SCHEMA_VERSION,
@@ -191,6 +212,7 @@ export async function runAudit(opts: AuditOptions = {}): Promise<Audit> {
     },
     hardware: { ...hardware, summary },
     collectors,
+    ...(opts.expect ? { expect: expectOutcome(opts.expect.expect, opts.expect.source, findings) } : {}),
   };
   const parsed = Audit.safeParse(doc);
   if (!parsed.success) {

@@ -18,6 +18,7 @@ export const CollectorName = z.enum([
   "psu",
   "nvidia",
   "network",
+  "bmc",
 ]);
 export type CollectorName = z.infer<typeof CollectorName>;
 
@@ -250,6 +251,8 @@ export const Gpu = z.object({
   ecc_mode: Str,
   /** MIG mode (Enabled/Disabled; null where the GPU has none): with MIG on, remapped rows read N/A */
   mig_mode: Str.optional(),
+  /** InfoROM image version (firmware, independent of the driver) */
+  inforom_image: Str.optional(),
   ecc_volatile: EccCounts,
   ecc_aggregate: EccCounts,
   retired_pages: z.object({ single_bit: Int, double_bit: Int, pending: z.boolean().nullable() }),
@@ -287,10 +290,34 @@ export const NetInterface = z.object({
   driver: Str,
   ipv4: z.array(z.string().max(64)).nullable(),
   ipv6: z.array(z.string().max(64)).nullable(),
+  /** PCI function behind the interface (sysfs device link), absent for virtual interfaces */
+  pci_address: Str.optional(),
+  /** firmware version (`ethtool -i`), where the driver reports one */
+  firmware: Str.optional(),
 });
 export type NetInterface = z.infer<typeof NetInterface>;
 export const Network = z.object({ interfaces: z.array(NetInterface) });
 export type Network = z.infer<typeof Network>;
+
+/** One BMC System Event Log entry (`ipmitool sel elist`). */
+export const SelEvent = z.object({
+  id: Str,
+  timestamp: Str,
+  sensor_type: Str,
+  sensor: Str,
+  event: Str,
+  direction: Str,
+  /** bee's classification of an asserted event: fatal (bmc.sel_fatal) or critical (bmc.sel_critical) */
+  class: z.enum(["fatal", "critical"]).nullable(),
+});
+export type SelEvent = z.infer<typeof SelEvent>;
+export const Bmc = z.object({
+  /** `ipmitool mc info` */
+  info: z.object({ manufacturer: Str, product: Str, firmware: Str, ipmi_version: Str }).nullable(),
+  /** `ipmitool sel elist`: the entry count and the latest entries (at most SEL_KEEP) */
+  sel: z.object({ entries: z.number().int(), events: z.array(SelEvent) }).nullable(),
+});
+export type Bmc = z.infer<typeof Bmc>;
 
 export const Severity = z.enum(["WARN", "FAIL"]);
 export const Finding = z.object({
@@ -318,6 +345,8 @@ export const Hardware = z.object({
   psu: Psu.nullable(),
   nvidia: Nvidia.nullable(),
   network: Network.nullable(),
+  /** BMC identity and event log (absent in audits made before bee collected it) */
+  bmc: Bmc.nullable().optional(),
   summary: Summary,
 });
 export type Hardware = z.infer<typeof Hardware>;
@@ -333,6 +362,15 @@ export const Audit = z.object({
   }),
   hardware: Hardware,
   collectors: z.array(CollectorStatus),
+  /** the machine against an expected bill of materials (`bee audit --expect`); absent without one */
+  expect: z.object({
+    name: Str,
+    source: Str,
+    /** every line of the order was verified and matched: no bom.* finding */
+    as_ordered: z.boolean(),
+    differences: z.number().int(),
+    lines: z.number().int(),
+  }).nullable().optional(),
 });
 export type Audit = z.infer<typeof Audit>;
 

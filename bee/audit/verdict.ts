@@ -14,6 +14,9 @@ import type {
   Summary,
 } from "./schema.ts";
 import { SMARTCTL_EXIT_BITS } from "./parsers/smartctl.ts";
+import { selTime } from "./parsers/ipmitool.ts";
+import { type BomHit, compareExpect } from "../expect/compare.ts";
+import type { Expect } from "../expect/schema.ts";
 
 type Sev = Finding["severity"];
 
@@ -21,13 +24,28 @@ type Sev = Finding["severity"];
 export interface Hit {
   component: string;
   message: string;
+  /** the row's severity unless the source of the hit says otherwise (an order line's on_* setting) */
+  severity?: Sev;
 }
 
 const hit = (component: string, message: string): Hit => ({ component, message });
 
 /** What the checks read: the hardware sections and collector statuses, with the views several rules share. */
 export class JudgeInput {
-  constructor(readonly hw: Omit<Hardware, "summary">, readonly collectors: CollectorStatus[]) {}
+  constructor(
+    readonly hw: Omit<Hardware, "summary">,
+    readonly collectors: CollectorStatus[],
+    readonly expect: Expect | null = null,
+    /** the audit's time (epoch ms): SEL events are recent relative to it */
+    readonly now: number = Date.now(),
+  ) {}
+
+  #bom: BomHit[] | null = null;
+  /** Differences from the expected bill of materials (none without one). */
+  bom(code: BomHit["code"]): Hit[] {
+    this.#bom ??= this.expect ? compareExpect(this.hw, this.expect) : [];
+    return this.#bom.filter((h) => h.code === code);
+  }
 
   status(name: string): CollectorStatus | undefined {
     return this.collectors.find((c) => c.name === name);
@@ -54,6 +72,57 @@ export class JudgeInput {
       /^(8|32)\.\d+$/.test(s.entity ?? "") || /\b(dimm|mem(ory)?|ecc)/i.test(s.name ?? "")
         ? [{ s, comp: `memory:${s.name ?? s.sensor_id ?? "sensor"}`, reading: s.reading ?? "" }]
         : []
+    );
+  }
+
+  /** Temperature and fan sensors of the SDR (power sensors have their own rules). */
+  thermalSensors(): {
+    s: SdrSensor;
+    comp: string;
+    st: string;
+    reading: string;
+    kind: "temperature" | "fan";
+  }[] {
+    return (this.hw.psu?.sensors ?? []).flatMap((s) => {
+      if (s.is_power) return [];
+      const text = `${s.name ?? ""} ${s.reading ?? ""}`;
+      const kind = /degrees c|\btemp/i.test(text)
+        ? "temperature"
+        : /\brpm\b|\bfan/i.test(text)
+        ? "fan"
+        : null;
+      return kind
+        ? [{
+          s,
+          kind,
+          comp: `bmc:${s.name ?? s.sensor_id ?? kind}`,
+          st: s.status ?? "",
+          reading: s.reading ?? "",
+        }]
+        : [];
+    });
+  }
+
+  /** Asserted SEL events of a class within SEL_RECENT_DAYS of the audit (undated ones count), by kind. */
+  selEvents(cls: "fatal" | "critical"): Hit[] {
+    const from = this.now - SEL_RECENT_DAYS * 86_400_000;
+    const events = (this.hw.bmc?.sel?.events ?? []).filter((e) => {
+      if (e.class !== cls) return false;
+      const t = selTime(e.timestamp);
+      return t === null || t >= from;
+    });
+    const byKind = new Map<string, typeof events>();
+    for (const e of events) {
+      const k = `${e.sensor_type ?? "?"}: ${(e.event ?? "").split(" | ")[0]}`;
+      byKind.set(k, [...(byKind.get(k) ?? []), e]);
+    }
+    return [...byKind.entries()].map(([k, es]) =>
+      hit(
+        `bmc:sel:${es[0]!.sensor_type ?? "event"}`,
+        `${k} × ${es.length} (sensors: ${
+          [...new Set(es.map((e) => e.sensor ?? "?"))].slice(0, 5).join(", ")
+        }; last ${es.at(-1)!.timestamp ?? "undated"})`,
+      )
     );
   }
 
@@ -151,6 +220,9 @@ const NVME_WARNING_BITS = [
   "volatile backup failed",
   "persistent memory read-only",
 ];
+
+/** SEL events older than this (by the BMC's clock, against the audit's time) are history, not findings. */
+export const SEL_RECENT_DAYS = 30;
 
 /** Correctable AER errors since boot that make a link suspect. */
 export const AER_CORRECTABLE_LIMIT = 10;
@@ -758,6 +830,54 @@ export const RULE_ROWS: Rule[] = [
       ),
   },
   {
+    code: "bmc.sel_fatal",
+    severity: "FAIL",
+    when:
+      `an asserted SEL event of the last ${SEL_RECENT_DAYS} days (or undated): uncorrectable ECC, CPU IERR/thermal trip/MCE, PCI SERR/PERR/bus fatal, PSU failure or AC lost, non-recoverable threshold`,
+    action:
+      "Read the event in the BMC log, fix or replace the part it names, clear the SEL (ipmitool sel clear) and burn in again.",
+    source: "IPMI 2.0 sensor-specific event offsets (table 42-3); window: bee, the burn-in period",
+    check: (x) => x.selEvents("fatal"),
+  },
+  {
+    code: "bmc.sel_critical",
+    severity: "WARN",
+    when:
+      `an asserted SEL event of the last ${SEL_RECENT_DAYS} days (or undated): critical threshold crossed (temperature, voltage, fan), correctable ECC, predictive failure, drive fault, SEL full`,
+    action:
+      "Check what the event names (cooling, power, the DIMM); clear the SEL after fixing and watch it during SAT.",
+    source: "IPMI 2.0 threshold and sensor-specific event offsets; window: bee, the burn-in period",
+    check: (x) => x.selEvents("critical"),
+  },
+  {
+    code: "bmc.sensor_critical",
+    severity: "FAIL",
+    when:
+      "a temperature or fan sensor of the SDR reports critical or non-recoverable (cr, nr, lcr, ucr, lnr, unr)",
+    action:
+      "Check the fan (spinning, seated) and the airflow (blanks, shrouds, inlet temperature) before any load.",
+    source: "IPMI threshold states from ipmitool sdr elist; thresholds set by the BMC vendor",
+    check: (x) =>
+      x.thermalSensors().flatMap(({ s, comp, st, reading, kind }) =>
+        /^(cr|nr|lcr|ucr|lnr|unr)$/.test(st)
+          ? [hit(comp, `${kind} ${s.name}: status ${st}, ${reading || "no reading"}`)]
+          : []
+      ),
+  },
+  {
+    code: "bmc.sensor_warning",
+    severity: "WARN",
+    when: "a temperature or fan sensor of the SDR reports non-critical (nc, lnc, unc)",
+    action: "Check cooling and fan speed; watch the sensor during the SAT.",
+    source: "IPMI threshold states from ipmitool sdr elist; thresholds set by the BMC vendor",
+    check: (x) =>
+      x.thermalSensors().flatMap(({ s, comp, st, reading, kind }) =>
+        /^(nc|lnc|unc)$/.test(st)
+          ? [hit(comp, `${kind} ${s.name}: status ${st}, ${reading || "no reading"}`)]
+          : []
+      ),
+  },
+  {
     code: "collector.error",
     severity: "WARN",
     when: "a collector failed (tool error or unreadable output)",
@@ -778,6 +898,59 @@ export const RULE_ROWS: Rule[] = [
       x.collectors.filter((s) => s.status === "timeout").map((s) =>
         hit(`collector:${s.name}`, `${s.name}: ${s.message ?? "timed out"}`)
       ),
+  },
+];
+
+/** The order rows: differences from the expected bill of materials (`bee audit --expect FILE`). */
+export const BOM_RULE_ROWS: Rule[] = [
+  {
+    code: "bom.missing",
+    severity: "FAIL",
+    when: "(order) fewer parts fit an order line than its count (a line's on_missing may set WARN or ignore)",
+    action:
+      "Find the missing part (not seated, not detected, not delivered) before handover; escalate to the supplier.",
+    source: "the expected bill of materials given with --expect",
+    check: (x) => x.bom("bom.missing"),
+  },
+  {
+    code: "bom.extra",
+    severity: "FAIL",
+    when: "(order) more parts fit a line than its count, or parts fit no line of a category the order lists",
+    action: "Check the part against the order: a wrong part delivered, or the order file is incomplete.",
+    source: "the expected bill of materials given with --expect",
+    check: (x) => x.bom("bom.extra"),
+  },
+  {
+    code: "bom.system",
+    severity: "FAIL",
+    when: "(order) the system manufacturer or product is not the ordered one",
+    action: "Confirm this is the machine of the order (serial, asset tag); the wrong chassis was delivered.",
+    source: "the expected bill of materials given with --expect",
+    check: (x) => x.bom("bom.system"),
+  },
+  {
+    code: "bom.firmware",
+    severity: "WARN",
+    when: "(order) BIOS, BMC, disk, GPU (VBIOS, InfoROM) or NIC firmware differs from the order's version",
+    action: "Update (or roll back) to the ordered firmware, then audit again.",
+    source: "the expected bill of materials given with --expect",
+    check: (x) => x.bom("bom.firmware"),
+  },
+  {
+    code: "bom.link",
+    severity: "WARN",
+    when: "(order) a NIC port of a line with speed_gbps has no link or links below that speed",
+    action: "Check the cable/optic and the switch port; reseat; a port that stays slow is a part to replace.",
+    source: "the expected bill of materials given with --expect",
+    check: (x) => x.bom("bom.link"),
+  },
+  {
+    code: "bom.unchecked",
+    severity: "WARN",
+    when: "(order) something the order names could not be read (collector failed, firmware not reported)",
+    action: "Fix what kept bee from reading it (see the collector's status) and audit again.",
+    source: "bee: an order line bee could not verify is not reported as met",
+    check: (x) => x.bom("bom.unchecked"),
   },
 ];
 
@@ -804,7 +977,7 @@ export const SAT_RULE_ROWS: Rule[] = [
 
 /** The rows by code (code → severity, when, action, source). */
 export const RULES: Record<string, Omit<Rule, "code" | "check">> = Object.fromEntries(
-  [...RULE_ROWS, ...SAT_RULE_ROWS].map(({ code, check: _check, ...rest }) => [code, rest]),
+  [...RULE_ROWS, ...BOM_RULE_ROWS, ...SAT_RULE_ROWS].map(({ code, check: _check, ...rest }) => [code, rest]),
 );
 
 /** A finding of rule `code` (any row, SAT-only ones included). */
@@ -833,11 +1006,16 @@ export const NO_HARDWARE: Omit<Hardware, "summary"> = Object.freeze({
 });
 
 /** Applies every rule to the hardware data and the collector statuses. */
-export function judge(hw: Omit<Hardware, "summary">, collectors: CollectorStatus[]): Finding[] {
-  const x = new JudgeInput(hw, collectors);
-  return RULE_ROWS.flatMap((rule) =>
+export function judge(
+  hw: Omit<Hardware, "summary">,
+  collectors: CollectorStatus[],
+  expect: Expect | null = null,
+  now: number = Date.now(),
+): Finding[] {
+  const x = new JudgeInput(hw, collectors, expect, now);
+  return [...RULE_ROWS, ...BOM_RULE_ROWS].flatMap((rule) =>
     rule.check(x).map((h) => ({
-      severity: rule.severity,
+      severity: h.severity ?? rule.severity,
       component: h.component.slice(0, 256),
       code: rule.code,
       message: h.message.slice(0, 1024),
@@ -852,7 +1030,7 @@ export function rulesMarkdown(): string {
   return [
     "| code | severity | when | action | threshold source |",
     "| --- | --- | --- | --- | --- |",
-    ...[...RULE_ROWS, ...SAT_RULE_ROWS].map((r) =>
+    ...[...RULE_ROWS, ...BOM_RULE_ROWS, ...SAT_RULE_ROWS].map((r) =>
       `| \`${r.code}\` | ${r.severity} | ${cell(r.when)} | ${cell(r.action)} | ${cell(r.source)} |`
     ),
   ].join("\n");

@@ -9,6 +9,8 @@ import { UserError } from "../lib/errors.ts";
 import { LiveMachine, type Machine, RecordingMachine, SnapshotMachine } from "../lib/machine.ts";
 import { killAllGroups } from "../lib/exec.ts";
 import { forTerminal } from "../lib/text.ts";
+import { loadExpect } from "../expect/load.ts";
+import type { Expect } from "../expect/schema.ts";
 
 function seconds(v: string): number {
   const n = Number(v);
@@ -45,6 +47,11 @@ export function auditCommand(): Command {
     .option("--snapshot <file.tar.gz>", "also save everything the collectors read (to reproduce this audit)")
     .option("--replay <file.tar.gz>", "audit a snapshot instead of this machine (nothing is run)")
     .option("--deadline <seconds>", "write the audit with what it has after this long", seconds, 600)
+    .option(
+      "--expect <file>",
+      `expected bill of materials (YAML/JSON); default ${PATHS.expect} when it exists`,
+    )
+    .option("--no-expect", "do not compare with an expected bill of materials")
     .option("--qr", "print the QR summary even when stdout is not a terminal")
     .option("--no-qr", "never print the QR summary")
     .action(async (opts: {
@@ -55,6 +62,7 @@ export function auditCommand(): Command {
       snapshot?: string;
       replay?: string;
       deadline: number;
+      expect?: string | false;
     }) => {
       const toStdout = opts.output === "-";
       const progress = (line: string) =>
@@ -68,6 +76,12 @@ export function auditCommand(): Command {
           throw new UserError((e as Error).message, 2);
         }
       } else machine = new LiveMachine(opts.root);
+      // the order: named on the command line, else the one the ISO carries (a missing default is no order)
+      let expect: { expect: Expect; source: string } | undefined;
+      const expectPath = opts.expect === false
+        ? null
+        : opts.expect ?? (await Deno.stat(PATHS.expect).then(() => PATHS.expect, () => null));
+      if (expectPath) expect = { expect: await loadExpect(expectPath), source: expectPath };
       const recorder = opts.snapshot ? new RecordingMachine(machine) : null;
       progress(
         opts.replay
@@ -97,6 +111,7 @@ export function auditCommand(): Command {
           timeoutMs: opts.timeout * 1000,
           deadlineMs: opts.deadline * 1000,
           signal: abort.signal,
+          expect,
           onProgress: (s, done, total) =>
             progress(
               `  [${done}/${total}] ${s.name.padEnd(8)} ${s.status.padEnd(12)} ${

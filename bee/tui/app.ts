@@ -367,7 +367,11 @@ async function network(): Promise<void> {
 export async function runTui(o: TuiOptions): Promise<void> {
   while (true) {
     const audit = await loadAudit(o.audit);
-    const verdict = audit ? audit.hardware.summary.verdict : "no audit yet";
+    const verdict = audit
+      ? `${audit.hardware.summary.verdict}${
+        audit.expect ? `, as ordered: ${audit.expect.as_ordered ? "yes" : "NO"}` : ""
+      }`
+      : "no audit yet";
     const sat = await runningSat(o.satLock);
     const choices = [
       { name: `Hardware summary (${verdict})`, value: "summary" },

@@ -1,6 +1,7 @@
 // Renders the operator's page from an audit: verdict banner, findings, one table per component.
 import type { Audit } from "../audit/schema.ts";
 import { bytes, esc, page, t, table } from "./html.ts";
+import { asOrderedText } from "../audit/report.ts";
 
 /** The main page for a valid audit. `qrSvg` is the inline SVG of the QR summary. */
 export function renderAuditPage(a: Audit, qrSvg: string): string {
@@ -11,7 +12,13 @@ export function renderAuditPage(a: Audit, qrSvg: string): string {
   parts.push(`<div class="banner ${s.verdict}" id="verdict"><h1>${s.verdict}</h1>
 <p>${s.failures} failure(s) · ${s.warnings} warning(s) · ${t(a.host.hostname, 64)} · serial ${
     t(b?.system.serial, 64)
-  }</p></div>`);
+  }</p>${
+    a.expect
+      ? `<p class="ordered" id="as-ordered">${t(asOrderedText(a), 300)}${
+        a.expect.source ? ` · order ${t(a.expect.source, 120)}` : ""
+      }</p>`
+      : ""
+  }</div>`);
 
   parts.push(
     `<h2>Findings</h2>` + table(

@@ -44,7 +44,17 @@ Deno.test({ name: "iso: deno task iso builds a hybrid ISO in the builder contain
   const started = performance.now();
   const r = await runProc(
     `${repo}/node_modules/.bin/deno`,
-    ["run", "--allow-all", `${repo}/tasks/iso.ts`, "--authorized-keys", `${key}.pub`, "--out", out],
+    [
+      "run",
+      "--allow-all",
+      `${repo}/tasks/iso.ts`,
+      "--authorized-keys",
+      `${key}.pub`,
+      "--expect",
+      `${repo}/tests/iso_e2e/order.yaml`,
+      "--out",
+      out,
+    ],
     { timeoutMs: 120 * 60_000, stdoutPath: `${logs}/iso.out`, stderrPath: `${logs}/iso.err` },
   );
   const err = await Deno.readTextFile(`${logs}/iso.err`).catch(() => "");
@@ -76,6 +86,8 @@ Deno.test({ name: "iso BIOS boot: SSH answers with the baked-in key", ...opts },
     cpus: 2,
     serial: serialNo,
     dhcp: true,
+    // QEMU's emulated BMC: the bmc collector and the order's BMC line read it
+    extraArgs: ["-device", "ipmi-bmc-sim,id=bmc0", "-device", "isa-ipmi-kcs,bmc=bmc0"],
   });
   await bios.start();
   const s = await bios.waitForSsh(key, 20 * 60);
@@ -135,7 +147,12 @@ Deno.test(
     figure(`BIOS boot → web verdict: ${bios.elapsed()} s`);
     const j = await httpGet(bios.httpPort, "/audit.json");
     assert.equal(j?.status, 200);
-    assert.equal(JSON.parse(j.body).hardware.board.system.serial, serialNo);
+    const audit = JSON.parse(j.body);
+    assert.equal(audit.hardware.board.system.serial, serialNo);
+    // the order baked in with --expect, compared at boot: the VM is as ordered
+    assert.equal(audit.hardware.bmc?.info?.ipmi_version, "2.0", JSON.stringify(audit.collectors));
+    assert.equal(audit.expect?.as_ordered, true, JSON.stringify(audit.hardware.summary.findings));
+    assert.match(page.body, /id="as-ordered">as ordered: yes \(bee e2e VM\), 3 line\(s\) checked/);
   },
 );
 

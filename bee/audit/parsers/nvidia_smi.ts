@@ -51,6 +51,11 @@ export function qget(node: QNode | undefined, ...path: (string | string[])[]): Q
 }
 
 const val = (n: QNode | undefined) => clean(n?.value ?? null);
+/** A value nvidia-smi may print as N/A: null then. */
+const naOrVal = (n: QNode | undefined) => {
+  const v = val(n);
+  return v && !/^n\/a$/i.test(v) ? v : null;
+};
 const yesNo = (n: QNode | undefined): boolean | null => {
   const v = val(n)?.toLowerCase();
   return v === "yes" ? true : v === "no" ? false : null;
@@ -101,6 +106,7 @@ function gpuFromSection(sec: QNode, index: number): Gpu {
     uuid: val(qget(sec, "GPU UUID")),
     serial: val(qget(sec, "Serial Number")),
     vbios: val(qget(sec, "VBIOS Version")),
+    inforom_image: naOrVal(qget(sec, "Inforom Version", "Image Version")),
     architecture: val(qget(sec, "Product Architecture")),
     pci_bus_id: busId ? normalizePciAddress(busId) : null,
     memory_total_mib: int(val(qget(sec, "FB Memory Usage", "Total"))),
