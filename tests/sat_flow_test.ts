@@ -31,7 +31,8 @@ async function readArchive(
   stdout: string,
 ): Promise<{ archive: string; files: Map<string, Uint8Array>; summary: Record<string, string> }> {
   const last = stdout.trimEnd().split("\n").at(-1)!;
-  const m = last.match(/^archive: (\S+\/(bee-sat-[a-z]+-[A-Za-z0-9._-]+-\d{8}T\d{6}Z)\.tar\.gz)$/);
+  // named after the audit's system serial, not the hostname
+  const m = last.match(/^archive: (\S+\/(bee-sat-[a-z]+-SN-TEST-0042-\d{8}T\d{6}Z)\.tar\.gz)$/);
   assert.ok(m, `last line names the archive: ${last}`);
   const files = (await readAllTarGz(m[1]!))!;
   assert.ok(files, "archive reads back");

@@ -24,6 +24,7 @@ import { nvmeSelfTest, nvmeSupportsSelfTest } from "../bee/audit/parsers/nvme.ts
 import { parseDuration, parseGpuList, parseGpuSelection } from "../bee/sat/nvidia.ts";
 import { parseMeminfo } from "../bee/audit/parsers/procfs.ts";
 import { readAllTarGz, writeTarGz } from "../bee/lib/tar.ts";
+import { archiveTag } from "../bee/sat/runner.ts";
 
 Deno.test("summary: overall status rules and key=value format", () => {
   assert.equal(
@@ -534,4 +535,12 @@ Deno.test("stress: a GPU whose checksum disagrees with its peers (identical inpu
   assert.match(r2.reason!, /GPUs 0, 2 \(NVIDIA RTX A6000\) disagree on the fp16 result/);
   // a malformed checksum is ignored, never compared
   assert.equal(judgeStress(judgeInput(withSums({ 1: "not-hex" }))).status, "OK");
+});
+
+Deno.test("sat: archives are named after the system serial; placeholders and no serial fall back to the hostname", () => {
+  assert.equal(archiveTag("SYSSN-0001", "debian"), "SYSSN-0001");
+  assert.equal(archiveTag("J9 X/4 ", "debian"), "J9_X_4");
+  for (const p of [null, "", "0", "000000", "0123456789", "Default string", "System Serial Number"]) {
+    assert.equal(archiveTag(p, "bee-live"), "bee-live", String(p));
+  }
 });

@@ -5,7 +5,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { PATHS } from "../lib/paths.ts";
 import { ExitStatus, UserError } from "../lib/errors.ts";
 import { runAudit } from "../audit/run.ts";
-import { runSat, type SatPlan } from "../sat/runner.ts";
+import { archiveTag, runSat, type SatPlan } from "../sat/runner.ts";
 import { parseDuration, parseGpuSelection, planNvidia } from "../sat/nvidia.ts";
 import { planMemory } from "../sat/memory.ts";
 import { planStorage } from "../sat/storage.ts";
@@ -87,11 +87,13 @@ async function execute(
   }
   let outcome;
   try {
+    const audit = await auditFor(o.audit, early.signal);
     outcome = await runSat(plan, {
       outDir: o.out,
       lockPath: o.lock,
-      host: Deno.hostname(),
-      audit: await auditFor(o.audit, early.signal),
+      // archives are named after the machine (its system serial), not the live CD's hostname
+      host: archiveTag(audit.serial, Deno.hostname()),
+      audit,
       statusFile: o.statusFile ?? null,
       signal: early.signal,
     });
@@ -139,7 +141,7 @@ function pollArg(v: string): number {
 /** Builds the `sat` command with its three kinds. */
 export function satCommand(): Command {
   const sat = new Command("sat").description(
-    "acceptance tests that leave a diagnostic archive (bee-sat-<kind>-<host>-<UTC time>.tar.gz)",
+    "acceptance tests that leave a diagnostic archive (bee-sat-<kind>-<serial>-<UTC time>.tar.gz)",
   );
   sat.addCommand(
     common(new Command("nvidia"))

@@ -1,5 +1,5 @@
 // Runs one acceptance test (a plan of jobs) into a work folder and packs it as
-// `bee-sat-<kind>-<host>-<UTC timestamp>.tar.gz`: progress on stderr, every command logged,
+// `bee-sat-<kind>-<serial>-<UTC timestamp>.tar.gz`: progress on stderr, every command logged,
 // SIGINT/SIGTERM abort the running job (its process group is killed) and the archive is still
 // written, saying `overall_status=FAILED` and `overall_reason=aborted`.
 import { type ProcOptions, type ProcResult, runProc } from "../lib/proc.ts";
@@ -92,6 +92,16 @@ export function utcStamp(d: Date): string {
 }
 
 /** A host name safe inside a file name. */
+/** Serials firmware ships unset (clean() already nulls "To Be Filled By O.E.M.", "Not Specified" …). */
+const PLACEHOLDER_SERIAL =
+  /^(0+|0123456789|1234567890|default string|system serial number|serial|none|unknown|x+)$/i;
+
+/** What archives are named after: the system serial when it is a real one, else the hostname. */
+export function archiveTag(serial: string | null, hostname: string): string {
+  const s = serial?.trim() ?? "";
+  return safeHost(s && !PLACEHOLDER_SERIAL.test(s) ? s : hostname);
+}
+
 export function safeHost(h: string): string {
   return h.replace(/[^A-Za-z0-9.-]+/g, "_").replace(/^[._-]+/, "").slice(0, 64) || "unknown";
 }

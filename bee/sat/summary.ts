@@ -18,7 +18,7 @@ export interface JobResult {
   findings?: Finding[];
 }
 
-/** Archive file names: `bee-sat-<kind>-<host>-<UTC timestamp>.tar.gz`. */
+/** Archive file names: `bee-sat-<kind>-<serial>-<UTC timestamp>.tar.gz`. */
 export const ARCHIVE_NAME = /^bee-sat-[A-Za-z0-9._-]+\.tar\.gz$/;
 
 /** FAILED if any job failed, UNSUPPORTED if every job was (or there were none), else OK. */
