@@ -6,6 +6,7 @@ import { webCommand } from "./commands/web.ts";
 import { satCommand } from "./commands/sat.ts";
 import { tuiCommand } from "./commands/tui.ts";
 import { expectCommand } from "./commands/expect.ts";
+import { exportCommand } from "./commands/export.ts";
 import { ExitStatus, UserError } from "./lib/errors.ts";
 import { BEE_VERSION } from "./version.ts";
 import { forTerminal } from "./lib/text.ts";
@@ -33,6 +34,7 @@ export async function main(argv: string[]): Promise<number> {
     .addCommand(satCommand())
     .addCommand(tuiCommand())
     .addCommand(expectCommand())
+    .addCommand(exportCommand())
     .addCommand(versionCommand());
   const override = (c: Command) => {
     c.exitOverride();

@@ -2,7 +2,7 @@
 // (ipmi-bmc-sim on KCS) and captures real tool output from the live system over SSH into OUTDIR — the
 // fixtures of the BMC and network collectors (tests/fixtures/*/qemu-bee-*). The SEL gets real entries
 // from ipmitool's own `event` command (the BMC logs them as it would a sensor's), then is listed.
-import { Vm } from "../tests/iso_e2e/qemu.ts";
+import { makeStickImage, usbStickArgs, Vm } from "../tests/iso_e2e/qemu.ts";
 
 const [iso, key, out] = Deno.args;
 if (!iso || !key || !out) {
@@ -10,6 +10,7 @@ if (!iso || !key || !out) {
   Deno.exit(2);
 }
 await Deno.mkdir(out, { recursive: true });
+makeStickImage(`${out}/stick.img`);
 const vm = new Vm({
   iso,
   dir: out,
@@ -19,7 +20,14 @@ const vm = new Vm({
   cpus: 2,
   serial: "BEE-CAPTURE-1",
   dhcp: true,
-  extraArgs: ["-device", "ipmi-bmc-sim,id=bmc0", "-device", "isa-ipmi-kcs,bmc=bmc0"],
+  extraArgs: [
+    "-device",
+    "ipmi-bmc-sim,id=bmc0",
+    "-device",
+    "isa-ipmi-kcs,bmc=bmc0",
+    // a USB stick with one ext4 partition, as an operator plugs one in for bee export
+    ...usbStickArgs(`${out}/stick.img`),
+  ],
 });
 /** Add SEL Entry (NetFn storage 0Ah, cmd 44h): a system-event record whose timestamp the BMC sets. */
 const addSel = (sensorType: number, sensorNum: number, dirType: number, data1: number) =>
@@ -39,6 +47,7 @@ const EVENTS = [
   addSel(0x0f, 0x01, 0x6f, 0x02), // system firmware progress (informational)
 ];
 const CAPTURES: [string, string][] = [
+  ["lsblk-usb-stick.json", "lsblk -J -b -o NAME,PATH,TYPE,TRAN,RM,RO,SIZE,FSTYPE,LABEL,MOUNTPOINT"],
   ["ipmitool-mc-info.txt", "ipmitool mc info"],
   ["ipmitool-sel-elist-empty.txt", "ipmitool sel clear >/dev/null; sleep 2; ipmitool sel elist 2>&1"],
   ["ipmitool-sel-elist.txt", `${EVENTS.join("; ")}; sleep 1; ipmitool sel elist`],

@@ -124,7 +124,7 @@ function octalField(h: Uint8Array, at: number, len: number, n: number): void {
 }
 
 /** A ustar header; names longer than 100 bytes are split into prefix/name at a slash. */
-function header(
+export function tarHeader(
   name: string,
   size: number,
   type: "0" | "5",
@@ -178,7 +178,7 @@ async function walk(dir: string, rel = ""): Promise<{ rel: string; isDir: boolea
 }
 
 /** Writes every byte or throws (a short write on a full disk is an ENOSPC error, never silent). */
-async function writeAll(f: Deno.FsFile, data: Uint8Array): Promise<void> {
+export async function writeAll(f: Deno.FsFile, data: Uint8Array): Promise<void> {
   let off = 0;
   while (off < data.length) {
     const n = await f.write(data.subarray(off));
@@ -267,14 +267,16 @@ export async function writeTarGz(
   const files = all.filter((e) => !e.isDir).sort((a, b) => rank(a.rel) - rank(b.rel));
   await writeArchive(outPath, async (w) => {
     const now = Date.now();
-    await w.write(header(`${top}/`, 0, "5", 0o755, now));
-    for (const e of all.filter((e) => e.isDir)) await w.write(header(`${top}/${e.rel}/`, 0, "5", 0o755, now));
+    await w.write(tarHeader(`${top}/`, 0, "5", 0o755, now));
+    for (const e of all.filter((e) => e.isDir)) {
+      await w.write(tarHeader(`${top}/${e.rel}/`, 0, "5", 0o755, now));
+    }
     for (const e of files) {
       const path = `${srcDir}/${e.rel}`;
       const st = await Deno.stat(path);
       const f = await Deno.open(path, { read: true });
       let left = st.size; // a file still growing is cut at the size the header promised
-      await w.write(header(`${top}/${e.rel}`, st.size, "0", 0o644, st.mtime?.getTime() ?? now));
+      await w.write(tarHeader(`${top}/${e.rel}`, st.size, "0", 0o644, st.mtime?.getTime() ?? now));
       try {
         const chunk = new Uint8Array(64 * 1024);
         while (left > 0) {
@@ -303,7 +305,7 @@ export async function writeTarGzEntries(
     for (const e of entries) {
       let h: Uint8Array<ArrayBuffer>;
       try {
-        h = header(e.name, e.data.length, "0", 0o644, mtime);
+        h = tarHeader(e.name, e.data.length, "0", 0o644, mtime);
       } catch {
         continue;
       }

@@ -7,6 +7,7 @@ import type { ExecResult } from "../lib/exec.ts";
 import { LiveMachine, type Machine, type MachineCall } from "../lib/machine.ts";
 import { atomicWrite } from "../lib/atomic_write.ts";
 import { writeTarGz } from "../lib/tar.ts";
+import { archiveTag, safeHost } from "../lib/names.ts";
 import { UserError } from "../lib/errors.ts";
 import { BEE_VERSION } from "../version.ts";
 import { type JobResult, overallStatus, renderSummary, summaryKey } from "./summary.ts";
@@ -92,20 +93,6 @@ export function utcStamp(d: Date): string {
 }
 
 /** A host name safe inside a file name. */
-/** Serials firmware ships unset (clean() already nulls "To Be Filled By O.E.M.", "Not Specified" …). */
-const PLACEHOLDER_SERIAL =
-  /^(0+|0123456789|1234567890|default string|system serial number|serial|none|unknown|x+)$/i;
-
-/** What archives are named after: the system serial when it is a real one, else the hostname. */
-export function archiveTag(serial: string | null, hostname: string): string {
-  const s = serial?.trim() ?? "";
-  return safeHost(s && !PLACEHOLDER_SERIAL.test(s) ? s : hostname);
-}
-
-export function safeHost(h: string): string {
-  return h.replace(/[^A-Za-z0-9.-]+/g, "_").replace(/^[._-]+/, "").slice(0, 64) || "unknown";
-}
-
 function hms(s: number): string {
   s = Math.max(0, Math.round(s));
   const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
@@ -446,3 +433,5 @@ async function runLocked(
   await writeStatus({ done: true, overall_status: status, overall_reason: reason, archive });
   return { archive, status, reason, jobs: results, aborted: abortedBy, summary };
 }
+
+export { archiveTag, safeHost };

@@ -7,6 +7,7 @@ import { qrText } from "../audit/report.ts";
 import schema from "../audit/audit.schema.json" with { type: "json" };
 import { renderAuditPage, renderBadAudit, renderNoAudit } from "./render.ts";
 import { renderMetrics } from "./metrics.ts";
+import { bundleFiles, bundleName, bundleTar } from "../export/bundle.ts";
 import { ARCHIVE_NAME, extractFromTarGz, listSatArchives } from "../sat/archives.ts";
 import { esc, page, t, table } from "./html.ts";
 
@@ -113,7 +114,7 @@ async function satPage(dir: string): Promise<string> {
     "bee — acceptance tests",
     `<h2>Acceptance test archives</h2><p class="meta">${
       esc(dir)
-    }, newest first. <a href="/">back to the audit</a></p>` +
+    }, newest first. <a href="/">back to the audit</a> · <a href="/bundle.tar" id="bundle">download everything</a> (audit + every archive, one tar with a sha256 manifest)</p>` +
       table(["Finished", "Kind", "Overall", "Archive", "Size"], rows),
   );
 }
@@ -171,6 +172,24 @@ async function route(path: string, opts: WebOptions, head: boolean): Promise<Res
     );
   }
   if (path === "/sat" || path === "/sat/") return respond(await satPage(opts.satDir), 200, HTML);
+  if (path === "/bundle.tar") {
+    // one click: the audit and every archive, with a sha256 manifest, named after the machine's serial
+    const files = await bundleFiles(opts.auditPath, opts.satDir);
+    if (files.length) {
+      const l = await loadAudit(opts.auditPath);
+      const name = bundleName(l.kind === "ok" ? l.audit : null, new Date());
+      const { length, stream } = bundleTar(files, name);
+      const headers = {
+        "content-length": String(length),
+        "content-disposition": `attachment; filename="${name}.tar"`,
+      };
+      if (head) {
+        await stream.cancel();
+        return respond(null, 200, "application/x-tar", headers);
+      }
+      return respond(stream, 200, "application/x-tar", headers);
+    }
+  }
   const m = path.match(/^\/sat\/([^/]+)(\/gpu-metrics\.html)?$/);
   if (m && ARCHIVE_NAME.test(m[1]!)) {
     // only names that are in the directory listing are served: no path ever comes from the URL

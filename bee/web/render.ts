@@ -18,7 +18,7 @@ export function renderAuditPage(a: Audit, qrSvg: string): string {
         a.expect.source ? ` · order ${t(a.expect.source, 120)}` : ""
       }</p>`
       : ""
-  }</div>`);
+  }<p class="meta"><a href="/bundle.tar" id="bundle">Download everything</a> (audit + every SAT archive, one tar with a sha256 manifest) · <a href="/sat/">SAT archives</a></p></div>`);
 
   parts.push(
     `<h2>Findings</h2>` + table(

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { exec } from "../../bee/lib/exec.ts";
 import { runProc } from "../../bee/lib/proc.ts";
-import { haveQemu, httpGet, Vm } from "./qemu.ts";
+import { haveQemu, httpGet, makeStickImage, usbStickArgs, Vm } from "./qemu.ts";
 
 const repo = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 const env = Deno.env.toObject();
@@ -20,6 +20,8 @@ const figure = (s: string) => console.error(`[iso-e2e] ${s}`);
 figure(`logs in ${logs}`);
 
 let iso: string | null = null;
+const stickImg = `${logs}/stick.img`;
+makeStickImage(stickImg);
 let bios: Vm | null = null;
 let uefi: Vm | null = null;
 let noDhcp: Vm | null = null;
@@ -87,7 +89,14 @@ Deno.test({ name: "iso BIOS boot: SSH answers with the baked-in key", ...opts },
     serial: serialNo,
     dhcp: true,
     // QEMU's emulated BMC: the bmc collector and the order's BMC line read it
-    extraArgs: ["-device", "ipmi-bmc-sim,id=bmc0", "-device", "isa-ipmi-kcs,bmc=bmc0"],
+    // and a USB stick for bee export
+    extraArgs: [
+      "-device",
+      "ipmi-bmc-sim,id=bmc0",
+      "-device",
+      "isa-ipmi-kcs,bmc=bmc0",
+      ...usbStickArgs(stickImg),
+    ],
   });
   await bios.start();
   const s = await bios.waitForSsh(key, 20 * 60);
@@ -182,6 +191,41 @@ Deno.test(
     assert.match(s.stdout, /archive: \/var\/log\/bee-sat\/bee-sat-memory-.*\.tar\.gz/);
     const sat = await httpGet(bios.httpPort, "/sat/");
     assert.match(sat?.body ?? "", /bee-sat-memory-/);
+  },
+);
+
+Deno.test(
+  {
+    name: "iso BIOS boot: bee export puts the audit and the SAT archive on the USB stick; the web bundle",
+    ...opts,
+  },
+  async () => {
+    assert.ok(bios, "no VM");
+    const r = await bios.ssh(key, "bee export; echo rc=$?", undefined, 5 * 60_000);
+    assert.match(r.stdout, /rc=0/, r.stdout + r.stderr);
+    assert.match(
+      r.stdout,
+      new RegExp(`exported \\d+ file\\(s\\) to /dev/sd[a-z]1: bee-${serialNo}-\\d{8}T\\d{6}Z/; unmounted`),
+    );
+    // the stick as another machine reads it: the partition mounted here, the manifest checked
+    const mnt = await Deno.makeTempDir();
+    const m = await exec("mount", ["-o", "ro,loop,offset=1048576", stickImg, mnt], { timeoutMs: 30_000 });
+    assert.equal(m.kind === "exited" && m.code, 0, m.kind === "exited" ? m.stderr : m.kind);
+    try {
+      const c = await exec("sh", ["-c", `cd ${mnt}/bee-${serialNo}-* && sha256sum -c MANIFEST.sha256`], {
+        timeoutMs: 60_000,
+      });
+      assert.equal(c.kind === "exited" && c.code, 0);
+      if (c.kind === "exited") {
+        assert.match(c.stdout, /bee-audit\.json: OK/);
+        assert.match(c.stdout, new RegExp(`sat/bee-sat-memory-${serialNo}-\\d{8}T\\d{6}Z\\.tar\\.gz: OK`));
+      }
+    } finally {
+      await exec("umount", [mnt], { timeoutMs: 30_000 });
+    }
+    const b = await httpGet(bios.httpPort, "/bundle.tar");
+    assert.equal(b?.status, 200);
+    assert.match(b?.body ?? "", /MANIFEST\.sha256/);
   },
 );
 

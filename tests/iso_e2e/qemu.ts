@@ -225,3 +225,40 @@ export async function httpGet(port: number, path: string): Promise<{ status: num
 export async function haveQemu(): Promise<boolean> {
   return (await exec("qemu-system-x86_64", ["--version"], { timeoutMs: 10_000 })).kind === "exited";
 }
+
+/**
+ * A 64 MiB USB stick image: an MBR with one Linux partition (type 83h from sector 2048) formatted ext4,
+ * label BEESTICK — what an operator plugs in for `bee export` (no partitioning tool needed).
+ */
+export function makeStickImage(img: string): void {
+  const sh = (c: string) => {
+    const o = new Deno.Command("sh", { args: ["-c", c] }).outputSync();
+    if (o.code !== 0) throw new Error(`${c}: ${new TextDecoder().decode(o.stderr)}`);
+  };
+  sh(`rm -f ${img} ${img}.part; truncate -s 63M ${img}.part && mkfs.ext4 -q -L BEESTICK ${img}.part`);
+  sh(
+    `truncate -s 64M ${img} && dd if=${img}.part of=${img} bs=1M seek=1 conv=notrunc status=none && rm ${img}.part`,
+  );
+  const mbr = new Uint8Array(512);
+  const v = new DataView(mbr.buffer);
+  mbr[446 + 4] = 0x83; // partition type: Linux
+  v.setUint32(446 + 8, 2048, true); // first sector (LBA)
+  v.setUint32(446 + 12, 63 * 2048, true); // sectors
+  mbr[510] = 0x55;
+  mbr[511] = 0xaa;
+  const f = Deno.openSync(img, { write: true });
+  f.writeSync(mbr);
+  f.close();
+}
+
+/** qemu arguments that plug the stick image in on a USB 3 controller. */
+export function usbStickArgs(img: string): string[] {
+  return [
+    "-drive",
+    `if=none,id=stick,format=raw,file=${img}`,
+    "-device",
+    "qemu-xhci,id=xhci",
+    "-device",
+    "usb-storage,bus=xhci.0,drive=stick,serial=BEESTICK01",
+  ];
+}
