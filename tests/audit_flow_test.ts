@@ -61,11 +61,11 @@ Deno.test("audit flow: every tool present (qemu-devbox replay) → PASS with eve
     ipmi_version: "2.0",
   });
   assert.deepEqual(a.hardware.bmc!.sel, { entries: 0, events: [] });
-  for (const c of ["board", "cpu", "memory", "storage", "pcie", "psu", "network", "bmc"]) {
+  for (const c of ["board", "cpu", "memory", "storage", "pcie", "psu", "network", "bmc", "infiniband"]) {
     assert.equal(statusOf(a, c).status, "ok", c);
   }
   assert.match(r.stdout, /VERDICT: PASS/);
-  assert.match(r.stderr, /\[9\/9\]/);
+  assert.match(r.stderr, /\[10\/10\]/);
 });
 
 Deno.test("audit flow: each tool missing in turn → null for its part, recorded status, audit still written", async () => {

@@ -12,6 +12,7 @@ import {
   type CollectorName,
   type CollectorStatus,
   Cpu,
+  Infiniband,
   Memory,
   Network,
   Nvidia,
@@ -56,6 +57,7 @@ const SECTIONS: Record<CollectorName, z.ZodType> = {
   nvidia: Nvidia,
   network: Network,
   bmc: Bmc,
+  infiniband: Infiniband,
 };
 
 /** Sets the field at `path` to null; false when there is nothing to null (then nulling cannot help). */

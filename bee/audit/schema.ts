@@ -19,6 +19,7 @@ export const CollectorName = z.enum([
   "nvidia",
   "network",
   "bmc",
+  "infiniband",
 ]);
 export type CollectorName = z.infer<typeof CollectorName>;
 
@@ -299,6 +300,42 @@ export type NetInterface = z.infer<typeof NetInterface>;
 export const Network = z.object({ interfaces: z.array(NetInterface) });
 export type Network = z.infer<typeof Network>;
 
+export const IbPort = z.object({
+  port: z.string().max(8),
+  /** logical state: ACTIVE, INIT (link up, no subnet manager), ARMED, DOWN */
+  state: Str,
+  /** physical state: LinkUp, Polling, Disabled … */
+  phys_state: Str,
+  rate: Str,
+  rate_gbps: Num,
+  /** InfiniBand or Ethernet (RoCE) */
+  link_layer: Str,
+  /** error counters since the driver loaded */
+  counters: z.object({
+    symbol_error: Int,
+    link_error_recovery: Int,
+    link_downed: Int,
+    port_rcv_errors: Int,
+    local_link_integrity_errors: Int,
+    excessive_buffer_overrun_errors: Int,
+    port_xmit_discards: Int,
+  }),
+});
+export type IbPort = z.infer<typeof IbPort>;
+export const IbDevice = z.object({
+  name: z.string().max(64),
+  pci_address: Str,
+  hca_type: Str,
+  /** the PSID on NVIDIA/Mellanox adapters (which firmware image line the card takes) */
+  board_id: Str,
+  fw_ver: Str,
+  node_guid: Str,
+  ports: z.array(IbPort),
+});
+export type IbDevice = z.infer<typeof IbDevice>;
+export const Infiniband = z.object({ devices: z.array(IbDevice) });
+export type Infiniband = z.infer<typeof Infiniband>;
+
 /** One BMC System Event Log entry (`ipmitool sel elist`). */
 export const SelEvent = z.object({
   id: Str,
@@ -347,6 +384,8 @@ export const Hardware = z.object({
   network: Network.nullable(),
   /** BMC identity and event log (absent in audits made before bee collected it) */
   bmc: Bmc.nullable().optional(),
+  /** InfiniBand / RDMA adapters (/sys/class/infiniband; absent in audits made before bee collected it) */
+  infiniband: Infiniband.nullable().optional(),
   summary: Summary,
 });
 export type Hardware = z.infer<typeof Hardware>;

@@ -7,6 +7,8 @@ import type {
   Finding,
   Gpu,
   Hardware,
+  IbDevice,
+  IbPort,
   NvmeHealth,
   PciDevice,
   SdrSensor,
@@ -126,6 +128,20 @@ export class JudgeInput {
     );
   }
 
+  /** InfiniBand / RDMA ports with the adapter that has them. */
+  ibPorts(): { d: IbDevice; p: IbPort; comp: string; who: string }[] {
+    return (this.hw.infiniband?.devices ?? []).flatMap((d) =>
+      d.ports.map((p) => ({
+        d,
+        p,
+        comp: `infiniband:${d.name}/${p.port}`,
+        who: `${d.name} port ${p.port}${
+          d.hca_type ? ` (${d.hca_type}${d.fw_ver ? `, fw ${d.fw_ver}` : ""})` : ""
+        }`,
+      }))
+    );
+  }
+
   /** PCI functions with AER counters. */
   aer(): { d: PciDevice; a: NonNullable<PciDevice["aer"]>; comp: string }[] {
     return (this.hw.pcie?.devices ?? []).flatMap((d) =>
@@ -223,6 +239,9 @@ const NVME_WARNING_BITS = [
 
 /** SEL events older than this (by the BMC's clock, against the audit's time) are history, not findings. */
 export const SEL_RECENT_DAYS = 30;
+
+/** Symbol / receive errors since the driver loaded that make an InfiniBand link suspect. */
+export const IB_ERROR_LIMIT = 10;
 
 /** Correctable AER errors since boot that make a link suspect. */
 export const AER_CORRECTABLE_LIMIT = 10;
@@ -828,6 +847,60 @@ export const RULE_ROWS: Rule[] = [
           ? [hit(comp, `${s.name}: status ${st || "?"}${reading ? `, ${reading}` : ""}`)]
           : []
       ),
+  },
+  {
+    code: "ib.port_down",
+    severity: "WARN",
+    when: "an InfiniBand/RDMA port has no physical link (physical state other than LinkUp)",
+    action:
+      "Check the cable or optic and the switch port; a port meant to be used must link before handover.",
+    source: "IBTA PortInfo PortPhysicalState (sysfs phys_state)",
+    check: (x) =>
+      x.ibPorts().flatMap(({ p, comp, who }) =>
+        p.phys_state && !/^linkup$/i.test(p.phys_state)
+          ? [hit(comp, `${who}: physical state ${p.phys_state}, state ${p.state ?? "?"}`)]
+          : []
+      ),
+  },
+  {
+    code: "ib.no_subnet_manager",
+    severity: "WARN",
+    when: "an InfiniBand port links but stays INIT (no subnet manager has configured it)",
+    action:
+      "Start a subnet manager (opensm, or the switch's) on the fabric; on an isolated bench this is expected.",
+    source: "IBTA PortInfo PortState: INIT until a subnet manager sets the port up",
+    check: (x) =>
+      x.ibPorts().flatMap(({ p, comp, who }) =>
+        /^linkup$/i.test(p.phys_state ?? "") && /^init$/i.test(p.state ?? "") &&
+          !/ethernet/i.test(p.link_layer ?? "")
+          ? [hit(comp, `${who}: link up, state INIT`)]
+          : []
+      ),
+  },
+  {
+    code: "ib.link_errors",
+    severity: "WARN",
+    when:
+      `an InfiniBand/RDMA port counted link downs, link error recoveries, integrity or buffer-overrun errors, or ≥ ${IB_ERROR_LIMIT} symbol / receive errors since the driver loaded`,
+    action:
+      "Reseat or replace the cable/optic (clean the connector), then clear and watch the counters under load.",
+    source:
+      `IBTA PortCounters; bee: a burn-in link counts none, ${IB_ERROR_LIMIT} symbol/receive errors allow for link training`,
+    check: (x) =>
+      x.ibPorts().flatMap(({ p, comp, who }) => {
+        const c = p.counters;
+        const bad = [
+          ...([
+            "link_downed",
+            "link_error_recovery",
+            "local_link_integrity_errors",
+            "excessive_buffer_overrun_errors",
+          ] as const)
+            .filter((k) => (c[k] ?? 0) > 0),
+          ...(["symbol_error", "port_rcv_errors"] as const).filter((k) => (c[k] ?? 0) >= IB_ERROR_LIMIT),
+        ];
+        return bad.length ? [hit(comp, `${who}: ${bad.map((k) => `${k} ${c[k]}`).join(", ")}`)] : [];
+      }),
   },
   {
     code: "bmc.sel_fatal",

@@ -176,9 +176,16 @@ function nicParts(hw: Hw): Part[] | null {
   const bySlot = new Map<string, typeof fns>();
   for (const f of fns) bySlot.set(slotOf(f.address), [...(bySlot.get(slotOf(f.address)) ?? []), f]);
   const ifaces = hw.network?.interfaces ?? [];
+  const ibs = hw.infiniband?.devices ?? [];
   return [...bySlot.entries()].map(([slot, f]) => {
-    const ports = f.map((fn) => ({ fn, iface: ifaces.find((i) => i.pci_address === fn.address) ?? null }));
-    const fw = [...new Set(ports.map((p) => p.iface?.firmware).filter((x): x is string => !!x))];
+    const ports = f.map((fn) => ({
+      fn,
+      iface: ifaces.find((i) => i.pci_address === fn.address) ?? null,
+      ib: ibs.find((d) => d.pci_address === fn.address) ?? null,
+    }));
+    const fw = [
+      ...new Set(ports.map((p) => p.iface?.firmware ?? p.ib?.fw_ver).filter((x): x is string => !!x)),
+    ];
     const model = `${f[0]!.vendor ?? ""} ${f[0]!.device ?? ""}`.trim();
     return {
       where: slot,
@@ -189,12 +196,16 @@ function nicParts(hw: Hw): Part[] | null {
         firmware: fw.length === 1 ? fw[0]! : fw.length ? fw.join(" / ") : null,
         // JSON of per-port link state for the link check
         links: JSON.stringify(
-          ports.map((p) => ({
-            port: p.iface?.name ?? p.fn.address,
-            mbps: p.iface ? p.iface.speed_mbps : null,
-            carrier: p.iface ? p.iface.carrier : null,
-            known: p.iface !== null,
-          })),
+          ports.map((p) => {
+            // an InfiniBand port has no netdev: its rate and physical state stand for speed and carrier
+            const ibPort = p.iface ? null : p.ib?.ports[0] ?? null;
+            return {
+              port: p.iface?.name ?? (p.ib ? `${p.ib.name}/${ibPort?.port ?? "?"}` : p.fn.address),
+              mbps: p.iface ? p.iface.speed_mbps : ibPort?.rate_gbps != null ? ibPort.rate_gbps * 1000 : null,
+              carrier: p.iface ? p.iface.carrier : ibPort ? /^linkup$/i.test(ibPort.phys_state ?? "") : null,
+              known: p.iface !== null || ibPort !== null,
+            };
+          }),
         ),
       },
     };

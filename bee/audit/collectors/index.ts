@@ -8,5 +8,6 @@ import { psu } from "./psu.ts";
 import { nvidia } from "./nvidia.ts";
 import { network } from "./network.ts";
 import { bmc } from "./bmc.ts";
+import { infiniband } from "./infiniband.ts";
 
-export const COLLECTORS = [board, cpu, memory, storage, pcie, psu, nvidia, network, bmc] as const;
+export const COLLECTORS = [board, cpu, memory, storage, pcie, psu, nvidia, network, bmc, infiniband] as const;

@@ -1,0 +1,42 @@
+// infiniband: InfiniBand / RDMA adapters (ConnectX and others) from /sys/class/infiniband — firmware, PSID,
+// and per port the link state, rate and error counters. No tool is run: the kernel has it all (mstflint
+// would add nothing the verdict uses). A machine without RDMA adapters gets an empty list.
+import type { Collector } from "../collector.ts";
+import { IB_ERROR_COUNTERS, parseIbDevice, parseIbPort } from "../parsers/infiniband.ts";
+import type { Infiniband } from "../schema.ts";
+
+const IB = "/sys/class/infiniband";
+const DEVICE_FILES = ["hca_type", "board_id", "fw_ver", "node_guid"];
+const PORT_FILES = [
+  "state",
+  "phys_state",
+  "rate",
+  "link_layer",
+  ...IB_ERROR_COUNTERS.map((c) => `counters/${c}`),
+];
+
+export const infiniband: Collector<Infiniband> = {
+  name: "infiniband",
+  async collect(ctx) {
+    const names = (await ctx.readDir(IB)) ?? [];
+    const devices = await Promise.all(
+      names.sort().slice(0, 64).map(async (name) => {
+        const dir = `${IB}/${name}`;
+        const read = async (f: string) => (await ctx.readText(`${dir}/${f}`))?.trim() ?? null;
+        const attrs = Object.fromEntries(
+          await Promise.all(DEVICE_FILES.map(async (f) => [f, await read(f)] as const)),
+        );
+        const ports = await Promise.all(
+          ((await ctx.readDir(`${dir}/ports`)) ?? []).sort().slice(0, 16).map(async (p) => {
+            const pa = Object.fromEntries(
+              await Promise.all(PORT_FILES.map(async (f) => [f, await read(`ports/${p}/${f}`)] as const)),
+            );
+            return parseIbPort(p, pa);
+          }),
+        );
+        return parseIbDevice(name, attrs, await ctx.linkName(`${dir}/device`), ports);
+      }),
+    );
+    return { devices };
+  },
+};

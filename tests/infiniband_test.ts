@@ -1,0 +1,148 @@
+// InfiniBand / RDMA adapters from /sys/class/infiniband: the real mlx5_0 tree (procfs test data) through the
+// whole audit, and the port rules on labelled edits of it.
+import assert from "node:assert/strict";
+import { Audit, type Hardware, type IbDevice } from "../bee/audit/schema.ts";
+import { judge, NO_HARDWARE } from "../bee/audit/verdict.ts";
+import { compareExpect } from "../bee/expect/compare.ts";
+import { parseIbDevice, parseIbPort } from "../bee/audit/parsers/infiniband.ts";
+import { fakeBin, fixture, qemuDevboxRoot, qemuDevboxTools, runBee } from "./helpers.ts";
+
+type Hw = Omit<Hardware, "summary">;
+
+/** The fixture's `file=value` lines as an attribute map. */
+function attrs(edits: Record<string, string> = {}): Record<string, string> {
+  const a: Record<string, string> = {};
+  for (const l of fixture("infiniband/procfs-testdata-mlx5_0.txt").split("\n")) {
+    const i = l.indexOf("=");
+    if (i > 0) a[l.slice(0, i)] = l.slice(i + 1);
+  }
+  return { ...a, ...edits };
+}
+
+function device(edits: Record<string, string> = {}): IbDevice {
+  const a = attrs(edits);
+  const port = Object.fromEntries(
+    Object.entries(a).filter(([k]) => k.startsWith("ports/1/")).map(([k, v]) => [k.slice(8), v]),
+  );
+  return parseIbDevice("mlx5_0", a, "0000:17:00.0", [parseIbPort("1", port)]);
+}
+
+const codes = (hw: Partial<Hw>) =>
+  judge({ ...NO_HARDWARE, ...hw }, []).map((f) => `${f.severity} ${f.code} ${f.component}: ${f.message}`);
+
+Deno.test("infiniband: the real mlx5_0 sysfs tree through bee audit — firmware, PSID, port state, rate, counters", async () => {
+  const bin = fakeBin();
+  qemuDevboxTools(bin);
+  const root = qemuDevboxRoot();
+  const dev = `${root}/sys/class/infiniband/mlx5_0`;
+  for (const [k, v] of Object.entries(attrs())) {
+    Deno.mkdirSync(`${dev}/${k.slice(0, k.lastIndexOf("/") + 1)}`, { recursive: true });
+    Deno.writeTextFileSync(`${dev}/${k}`, v + "\n");
+  }
+  Deno.mkdirSync(`${root}/sys/devices/pci0000:17/0000:17:00.0`, { recursive: true });
+  Deno.symlinkSync(`${root}/sys/devices/pci0000:17/0000:17:00.0`, `${dev}/device`);
+  const out = `${Deno.makeTempDirSync()}/a.json`;
+  const r = await runBee(["audit", "--root", root, "--output", out, "--no-qr"], { path: bin });
+  assert.equal(r.code, 0, r.stderr);
+  const a = Audit.parse(JSON.parse(Deno.readTextFileSync(out)));
+  assert.deepEqual(a.hardware.infiniband, {
+    devices: [{
+      name: "mlx5_0",
+      pci_address: "0000:17:00.0",
+      hca_type: "MT4118",
+      board_id: "SM_2001000001034",
+      fw_ver: "14.28.2006",
+      node_guid: "0a7f:bc12:45ef:d23b",
+      ports: [{
+        port: "1",
+        state: "ACTIVE",
+        phys_state: "ACTIVE",
+        rate: "25 Gb/sec (1X EDR)",
+        rate_gbps: 25,
+        link_layer: "InfiniBand",
+        counters: {
+          symbol_error: 0,
+          link_error_recovery: 0,
+          link_downed: 0,
+          port_rcv_errors: 0,
+          local_link_integrity_errors: 0,
+          excessive_buffer_overrun_errors: 0,
+          port_xmit_discards: 0,
+        },
+      }],
+    }],
+  });
+  // no /sys/class/infiniband: an empty list, collector ok
+  const plain = `${Deno.makeTempDirSync()}/b.json`;
+  await runBee(["audit", "--root", qemuDevboxRoot(), "--output", plain, "--no-qr"], { path: bin });
+  assert.deepEqual(Audit.parse(JSON.parse(Deno.readTextFileSync(plain))).hardware.infiniband, {
+    devices: [],
+  });
+});
+
+Deno.test("infiniband: a healthy linked port is clean; down, INIT and error counters WARN (labelled edits)", () => {
+  // EDITED: phys_state as a real kernel writes it for a linked port ("5: LinkUp"); the capture says "4: ACTIVE"
+  const up = { "ports/1/phys_state": "5: LinkUp" };
+  assert.deepEqual(codes({ infiniband: { devices: [device(up)] } }), []);
+  assert.deepEqual(codes({ infiniband: { devices: [device()] } }), [
+    "WARN ib.port_down infiniband:mlx5_0/1: mlx5_0 port 1 (MT4118, fw 14.28.2006): physical state ACTIVE, state ACTIVE",
+  ]);
+  // EDITED: no cable
+  assert.deepEqual(
+    codes({
+      infiniband: { devices: [device({ "ports/1/phys_state": "2: Polling", "ports/1/state": "1: DOWN" })] },
+    }),
+    [
+      "WARN ib.port_down infiniband:mlx5_0/1: mlx5_0 port 1 (MT4118, fw 14.28.2006): physical state Polling, state DOWN",
+    ],
+  );
+  // EDITED: linked, no subnet manager
+  assert.deepEqual(codes({ infiniband: { devices: [device({ ...up, "ports/1/state": "2: INIT" })] } }), [
+    "WARN ib.no_subnet_manager infiniband:mlx5_0/1: mlx5_0 port 1 (MT4118, fw 14.28.2006): link up, state INIT",
+  ]);
+  // EDITED: a flapping link with a dirty connector; 9 receive errors stay under the limit
+  const errs = {
+    ...up,
+    "ports/1/counters/link_downed": "2",
+    "ports/1/counters/symbol_error": "4117",
+    "ports/1/counters/port_rcv_errors": "9",
+  };
+  assert.deepEqual(codes({ infiniband: { devices: [device(errs)] } }), [
+    "WARN ib.link_errors infiniband:mlx5_0/1: mlx5_0 port 1 (MT4118, fw 14.28.2006): link_downed 2, symbol_error 4117",
+  ]);
+});
+
+Deno.test("infiniband: an order's NIC line takes the IB port's rate and firmware (no netdev needed)", () => {
+  const pcie = {
+    devices: [{
+      address: "0000:17:00.0",
+      class: "Infiniband controller",
+      class_id: "020700",
+      vendor: "Mellanox Technologies",
+      vendor_id: "15b3",
+      device: "MT27700 Family [ConnectX-4]",
+      device_id: "1013",
+      subsystem_vendor: null,
+      subsystem_device: null,
+      revision: null,
+      driver: "mlx5_core",
+      numa_node: 0,
+      current_link_speed: null,
+      max_link_speed: null,
+      current_link_width: null,
+      max_link_width: null,
+    }],
+  };
+  const hw = {
+    ...NO_HARDWARE,
+    pcie,
+    infiniband: { devices: [device({ "ports/1/phys_state": "5: LinkUp" })] },
+  };
+  const run = (nics: NonNullable<Parameters<typeof compareExpect>[1]["nics"]>) =>
+    compareExpect(hw, { bee_expect: 1, nics }).map((h) => `${h.severity} ${h.code}: ${h.message}`);
+  assert.deepEqual(run([{ count: 1, model: "ConnectX-4", speed_gbps: 25, firmware: "14.28.2006" }]), []);
+  assert.deepEqual(run([{ count: 1, model: "ConnectX-4", speed_gbps: 100, firmware: "14.32.1010" }]), [
+    "WARN bom.firmware: firmware 14.32.1010 ordered; 1 differ: 0000:17:00 14.28.2006",
+    "WARN bom.link: mlx5_0/1 (Mellanox Technologies MT27700 Family [ConnectX-4]): link at 25 Gb/s, the order says 100 Gb/s",
+  ]);
+});
