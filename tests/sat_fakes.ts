@@ -2,7 +2,16 @@
 // bee-gpu-stress in each behaviour the judge must handle, dmesg before/after, nvidia-bug-report.sh.
 import { FIX, writeFakeTool } from "./helpers.ts";
 
-export type StressMode = "clean" | "mismatch" | "lying" | "crash" | "hang" | "nogpu" | "slow";
+export type StressMode =
+  | "clean"
+  | "mismatch"
+  | "lying"
+  | "crash"
+  | "hang"
+  | "nogpu"
+  | "slow"
+  | "p2pslow"
+  | "p2pcorrupt";
 
 function shq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -22,7 +31,30 @@ if [ ${shq(mode)} = nogpu ]; then
   echo '{"event":"end","status":"error","exit_code":2}'
   exit 2
 fi
+p2p=0; case "$*" in *--p2p*) p2p=1 ;; esac
 IFS=,; set -- $CUDA_VISIBLE_DEVICES; unset IFS; n=$#
+if [ $p2p = 1 ]; then
+  # every ordered pair at 21.5 GB/s with peer access; p2pslow: 0 -> 2 at 3.1 GB/s; p2pcorrupt: 1 -> 0 corrupted
+  a=0
+  while [ $a -lt $n ]; do
+    b=0
+    while [ $b -lt $n ]; do
+      if [ $a != $b ]; then
+        g=21.5; ok=true
+        if [ ${shq(mode)} = p2pslow ] && [ $a = 0 ] && [ $b = 2 ]; then g=3.1; fi
+        if [ ${shq(mode)} = p2pcorrupt ] && [ $a = 1 ] && [ $b = 0 ]; then ok=false; fi
+        printf '{"event":"p2p","src":%d,"dst":%d,"peer_access":true,"gbps":%s,"bytes":268435456,"iterations":40,"checksum_ok":%s}\n' $a $b $g $ok
+      fi
+      b=$((b+1))
+    done
+    a=$((a+1))
+  done
+  if [ ${
+    shq(mode)
+  } = p2pcorrupt ]; then echo '{"event":"end","status":"mismatches","exit_code":1}'; exit 1; fi
+  echo '{"event":"end","status":"ok","exit_code":0}'
+  exit 0
+fi
 i=0
 while [ $i -lt $n ]; do
   printf '{"event":"start","device":%d,"name":"NVIDIA RTX A6000","compute_capability":"8.6","dtypes":["fp16","bf16","tf32"],"path":"cublaslt"}\\n' $i

@@ -82,9 +82,12 @@ Deno.test("sat nvidia: clean run on 3 GPUs is OK and the archive holds every out
   assert.equal(r.code, 0, r.stderr);
   const s = r.summary;
   assert.equal(s["overall_status"], "OK");
-  for (const j of ["nvidia_smi_q", "gpu_stress", "gpu_health", "gpu_xid", "nvidia_bug_report"]) {
+  for (const j of ["nvidia_smi_q", "gpu_stress", "gpu_p2p", "gpu_health", "gpu_xid", "nvidia_bug_report"]) {
     assert.equal(s[`${j}_status`], "OK", `${j}: ${s[`${j}_reason`]}`);
   }
+  // every ordered pair of the three GPUs copied (the fake's 21.5 GB/s), named by nvidia-smi index
+  assert.equal(s["gpu_p2p_pairs"], "6");
+  assert.equal(s["gpu_p2p_2_0_gbps"], "21.5");
   assert.equal(s["kind"], "nvidia");
   assert.equal(s["system_serial"], "SN-TEST-0042");
   assert.match(s["bee_version"]!, /^\d+\.\d+\.\d+$/);
@@ -104,6 +107,7 @@ Deno.test("sat nvidia: clean run on 3 GPUs is OK and the archive holds every out
       "nvidia-smi-q.txt",
       "nvidia-smi-q-after.txt",
       "gpu-stress.jsonl",
+      "gpu-p2p.jsonl",
       "gpu-metrics.csv",
       "gpu-metrics.html",
       "gpu-metrics-term.txt",
@@ -124,7 +128,7 @@ Deno.test("sat nvidia: clean run on 3 GPUs is OK and the archive holds every out
     calls(r.bin, "bee-gpu-stress"),
     /^--seconds 2 --size-mb 49140 \| CUDA_VISIBLE_DEVICES=0,1,2 \| CUDA_DEVICE_ORDER=PCI_BUS_ID$/m,
   );
-  assert.match(r.stderr, /bee sat nvidia: \d\d:\d\d:\d\d \/ \d\d:\d\d:\d\d +\[2\/5\] gpu_stress/);
+  assert.match(r.stderr, /bee sat nvidia: \d\d:\d\d:\d\d \/ \d\d:\d\d:\d\d +\[2\/6\] gpu_stress/);
   assert.match(dec.decode(r.files.get("commands.log")!), /exited code=0 :: bee-gpu-stress --seconds 2/);
 });
 
@@ -483,4 +487,18 @@ Deno.test("sat storage + audit: a two-namespace NVMe drive is queried and self-t
     ),
   );
   assert.equal(calls(bin, "nvme").split("\n").filter((l) => l.startsWith("id-ctrl /dev/nvme0 ")).length, 1);
+});
+
+Deno.test("sat nvidia: P2P — a pair far below the others fails naming it; corrupted data fails; one GPU is UNSUPPORTED", async () => {
+  const slow = await satNvidia("p2pslow");
+  assert.equal(slow.code, 1);
+  assert.equal(slow.summary["gpu_p2p_status"], "FAILED");
+  assert.equal(slow.summary["gpu_p2p_reason"], "GPU 0 → GPU 2: 3.1 GB/s, the other pairs' median 21.5 GB/s");
+  assert.equal(slow.summary["gpu_stress_status"], "OK");
+  const bad = await satNvidia("p2pcorrupt");
+  assert.equal(bad.summary["gpu_p2p_status"], "FAILED");
+  assert.match(bad.summary["gpu_p2p_reason"]!, /^GPU 1 → GPU 0: data arrived corrupted/);
+  const one = await satNvidia("clean", ["--duration", "2", "--gpus", "1"]);
+  assert.equal(one.summary["gpu_p2p_status"], "UNSUPPORTED");
+  assert.equal(one.summary["overall_status"], "OK");
 });

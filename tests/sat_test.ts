@@ -25,6 +25,7 @@ import { parseDuration, parseGpuList, parseGpuSelection } from "../bee/sat/nvidi
 import { parseMeminfo } from "../bee/audit/parsers/procfs.ts";
 import { readAllTarGz, writeTarGz } from "../bee/lib/tar.ts";
 import { archiveTag } from "../bee/sat/runner.ts";
+import { foldP2pLine, judgeP2p } from "../bee/sat/gpu_p2p.ts";
 
 Deno.test("summary: overall status rules and key=value format", () => {
   assert.equal(
@@ -543,4 +544,40 @@ Deno.test("sat: archives are named after the system serial; placeholders and no 
   for (const p of [null, "", "0", "000000", "0123456789", "Default string", "System Serial Number"]) {
     assert.equal(archiveTag(p, "bee-live"), "bee-live", String(p));
   }
+});
+
+Deno.test("p2p judge: pairs are compared with their own kind (topo -m); NVLink without peer access fails", () => {
+  const st = (pairs: [number, number, number, boolean][]) => {
+    const s = { pairs: [], errors: [], end: null } as Parameters<typeof judgeP2p>[1];
+    for (const [a, b, g, peer] of pairs) {
+      foldP2pLine(
+        s,
+        JSON.stringify({ event: "p2p", src: a, dst: b, peer_access: peer, gbps: g, checksum_ok: true }),
+      );
+    }
+    foldP2pLine(s, '{"event":"end","status":"ok","exit_code":0}');
+    return s;
+  };
+  const ok = { kind: "exited", command: "bee-gpu-stress", durationMs: 1, code: 0, signal: null } as const;
+  // GPUs 0,1 joined by NVLink (NV12), GPU 2 across the SMP link: slow SYS pairs are not measured against NV12
+  const topo = [{ a: 0, b: 1, connection: "NV12" }, { a: 0, b: 2, connection: "SYS" }, {
+    a: 1,
+    b: 2,
+    connection: "SYS",
+  }];
+  const all: [number, number, number, boolean][] = [
+    [0, 1, 250, true],
+    [1, 0, 251, true],
+    [0, 2, 20, false],
+    [2, 0, 21, false],
+    [1, 2, 19, false],
+    [2, 1, 20, false],
+  ];
+  assert.equal(judgeP2p(ok, st(all), [0, 1, 2], topo).status, "OK");
+  const noPeer = all.map((p) => (p[0] === 0 && p[1] === 1 ? [0, 1, 24, false] : p)) as typeof all;
+  const r = judgeP2p(ok, st(noPeer), [0, 1, 2], topo);
+  assert.equal(r.status, "FAILED");
+  assert.equal(r.reason, "GPU 0 → GPU 1: NV12 but no peer access");
+  // a missing pair (the tool stopped early) is never OK
+  assert.match(judgeP2p(ok, st(all.slice(0, 4)), [0, 1, 2], topo).reason!, /^4 of 6 pairs measured/);
 });

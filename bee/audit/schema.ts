@@ -235,6 +235,15 @@ export type SdrSensor = z.infer<typeof SdrSensor>;
 export const Psu = z.object({ fru: z.array(FruDevice).nullable(), sensors: z.array(SdrSensor).nullable() });
 export type Psu = z.infer<typeof Psu>;
 
+export const NvlinkLink = z.object({
+  link: z.number().int(),
+  /** GB/s per direction (`nvidia-smi nvlink -s`); null: inactive */
+  gbps: Num,
+  replay_errors: Int,
+  recovery_errors: Int,
+  crc_errors: Int,
+});
+export type NvlinkLink = z.infer<typeof NvlinkLink>;
 export const EccCounts = z.object({ correctable: Int, uncorrectable: Int });
 export const Gpu = z.object({
   index: z.number().int(),
@@ -268,6 +277,11 @@ export const Gpu = z.object({
   power_draw_w: Num,
   power_limit_w: Num,
   clock_event_reasons_active: z.array(z.string().max(128)).nullable(),
+  /** NVLinks (`nvidia-smi nvlink -s/-e`); [] for a GPU without NVLink, null when they could not be read */
+  nvlinks: z.array(NvlinkLink).nullable().optional(),
+  /** NVSwitch fabric registration (`nvidia-smi -q` Fabric: State / Status), null where N/A */
+  fabric_state: Str.optional(),
+  fabric_status: Str.optional(),
 });
 export type Gpu = z.infer<typeof Gpu>;
 /** NVIDIA Fabric Manager (NVSwitch systems): whether its daemon runs, and its version when it is installed. */
@@ -277,6 +291,11 @@ export const Nvidia = z.object({
   cuda_version: Str,
   gpus: z.array(Gpu),
   fabric_manager: FabricManager.optional(),
+  /** `nvidia-smi topo -m`: how each GPU pair connects (NV#, PIX, PXB, PHB, NODE, SYS) and the matrix as printed */
+  topology: z.object({
+    pairs: z.array(z.object({ a: z.number().int(), b: z.number().int(), connection: z.string().max(16) })),
+    raw: z.string().max(16384),
+  }).nullable().optional(),
 });
 export type Nvidia = z.infer<typeof Nvidia>;
 

@@ -142,6 +142,13 @@ export class JudgeInput {
     );
   }
 
+  /** NVSwitches on the PCI bus (NVIDIA bridge-class functions, as an HGX baseboard shows them). */
+  nvswitches(): PciDevice[] {
+    return (this.hw.pcie?.devices ?? []).filter((d) =>
+      d.vendor_id === "10de" && (d.class_id ?? "").startsWith("0680")
+    );
+  }
+
   /** PCI functions with AER counters. */
   aer(): { d: PciDevice; a: NonNullable<PciDevice["aer"]>; comp: string }[] {
     return (this.hw.pcie?.devices ?? []).flatMap((d) =>
@@ -239,6 +246,14 @@ const NVME_WARNING_BITS = [
 
 /** SEL events older than this (by the BMC's clock, against the audit's time) are history, not findings. */
 export const SEL_RECENT_DAYS = 30;
+
+/** GPUs whose 8-GPU HGX baseboards carry a known number of NVSwitches (by nvidia-smi product name). */
+const NVSWITCH_MODELS: Record<string, RegExp> = {
+  "HGX A100": /^NVIDIA A100-SXM4/i,
+  "HGX H100": /^NVIDIA H100 80GB HBM3$/i,
+  "HGX H200": /^NVIDIA H200$/i,
+};
+export const NVSWITCHES_PER_HGX: Record<string, number> = { "HGX A100": 6, "HGX H100": 4, "HGX H200": 4 };
 
 /** Symbol / receive errors since the driver loaded that make an InfiniBand link suspect. */
 export const IB_ERROR_LIMIT = 10;
@@ -651,9 +666,7 @@ export const RULE_ROWS: Rule[] = [
       "Start nvidia-fabricmanager (same version as the driver); CUDA will not start on this system without it.",
     source: "NVIDIA Fabric Manager user guide: NVSwitch systems need the daemon for CUDA",
     check: (x) => {
-      const switches = (x.hw.pcie?.devices ?? []).filter((d) =>
-        d.vendor_id === "10de" && (d.class_id ?? "").startsWith("0680")
-      );
+      const switches = x.nvswitches();
       const fm = x.hw.nvidia?.fabric_manager;
       if (!(switches.length > 0 && x.hw.nvidia && fm?.running !== true)) return [];
       return [
@@ -789,6 +802,158 @@ export const RULE_ROWS: Rule[] = [
         );
         return hw.length ? [hit(comp, `${who}: ${hw.join(", ")} active`)] : [];
       }),
+  },
+  {
+    code: "nvidia.nvlink_inactive",
+    severity: "FAIL",
+    when:
+      "a GPU has fewer active NVLinks than the other GPUs of its model, or any inactive NVLink while NVSwitches are on the bus",
+    action:
+      "Reseat the GPU (HGX: the baseboard connectors) or the NVLink bridge; RMA if the link stays down.",
+    source:
+      "nvidia-smi nvlink -s; peers of one model share one wiring (bridged PCIe cards use 12 of 18 by design)",
+    check: (x) => {
+      const withLinks = x.gpus().filter(({ g }) => (g.nvlinks?.length ?? 0) > 0);
+      const active = (g: Gpu) => (g.nvlinks ?? []).filter((l) => l.gbps !== null && l.gbps > 0).length;
+      const hgx = x.nvswitches().length > 0;
+      const byModel = new Map<string, typeof withLinks>();
+      for (const e of withLinks) byModel.set(e.g.name ?? "?", [...(byModel.get(e.g.name ?? "?") ?? []), e]);
+      return [...byModel.values()].flatMap((group) => {
+        const counts = group.map(({ g }) => active(g));
+        const mode = [...new Set(counts)].sort((a, b) =>
+          counts.filter((c) => c === b).length - counts.filter((c) => c === a).length || b - a
+        )[0]!;
+        return group.flatMap(({ g, comp, who }) => {
+          const n = active(g);
+          const total = g.nvlinks!.length;
+          const down = g.nvlinks!.filter((l) => !(l.gbps !== null && l.gbps > 0)).map((l) => l.link);
+          if (hgx && n < total) {
+            return [
+              hit(
+                comp,
+                `${who}: ${n} of ${total} NVLinks active on an NVSwitch system (inactive: ${
+                  down.join(", ")
+                })`,
+              ),
+            ];
+          }
+          if (!hgx && group.length > 1 && n < mode) {
+            return [
+              hit(
+                comp,
+                `${who}: ${n} NVLinks active, its ${group.length - 1} peer(s) of the same model have ${mode}`,
+              ),
+            ];
+          }
+          return [];
+        });
+      });
+    },
+  },
+  {
+    code: "nvidia.nvlink_errors",
+    severity: "WARN",
+    when: "an NVLink counted replay, recovery or CRC errors since the driver loaded",
+    action:
+      "Reseat the GPU or bridge; watch the counters (nvidia-smi nvlink -e) through the NVIDIA SAT; RMA if they grow.",
+    source:
+      "nvidia-smi nvlink -e; bee: a link at acceptance counts none (DCGM's NVLink health watches the same counters)",
+    check: (x) =>
+      x.gpus().flatMap(({ g, comp, who }) => {
+        const bad = (g.nvlinks ?? []).filter((l) =>
+          (l.replay_errors ?? 0) + (l.recovery_errors ?? 0) + (l.crc_errors ?? 0) > 0
+        );
+        return bad.length
+          ? [hit(
+            comp,
+            `${who}: ${
+              bad.slice(0, 6).map((l) =>
+                `link ${l.link} replay ${l.replay_errors ?? 0}, recovery ${l.recovery_errors ?? 0}, CRC ${
+                  l.crc_errors ?? 0
+                }`
+              ).join("; ")
+            }`,
+          )]
+          : [];
+      }),
+  },
+  {
+    code: "nvidia.topology_mismatch",
+    severity: "FAIL",
+    when:
+      "nvidia-smi topo -m shows a GPU pair with fewer bonded NVLinks than the other NVLink pairs, or without NVLink where most pairs have it",
+    action:
+      "The pair's NVLink path is degraded: reseat the GPUs (HGX baseboard) or bridges; compare with nvidia-smi nvlink -s.",
+    source: "nvidia-smi topo -m (NV# = # bonded NVLinks); one NVLink system wires its pairs alike",
+    check: (x) => {
+      const pairs = x.hw.nvidia?.topology?.pairs ?? [];
+      const nv = pairs.filter((p) => /^NV\d+$/.test(p.connection));
+      if (!nv.length) return [];
+      const width = (c: string) => Number(c.slice(2));
+      const counts = nv.map((p) => width(p.connection));
+      const mode = [...new Set(counts)].sort((a, b) =>
+        counts.filter((c) => c === b).length - counts.filter((c) => c === a).length || b - a
+      )[0]!;
+      const mostlyNv = nv.length * 3 >= pairs.length * 2;
+      return pairs.flatMap((p) => {
+        const isNv = /^NV\d+$/.test(p.connection);
+        if (isNv && width(p.connection) < mode) {
+          return [
+            hit(
+              `nvidia:gpu${p.a}-gpu${p.b}`,
+              `GPU ${p.a} ↔ GPU ${p.b}: ${p.connection}, the other NVLink pairs NV${mode}`,
+            ),
+          ];
+        }
+        if (!isNv && mostlyNv) {
+          return [
+            hit(
+              `nvidia:gpu${p.a}-gpu${p.b}`,
+              `GPU ${p.a} ↔ GPU ${p.b}: ${p.connection} (no NVLink), ${nv.length} of ${pairs.length} pairs have NVLink`,
+            ),
+          ];
+        }
+        return [];
+      });
+    },
+  },
+  {
+    code: "nvidia.nvswitch_count",
+    severity: "FAIL",
+    when: `an 8-GPU HGX board shows another number of NVSwitches than its design (${
+      Object.entries(NVSWITCHES_PER_HGX).map(([k, v]) => `${k}: ${v}`).join(", ")
+    })`,
+    action:
+      "An NVSwitch is missing from the PCI bus: check the baseboard (power, seating); escalate to the vendor.",
+    source:
+      "NVIDIA HGX A100 (6 second-generation NVSwitches) and HGX H100/H200 (4 third-generation) 8-GPU baseboards",
+    check: (x) => {
+      const gpus = x.hw.nvidia?.gpus ?? [];
+      const board = Object.entries(NVSWITCH_MODELS).find(([, re]) =>
+        gpus.length === 8 && gpus.every((g) => re.test(g.name ?? ""))
+      );
+      if (!board) return [];
+      const want = NVSWITCHES_PER_HGX[board[0]]!;
+      const have = x.nvswitches().length;
+      return have === want
+        ? []
+        : [hit("nvidia", `${board[0]} 8-GPU board: ${have} NVSwitch(es) on the PCI bus, ${want} by design`)];
+    },
+  },
+  {
+    code: "nvidia.fabric_not_ready",
+    severity: "FAIL",
+    when: "a GPU's NVSwitch fabric registration (nvidia-smi -q Fabric) is not Completed / Success",
+    action:
+      "Check nv-fabricmanager's log and that its version is the driver's; restart it; CUDA cannot use the GPU until it completes.",
+    source: "nvidia-smi -q Fabric State / Status (NVSwitch systems)",
+    check: (x) =>
+      x.gpus().flatMap(({ g, comp, who }) =>
+        (g.fabric_state && !/^completed$/i.test(g.fabric_state)) ||
+          (g.fabric_status && !/^success$/i.test(g.fabric_status))
+          ? [hit(comp, `${who}: fabric state ${g.fabric_state ?? "?"}, status ${g.fabric_status ?? "?"}`)]
+          : []
+      ),
   },
   {
     code: "psu.redundancy_lost",

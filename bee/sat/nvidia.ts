@@ -9,6 +9,8 @@ import type { SatContext, SatJob, SatPlan } from "./runner.ts";
 import type { JobResult } from "./summary.ts";
 import { foldStressLine, judgeStress, newStressState, physicalIndex } from "./gpu_stress.ts";
 import { judgeHealth, judgeXids, newLines, parseXids } from "./gpu_health.ts";
+import { foldP2pLine, judgeP2p, type P2pState } from "./gpu_p2p.ts";
+import { parseTopoMatrix } from "../audit/parsers/nvlink.ts";
 import {
   hwSlowdowns,
   loadProblems,
@@ -70,7 +72,7 @@ export interface NvidiaSatOptions {
   signal?: AbortSignal;
 }
 
-const JOBS = ["nvidia_smi_q", "gpu_stress", "gpu_health", "gpu_xid", "nvidia_bug_report"];
+const JOBS = ["nvidia_smi_q", "gpu_stress", "gpu_p2p", "gpu_health", "gpu_xid", "nvidia_bug_report"];
 const DEFAULT_DURATION_S = 600;
 
 /** A plan whose every job reports the same preflight verdict (no NVIDIA stack, no GPU…). */
@@ -284,6 +286,45 @@ async function planWith(opts: NvidiaSatOptions, machine: LiveMachine): Promise<S
     },
   };
 
+  const pairs = selected.length * (selected.length - 1);
+  const p2p: SatJob = {
+    name: "gpu_p2p",
+    plannedS: selected.length > 1 ? 10 + pairs * 2 : 0,
+    async run(ctx): Promise<JobResult> {
+      if (selected.length < 2) {
+        return {
+          name: "gpu_p2p",
+          status: "UNSUPPORTED",
+          reason: "one GPU selected: no pair to copy between",
+        };
+      }
+      const topo = await ctx.run("nvidia-smi-topo-m.txt", "nvidia-smi", ["topo", "-m"], { timeoutMs });
+      const topology = topo.kind === "exited" && topo.code === 0
+        ? parseTopoMatrix(await ctx.read("nvidia-smi-topo-m.txt"))
+        : [];
+      const state: P2pState = { pairs: [], errors: [], end: null };
+      const args = ["--p2p", "--size-mb", "256"];
+      ctx.log(`bee-gpu-stress ${args.join(" ")} with CUDA_VISIBLE_DEVICES=${env.CUDA_VISIBLE_DEVICES}`);
+      const proc = await ctx.run("gpu-p2p.jsonl", "bee-gpu-stress", args, {
+        timeoutMs: (60 + pairs * 10) * 1000,
+        stderrPath: `${ctx.dir}/gpu-p2p.stderr.txt`,
+        graceMs: 10_000,
+        onLine: (l) => {
+          foldP2pLine(state, l);
+          const last = state.pairs.at(-1);
+          if (last) {
+            ctx.progress(
+              `P2P GPU${physicalIndex(selected, last.src)} → GPU${physicalIndex(selected, last.dst)} ${
+                last.gbps.toFixed(1)
+              } GB/s (${state.pairs.length}/${pairs})`,
+            );
+          }
+        },
+      });
+      return judgeP2p(proc, state, selected, topology);
+    },
+  };
+
   const health: SatJob = {
     name: "gpu_health",
     plannedS: 10,
@@ -356,5 +397,5 @@ async function planWith(opts: NvidiaSatOptions, machine: LiveMachine): Promise<S
     },
   };
 
-  return { kind: "nvidia", jobs: [smiQ, stress, health, xid, bugReport], facts, env };
+  return { kind: "nvidia", jobs: [smiQ, stress, p2p, health, xid, bugReport], facts, env };
 }

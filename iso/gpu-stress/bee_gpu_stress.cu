@@ -96,12 +96,14 @@ struct Options {
   int ndtypes;   // 0 = auto
   double interval;
   int self_test;
+  int p2p;
 };
 
 static void usage(FILE *f) {
   fprintf(f,
           "usage: bee-gpu-stress --seconds N [--size-mb M] [--devices 0,1] [--dtypes auto|fp16,bf16,tf32,fp8,fp4,ptx]\n"
           "                      [--interval S]\n"
+          "       bee-gpu-stress --p2p [--devices 0,1,…] [--size-mb M]   (copy bandwidth of every GPU pair)\n"
           "       bee-gpu-stress --self-test   (host-side checks of the number formats; no GPU needed)\n"
           "Defaults: BEE_GPU_STRESS_SECONDS, BEE_GPU_STRESS_SIZE_MB (else most of each GPU's free memory).\n"
           "stdout: JSON lines (start, progress, result, error, end). Exit 0 clean, 1 errors or mismatches,\n"
@@ -150,6 +152,10 @@ static int parse_args(int argc, char **argv, struct Options *o) {
       o->self_test = 1;
       continue;
     }
+    if (!strcmp(a, "--p2p")) {
+      o->p2p = 1;
+      continue;
+    }
     if (i + 1 >= argc) return bad_args("an option is missing its value (see --help)");
     const char *val = argv[++i];
     if (!strcmp(a, "--seconds")) {
@@ -185,7 +191,7 @@ static int parse_args(int argc, char **argv, struct Options *o) {
       return bad_args(m);
     }
   }
-  if (o->seconds <= 0 && !o->self_test) return bad_args("--seconds is required (or BEE_GPU_STRESS_SECONDS)");
+  if (o->seconds <= 0 && !o->self_test && !o->p2p) return bad_args("--seconds is required (or BEE_GPU_STRESS_SECONDS)");
   return 0;
 }
 
@@ -964,6 +970,116 @@ static int self_test(void) {
   return g_failed ? 1 : 0;
 }
 
+// ---------------------------------------------------------------- --p2p: copy bandwidth of every GPU pair
+// For each ordered pair (a, b): peer access where the driver offers it, then timed cudaMemcpyPeerAsync of
+// one buffer from a to b (a stream and events on a), and a checksum of what arrived against what was sent.
+// One JSON line per pair: {"event":"p2p","src","dst","peer_access","gbps","bytes","iterations","checksum_ok"}.
+__global__ void p2p_fill_kernel(uint32_t *p, size_t n, uint32_t seed) {
+  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+    p[i] = mix(((uint64_t)seed << 40) ^ i);
+  }
+}
+
+static int buffer_checksum(int dev, const uint32_t *p, size_t n, unsigned long long out[2]) {
+  unsigned long long *d = NULL;
+  if (cudaSetDevice(dev) != cudaSuccess || cudaMalloc(&d, 2 * sizeof *d) != cudaSuccess) return 0;
+  cudaMemset(d, 0, 2 * sizeof *d);
+  checksum_kernel<<<256, 256>>>(p, n, d);
+  cudaError_t e = cudaMemcpy(out, d, 2 * sizeof *d, cudaMemcpyDeviceToHost);
+  cudaFree(d);
+  return e == cudaSuccess;
+}
+
+static int p2p_main(const struct Options *o) {
+  int count = 0;
+  cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess || count == 0) {
+    emit_error(-1, e != cudaSuccess ? cudaGetErrorString(e) : "no CUDA device");
+    emit("{\"event\":\"end\",\"status\":\"error\",\"exit_code\":2}");
+    return 2;
+  }
+  int dev[MAX_DEVICES], n = 0;
+  if (o->ndevices) {
+    for (int i = 0; i < o->ndevices; i++) {
+      if (o->devices[i] >= count) return bad_args("--devices names a GPU that is not visible");
+      dev[n++] = o->devices[i];
+    }
+  } else {
+    for (int i = 0; i < count && i < MAX_DEVICES; i++) dev[n++] = i;
+  }
+  if (n < 2) return bad_args("--p2p needs at least two GPUs");
+  const size_t bytes = (size_t)(o->size_mb ? o->size_mb : 256) << 20, words = bytes / 4;
+  uint32_t *src[MAX_DEVICES] = {0}, *dst[MAX_DEVICES] = {0};
+  int errors = 0, bad = 0;
+  for (int i = 0; i < n; i++) {
+    cudaSetDevice(dev[i]);
+    if (cudaMalloc(&src[i], bytes) != cudaSuccess || cudaMalloc(&dst[i], bytes) != cudaSuccess) {
+      emit_error(dev[i], "cannot allocate the p2p buffers");
+      emit("{\"event\":\"end\",\"status\":\"error\",\"exit_code\":2}");
+      return 2;
+    }
+    p2p_fill_kernel<<<1024, 256>>>(src[i], words, (uint32_t)(i + 1));
+    cudaDeviceSynchronize();
+  }
+  for (int a = 0; a < n && !g_stop; a++) {
+    for (int b = 0; b < n && !g_stop; b++) {
+      if (a == b) continue;
+      int can = 0;
+      cudaDeviceCanAccessPeer(&can, dev[a], dev[b]);
+      cudaSetDevice(dev[a]);
+      if (can) {
+        e = cudaDeviceEnablePeerAccess(dev[b], 0);
+        if (e == cudaErrorPeerAccessAlreadyEnabled) cudaGetLastError();
+      }
+      cudaStream_t st;
+      cudaEvent_t t0, t1;
+      cudaStreamCreate(&st);
+      cudaEventCreate(&t0);
+      cudaEventCreate(&t1);
+      for (int w = 0; w < 2; w++) cudaMemcpyPeerAsync(dst[b], dev[b], src[a], dev[a], bytes, st);
+      int iters = 0;
+      float ms = 0;
+      const double start = now_s();
+      cudaEventRecord(t0, st);
+      do {
+        cudaMemcpyPeerAsync(dst[b], dev[b], src[a], dev[a], bytes, st);
+        iters++;
+        if (iters % 4 == 0) cudaStreamSynchronize(st);
+      } while (iters < 200 && now_s() - start < 0.5);
+      cudaEventRecord(t1, st);
+      e = cudaEventSynchronize(t1);
+      if (e == cudaSuccess) e = cudaEventElapsedTime(&ms, t0, t1);
+      cudaEventDestroy(t0);
+      cudaEventDestroy(t1);
+      cudaStreamDestroy(st);
+      if (e != cudaSuccess) {
+        char m[300];
+        snprintf(m, sizeof m, "GPU %d -> GPU %d: %s", a, b, cudaGetErrorString(e));
+        emit_error(dev[a], m);
+        errors++;
+        continue;
+      }
+      unsigned long long cs[2] = {0, 0}, cd[2] = {1, 1};
+      const int ok = buffer_checksum(dev[a], src[a], words, cs) && buffer_checksum(dev[b], dst[b], words, cd) &&
+                     cs[0] == cd[0] && cs[1] == cd[1];
+      if (!ok) bad++;
+      const double gbps = ms > 0 ? (double)bytes * iters / (ms / 1000.0) / 1e9 : 0;
+      emit("{\"event\":\"p2p\",\"src\":%d,\"dst\":%d,\"peer_access\":%s,\"gbps\":%.2f,\"bytes\":%zu,"
+           "\"iterations\":%d,\"checksum_ok\":%s}",
+           a, b, can ? "true" : "false", gbps, bytes, iters, ok ? "true" : "false");
+    }
+  }
+  for (int i = 0; i < n; i++) {
+    cudaSetDevice(dev[i]);
+    cudaFree(src[i]);
+    cudaFree(dst[i]);
+  }
+  const int rc = (errors || bad || g_stop) ? 1 : 0;
+  emit("{\"event\":\"end\",\"status\":\"%s\",\"exit_code\":%d,\"mismatches\":%d,\"errors\":%d}",
+       bad ? "mismatches" : errors ? "error" : g_stop ? "interrupted" : "ok", rc, bad, errors);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   struct Options opt;
   setvbuf(stdout, NULL, _IOLBF, 0);
@@ -972,6 +1088,7 @@ int main(int argc, char **argv) {
   if (opt.self_test) return self_test();
   signal(SIGTERM, on_signal);
   signal(SIGINT, on_signal);
+  if (opt.p2p) return p2p_main(&opt);
 #if defined(BEE_HAVE_CUBLASLT)
   g_have_lt = load_cublaslt(g_lt_why, sizeof g_lt_why);
   if (!g_have_lt) fprintf(stderr, "bee-gpu-stress: %s; the ptx burn runs instead (start lines say path ptx)\n", g_lt_why);

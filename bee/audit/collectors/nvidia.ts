@@ -4,6 +4,7 @@ import { type Collector, CollectorStop, firstLine } from "../collector.ts";
 import { driverUnavailable, noDevices, parseNvidiaSmiQ } from "../parsers/nvidia_smi.ts";
 import type { Nvidia } from "../schema.ts";
 import { clean } from "../../lib/text.ts";
+import { parseNvlinkErrors, parseNvlinkStatus, parseTopoMatrix } from "../parsers/nvlink.ts";
 import type { CollectorContext } from "../collector.ts";
 
 /** Fabric Manager: its daemon running (pgrep; null when pgrep is missing) and `nv-fabricmanager --version`. */
@@ -55,6 +56,38 @@ export const nvidia: Collector<Nvidia> = {
     } catch (e) {
       throw new CollectorStop("error", `nvidia-smi -q: ${(e as Error).message}: ${firstLine(out)}`);
     }
+    if (parsed.gpus.length) await addFabric(ctx, parsed);
     return { ...parsed, fabric_manager: await fabricManager(ctx) };
   },
 };
+
+/** NVLink state and error counters per GPU, and the topology matrix; what fails to read stays null. */
+async function addFabric(ctx: CollectorContext, n: Nvidia): Promise<void> {
+  const [s, e, t] = await Promise.all([
+    ctx.run("nvidia-smi", ["nvlink", "-s"], { slow: true }),
+    ctx.run("nvidia-smi", ["nvlink", "-e"], { slow: true }),
+    ctx.run("nvidia-smi", ["topo", "-m"], { slow: true }),
+  ]);
+  const ok = (r: typeof s) => (r.kind === "exited" && r.code === 0 ? r.stdout : null);
+  const status = ok(s) === null ? null : parseNvlinkStatus(ok(s)!);
+  const errors = ok(e) === null ? null : parseNvlinkErrors(ok(e)!);
+  for (const g of n.gpus) {
+    if (!status) {
+      g.nvlinks = null;
+      continue;
+    }
+    const links = status.get(g.index)?.links ?? [];
+    const errs = errors?.get(g.index);
+    g.nvlinks = links.map((l) => {
+      const c = errs?.get(l.link);
+      return {
+        ...l,
+        replay_errors: c?.replay ?? null,
+        recovery_errors: c?.recovery ?? null,
+        crc_errors: c?.crc ?? null,
+      };
+    });
+  }
+  const topo = ok(t);
+  n.topology = topo === null ? null : { pairs: parseTopoMatrix(topo), raw: topo.slice(0, 16384) };
+}

@@ -107,6 +107,8 @@ function gpuFromSection(sec: QNode, index: number): Gpu {
     serial: val(qget(sec, "Serial Number")),
     vbios: val(qget(sec, "VBIOS Version")),
     inforom_image: naOrVal(qget(sec, "Inforom Version", "Image Version")),
+    fabric_state: naOrVal(qget(sec, "Fabric", "State")),
+    fabric_status: naOrVal(qget(sec, "Fabric", "Status")),
     architecture: val(qget(sec, "Product Architecture")),
     pci_bus_id: busId ? normalizePciAddress(busId) : null,
     memory_total_mib: int(val(qget(sec, "FB Memory Usage", "Total"))),
