@@ -125,7 +125,7 @@ function assertFits(screen: string): void {
 }
 
 Deno.test("tui: main menu at 80×25, hardware summary, network, Esc/q back; reboot only on the live CD", async () => {
-  const { tmux } = setup({ nvtop: false, stress: "slow" });
+  const { tmux, bin } = setup({ nvtop: false, stress: "slow" });
   try {
     const menu = await tmux.waitFor(/server audit and burn-in[\s\S]*Quit/);
     for (
@@ -135,6 +135,7 @@ Deno.test("tui: main menu at 80×25, hardware summary, network, Esc/q back; rebo
         "Acceptance tests",
         "SAT results",
         "Network",
+        "Export results to USB stick",
         "Shell",
       ]
     ) {
@@ -155,6 +156,14 @@ Deno.test("tui: main menu at 80×25, hardware summary, network, Esc/q back; rebo
     tmux.keys("Down", "Down", "Enter");
     await tmux.waitFor(/Acceptance tests[\s\S]*NVIDIA command pack/);
     tmux.keys("Escape");
+    await tmux.waitFor(/server audit and burn-in/);
+    // export with no stick plugged in: bee export's own line, then back to the menu
+    writeFakeTool(bin, "lsblk", [{ args: "-J -b -o *", text: '{"blockdevices":[]}' }]);
+    tmux.keys("Down", "Down", "Down", "Down", "Down", "Enter");
+    const ex = await tmux.waitFor(/export failed/);
+    assert.match(ex, /bee: no USB stick found: plug one in/);
+    assertFits(ex);
+    tmux.keys("q");
     await tmux.waitFor(/server audit and burn-in/);
   } finally {
     tmux.kill();

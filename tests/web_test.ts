@@ -241,3 +241,12 @@ Deno.test("web: 'as ordered' beside the verdict when the audit was made against 
     /id="as-ordered">as ordered: yes \(&#60;b&#62;8×H100&#60;\/b&#62;\), 9 line\(s\) checked/,
   );
 });
+
+Deno.test("web: /metrics says whether the machine is as ordered (only when an order was given)", async () => {
+  const a = warnAudit();
+  assert.doesNotMatch((await get(setup(a).handler, "/metrics")).body, /bee_as_ordered/);
+  const ordered = { ...a, expect: { name: null, source: null, as_ordered: false, differences: 3, lines: 7 } };
+  const m = (await get(setup(ordered).handler, "/metrics")).body;
+  assert.match(m, /^bee_as_ordered 0$/m);
+  assert.match(m, /^bee_order_differences 3$/m);
+});

@@ -363,6 +363,22 @@ async function network(): Promise<void> {
   await pager(lines);
 }
 
+/** `bee export` (finds, mounts, writes, syncs and unmounts the stick); its own lines are the result screen. */
+async function exportResults(o: TuiOptions): Promise<void> {
+  clear();
+  write("bee export: looking for a USB stick and copying the audit and every SAT archive…\n");
+  const r = await machine.run("/bin/sh", [o.bee, "export", "--audit", o.audit, "--sat-dir", o.satDir], {
+    timeoutMs: 30 * 60_000,
+  });
+  const text = r.kind === "exited" ? `${r.stderr}${r.stdout}` : `bee export: ${r.kind}`;
+  const lines = text.split("\n").filter((l) => l.trim()).map((l) => fit(stripAnsi(l), 80));
+  await pager([
+    ...lines,
+    "",
+    r.kind === "exited" && r.code === 0 ? "export finished" : "export failed (see above)",
+  ]);
+}
+
 /** The main loop; returns when the operator quits (host runtime) — the live CD never quits. */
 export async function runTui(o: TuiOptions): Promise<void> {
   while (true) {
@@ -382,6 +398,7 @@ export async function runTui(o: TuiOptions): Promise<void> {
       },
       { name: "SAT results", value: "results" },
       { name: "Network", value: "network" },
+      { name: "Export results to USB stick", value: "export" },
       { name: "Shell", value: "shell" },
       new Separator(),
       ...(o.runtime === "livecd"
@@ -414,6 +431,9 @@ export async function runTui(o: TuiOptions): Promise<void> {
         break;
       case "network":
         await network();
+        break;
+      case "export":
+        await exportResults(o);
         break;
       case "shell":
         await foreground(Deno.env.get("SHELL") || "/bin/bash", ["-l"]);

@@ -40,6 +40,16 @@ export function renderMetrics(audit: Audit | null, sats: SatArchive[]): string {
       product: board?.product ?? "",
       bee_version: audit.bee.version,
     }, 1]]);
+    if (audit.expect) {
+      metric("bee_as_ordered", "1 when the machine matches its expected bill of materials, 0 when not", [[
+        {},
+        audit.expect.as_ordered ? 1 : 0,
+      ]]);
+      metric("bee_order_differences", "bom.* findings against the expected bill of materials", [[
+        {},
+        audit.expect.differences,
+      ]]);
+    }
     metric(
       "bee_finding",
       "1 per finding of the audit (at most 500), by rule code, component and severity",
