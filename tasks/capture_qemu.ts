@@ -2,7 +2,7 @@
 // (ipmi-bmc-sim on KCS) and captures real tool output from the live system over SSH into OUTDIR — the
 // fixtures of the BMC and network collectors (tests/fixtures/*/qemu-bee-*). The SEL gets real entries
 // from ipmitool's own `event` command (the BMC logs them as it would a sensor's), then is listed.
-import { makeStickImage, usbStickArgs, Vm } from "../tests/iso_e2e/qemu.ts";
+import { bmcArgs, makeStickImage, usbStickArgs, Vm } from "../tests/iso_e2e/qemu.ts";
 
 const [iso, key, out] = Deno.args;
 if (!iso || !key || !out) {
@@ -21,10 +21,7 @@ const vm = new Vm({
   serial: "BEE-CAPTURE-1",
   dhcp: true,
   extraArgs: [
-    "-device",
-    "ipmi-bmc-sim,id=bmc0",
-    "-device",
-    "isa-ipmi-kcs,bmc=bmc0",
+    ...bmcArgs(),
     // a USB stick with one ext4 partition, as an operator plugs one in for bee export
     ...usbStickArgs(`${out}/stick.img`),
   ],

@@ -1,5 +1,6 @@
 // Test helpers: fixture reading, fake tools on PATH, machine roots replayed from captures, and a
 // runner for the real `bin/bee` launcher.
+import type { PciDevice } from "../bee/audit/schema.ts";
 
 export const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 export const FIX = `${REPO}/tests/fixtures`;
@@ -249,4 +250,27 @@ export function manyDisksLsblk(n: number): string {
       };
     }),
   });
+}
+
+/** A PCI function with every field null but the address and `extra`. */
+export function pciDevice(address: string, extra: Partial<PciDevice>): PciDevice {
+  return {
+    address,
+    class: null,
+    class_id: null,
+    vendor: null,
+    vendor_id: null,
+    device: null,
+    device_id: null,
+    subsystem_vendor: null,
+    subsystem_device: null,
+    revision: null,
+    driver: null,
+    numa_node: null,
+    current_link_speed: null,
+    max_link_speed: null,
+    current_link_width: null,
+    max_link_width: null,
+    ...extra,
+  };
 }

@@ -5,7 +5,7 @@ import { Audit, type Hardware, type IbDevice } from "../bee/audit/schema.ts";
 import { judge, NO_HARDWARE } from "../bee/audit/verdict.ts";
 import { compareExpect } from "../bee/expect/compare.ts";
 import { parseIbDevice, parseIbPort } from "../bee/audit/parsers/infiniband.ts";
-import { fakeBin, fixture, qemuDevboxRoot, qemuDevboxTools, runBee } from "./helpers.ts";
+import { fakeBin, fixture, pciDevice, qemuDevboxRoot, qemuDevboxTools, runBee } from "./helpers.ts";
 
 type Hw = Omit<Hardware, "summary">;
 
@@ -114,24 +114,14 @@ Deno.test("infiniband: a healthy linked port is clean; down, INIT and error coun
 
 Deno.test("infiniband: an order's NIC line takes the IB port's rate and firmware (no netdev needed)", () => {
   const pcie = {
-    devices: [{
-      address: "0000:17:00.0",
+    devices: [pciDevice("0000:17:00.0", {
       class: "Infiniband controller",
       class_id: "020700",
       vendor: "Mellanox Technologies",
       vendor_id: "15b3",
       device: "MT27700 Family [ConnectX-4]",
-      device_id: "1013",
-      subsystem_vendor: null,
-      subsystem_device: null,
-      revision: null,
       driver: "mlx5_core",
-      numa_node: 0,
-      current_link_speed: null,
-      max_link_speed: null,
-      current_link_width: null,
-      max_link_width: null,
-    }],
+    })],
   };
   const hw = {
     ...NO_HARDWARE,

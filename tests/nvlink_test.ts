@@ -5,7 +5,7 @@ import { parseNvlinkErrors, parseNvlinkStatus, parseTopoMatrix } from "../bee/au
 import { parseNvidiaSmiQ } from "../bee/audit/parsers/nvidia_smi.ts";
 import { Audit, type Gpu, type Hardware, type NvlinkLink, type PciDevice } from "../bee/audit/schema.ts";
 import { judge, NO_HARDWARE } from "../bee/audit/verdict.ts";
-import { fakeBin, fixture, qemuDevboxRoot, qemuDevboxTools, runBee } from "./helpers.ts";
+import { fakeBin, fixture, pciDevice, qemuDevboxRoot, qemuDevboxTools, runBee } from "./helpers.ts";
 
 type Hw = Omit<Hardware, "summary">;
 const codes = (hw: Partial<Hw>) =>
@@ -34,24 +34,14 @@ const link = (n: number, gbps: number | null, errs = 0): NvlinkLink => ({
   crc_errors: 0,
 });
 const switches = (n: number): PciDevice[] =>
-  Array.from({ length: n }, (_, i) => ({
-    address: `0000:0${i}:00.0`,
-    class: "Bridge",
-    class_id: "068000",
-    vendor: "NVIDIA Corporation",
-    vendor_id: "10de",
-    device: "GH100 [H100 NVSwitch]",
-    device_id: "22a3",
-    subsystem_vendor: null,
-    subsystem_device: null,
-    revision: null,
-    driver: null,
-    numa_node: null,
-    current_link_speed: null,
-    max_link_speed: null,
-    current_link_width: null,
-    max_link_width: null,
-  }));
+  Array.from({ length: n }, (_, i) =>
+    pciDevice(`0000:0${i}:00.0`, {
+      class: "Bridge",
+      class_id: "068000",
+      vendor: "NVIDIA Corporation",
+      vendor_id: "10de",
+      device: "GH100 [H100 NVSwitch]",
+    }));
 
 Deno.test("nvlink: -s of the real H100 PCIe pair — 18 links each, 12 active at 26.562 GB/s (the bridges' wiring)", () => {
   const s = parseNvlinkStatus(fixture(S));

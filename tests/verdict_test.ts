@@ -11,8 +11,9 @@ import {
 import { parseSmartctl } from "../bee/audit/parsers/smartctl.ts";
 import { parseNvidiaSmiQ } from "../bee/audit/parsers/nvidia_smi.ts";
 import { parseIpmiSdr } from "../bee/audit/parsers/ipmitool.ts";
-import type { CollectorStatus, Disk, Hardware, PciDevice } from "../bee/audit/schema.ts";
+import type { CollectorStatus, Disk, Hardware } from "../bee/audit/schema.ts";
 import { fixture, REPO } from "./helpers.ts";
+import { pciDevice as pci } from "./helpers.ts";
 
 type Hw = Omit<Hardware, "summary">;
 const EMPTY: Hw = NO_HARDWARE;
@@ -42,28 +43,6 @@ function disk(path: string, smartFile: string, exit: number | null = null): Disk
     wwn: null,
     smart: parseSmartctl(fixture(smartFile), exit),
     nvme: null,
-  };
-}
-
-function pci(address: string, extra: Partial<PciDevice>): PciDevice {
-  return {
-    address,
-    class: null,
-    class_id: null,
-    vendor: null,
-    vendor_id: null,
-    device: null,
-    device_id: null,
-    subsystem_vendor: null,
-    subsystem_device: null,
-    revision: null,
-    driver: null,
-    numa_node: null,
-    current_link_speed: null,
-    max_link_speed: null,
-    current_link_width: null,
-    max_link_width: null,
-    ...extra,
   };
 }
 

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { exec } from "../../bee/lib/exec.ts";
 import { runProc } from "../../bee/lib/proc.ts";
-import { haveQemu, httpGet, makeStickImage, usbStickArgs, Vm } from "./qemu.ts";
+import { bmcArgs, haveQemu, httpGet, makeStickImage, usbStickArgs, Vm } from "./qemu.ts";
 
 const repo = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 const env = Deno.env.toObject();
@@ -90,13 +90,7 @@ Deno.test({ name: "iso BIOS boot: SSH answers with the baked-in key", ...opts },
     dhcp: true,
     // QEMU's emulated BMC: the bmc collector and the order's BMC line read it
     // and a USB stick for bee export
-    extraArgs: [
-      "-device",
-      "ipmi-bmc-sim,id=bmc0",
-      "-device",
-      "isa-ipmi-kcs,bmc=bmc0",
-      ...usbStickArgs(stickImg),
-    ],
+    extraArgs: [...bmcArgs(), ...usbStickArgs(stickImg)],
   });
   await bios.start();
   const s = await bios.waitForSsh(key, 20 * 60);

@@ -262,3 +262,8 @@ export function usbStickArgs(img: string): string[] {
     "usb-storage,bus=xhci.0,drive=stick,serial=BEESTICK01",
   ];
 }
+
+/** qemu arguments for QEMU's emulated BMC (ipmi-bmc-sim on a KCS interface: /dev/ipmi0 in the guest). */
+export function bmcArgs(): string[] {
+  return ["-device", "ipmi-bmc-sim,id=bmc0", "-device", "isa-ipmi-kcs,bmc=bmc0"];
+}

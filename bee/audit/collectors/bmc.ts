@@ -3,8 +3,7 @@
 import { type Collector, CollectorStop, firstLine } from "../collector.ts";
 import { parseMcInfo, parseSelElist } from "../parsers/ipmitool.ts";
 import type { Bmc } from "../schema.ts";
-
-const IPMI_NODES = ["/dev/ipmi0", "/dev/ipmi/0", "/dev/ipmidev/0"];
+import { requireIpmi } from "./psu.ts";
 
 /** SEL entries kept in the audit (the newest); the count of all of them is kept too. */
 export const SEL_KEEP = 200;
@@ -12,8 +11,7 @@ export const SEL_KEEP = 200;
 export const bmc: Collector<Bmc> = {
   name: "bmc",
   async collect(ctx) {
-    const present = await Promise.all(IPMI_NODES.map((n) => ctx.exists(n)));
-    if (!present.some(Boolean)) throw new CollectorStop("skipped", "no IPMI device (/dev/ipmi0)");
+    await requireIpmi(ctx);
     const [mc, sel] = await Promise.all([
       ctx.run("ipmitool", ["mc", "info"]),
       ctx.run("ipmitool", ["sel", "elist"], { slow: true }),

@@ -1,16 +1,21 @@
 // psu: FRU inventory (`ipmitool fru`) and sensor states (`ipmitool sdr elist`); skipped silently when
 // the machine has no IPMI device node.
-import { type Collector, CollectorStop } from "../collector.ts";
+import { type Collector, type CollectorContext, CollectorStop } from "../collector.ts";
 import { parseIpmiFru, parseIpmiSdr } from "../parsers/ipmitool.ts";
 import type { Psu } from "../schema.ts";
 
 const IPMI_NODES = ["/dev/ipmi0", "/dev/ipmi/0", "/dev/ipmidev/0"];
 
+/** Stops the collector (skipped) when the machine has no IPMI device node: no BMC to ask. */
+export async function requireIpmi(ctx: CollectorContext): Promise<void> {
+  const present = await Promise.all(IPMI_NODES.map((n) => ctx.exists(n)));
+  if (!present.some(Boolean)) throw new CollectorStop("skipped", "no IPMI device (/dev/ipmi0)");
+}
+
 export const psu: Collector<Psu> = {
   name: "psu",
   async collect(ctx) {
-    const present = await Promise.all(IPMI_NODES.map((n) => ctx.exists(n)));
-    if (!present.some(Boolean)) throw new CollectorStop("skipped", "no IPMI device (/dev/ipmi0)");
+    await requireIpmi(ctx);
     const [fru, sdr] = await Promise.all([
       ctx.run("ipmitool", ["fru"]),
       ctx.run("ipmitool", ["sdr", "elist"]),
