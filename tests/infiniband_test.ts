@@ -136,3 +136,65 @@ Deno.test("infiniband: an order's NIC line takes the IB port's rate and firmware
     "WARN bom.link: mlx5_0/1 (Mellanox Technologies MT27700 Family [ConnectX-4]): link at 25 Gb/s, the order says 100 Gb/s",
   ]);
 });
+
+/** A /sys/class/infiniband tree with the values of an `ibstat` capture (state numbers as the kernel writes them). */
+function sysfsFromIbstat(text: string, dir: string): void {
+  const STATE: Record<string, string> = {
+    Active: "4: ACTIVE",
+    Down: "1: DOWN",
+    Initializing: "2: INIT",
+    Armed: "3: ARMED",
+  };
+  const PHYS: Record<string, string> = {
+    LinkUp: "5: LinkUp",
+    Disabled: "3: Disabled",
+    Polling: "2: Polling",
+  };
+  for (const block of text.split(/^CA '/m).filter(Boolean)) {
+    const name = block.slice(0, block.indexOf("'"));
+    const v = (k: string) => new RegExp(`^\\s*${k}: (.*)$`, "m").exec(block)?.[1]?.trim() ?? "";
+    const put = (f: string, x: string) => {
+      Deno.mkdirSync(`${dir}/${name}/${f.slice(0, f.lastIndexOf("/") + 1)}`, { recursive: true });
+      Deno.writeTextFileSync(`${dir}/${name}/${f}`, x + "\n");
+    };
+    put("hca_type", v("CA type"));
+    put("fw_ver", v("Firmware version"));
+    put("node_guid", v("Node GUID"));
+    put("ports/1/state", STATE[v("State")] ?? v("State"));
+    put("ports/1/phys_state", PHYS[v("Physical state")] ?? v("Physical state"));
+    put("ports/1/rate", `${v("Rate")} Gb/sec`);
+    put("ports/1/link_layer", v("Link layer"));
+    put("ports/1/counters/symbol_error", "0");
+  }
+}
+
+Deno.test("infiniband: a real H100 node (gpud's ibstat capture) — 8 CX-7 at 400 Gb/s clean; its disabled RoCE ports are no IB fault", async () => {
+  const bin = fakeBin();
+  qemuDevboxTools(bin);
+  const root = qemuDevboxRoot();
+  sysfsFromIbstat(fixture("ibstat/gpud-h100-some-down-0.txt"), `${root}/sys/class/infiniband`);
+  const out = `${Deno.makeTempDirSync()}/a.json`;
+  const r = await runBee(["audit", "--root", root, "--output", out, "--no-qr"], { path: bin });
+  assert.equal(r.code, 0, r.stderr);
+  const a = Audit.parse(JSON.parse(Deno.readTextFileSync(out)));
+  const devs = a.hardware.infiniband!.devices;
+  assert.equal(devs.length, 12);
+  const ib = devs.filter((d) => d.ports[0]!.link_layer === "InfiniBand");
+  assert.equal(ib.length, 8);
+  assert.ok(
+    ib.every((d) => d.hca_type === "MT4129" && d.fw_ver === "28.39.1002" && d.ports[0]!.rate_gbps === 400),
+  );
+  assert.deepEqual(
+    devs.filter((d) => d.ports[0]!.phys_state === "Disabled").map((d) =>
+      `${d.name} ${d.ports[0]!.link_layer}`
+    ),
+    ["mlx5_2 Ethernet", "mlx5_7 Ethernet", "mlx5_8 Ethernet"],
+  );
+  assert.deepEqual(a.hardware.summary.findings.filter((f) => f.code.startsWith("ib.")), []);
+  // EDITED: the same node with one CX-7 port lost its cable
+  const d0 = devs.find((d) => d.name === "mlx5_0")!;
+  const cut = { ...d0, ports: [{ ...d0.ports[0]!, phys_state: "Polling", state: "DOWN" }] };
+  assert.deepEqual(codes({ infiniband: { devices: [cut, ...devs.filter((d) => d !== d0)] } }), [
+    "WARN ib.port_down infiniband:mlx5_0/1: mlx5_0 port 1 (MT4129, fw 28.39.1002): physical state Polling, state DOWN",
+  ]);
+});

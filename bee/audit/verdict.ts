@@ -1016,13 +1016,14 @@ export const RULE_ROWS: Rule[] = [
   {
     code: "ib.port_down",
     severity: "WARN",
-    when: "an InfiniBand/RDMA port has no physical link (physical state other than LinkUp)",
+    when:
+      "an InfiniBand port has no physical link (physical state other than LinkUp); Ethernet-layer (RoCE) ports are judged as NICs",
     action:
       "Check the cable or optic and the switch port; a port meant to be used must link before handover.",
     source: "IBTA PortInfo PortPhysicalState (sysfs phys_state)",
     check: (x) =>
       x.ibPorts().flatMap(({ p, comp, who }) =>
-        p.phys_state && !/^linkup$/i.test(p.phys_state)
+        p.phys_state && !/^linkup$/i.test(p.phys_state) && !/ethernet/i.test(p.link_layer ?? "")
           ? [hit(comp, `${who}: physical state ${p.phys_state}, state ${p.state ?? "?"}`)]
           : []
       ),
