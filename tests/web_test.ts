@@ -250,3 +250,13 @@ Deno.test("web: /metrics says whether the machine is as ordered (only when an or
   assert.match(m, /^bee_as_ordered 0$/m);
   assert.match(m, /^bee_order_differences 3$/m);
 });
+
+Deno.test("web: /expect.schema.json is the committed order schema, beside the audit's", async () => {
+  const r = await get(setup(passAudit()).handler, "/expect.schema.json");
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get("content-type"), "application/schema+json");
+  assert.deepEqual(
+    JSON.parse(r.body),
+    JSON.parse(Deno.readTextFileSync(new URL("../bee/expect/expect.schema.json", import.meta.url))),
+  );
+});

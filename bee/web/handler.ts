@@ -5,6 +5,7 @@ import QRCode from "qrcode";
 import { Audit } from "../audit/schema.ts";
 import { qrText } from "../audit/report.ts";
 import schema from "../audit/audit.schema.json" with { type: "json" };
+import expectSchema from "../expect/expect.schema.json" with { type: "json" };
 import { renderAuditPage, renderBadAudit, renderNoAudit } from "./render.ts";
 import { renderMetrics } from "./metrics.ts";
 import { bundleFiles, bundleName, bundleTar } from "../export/bundle.ts";
@@ -146,6 +147,9 @@ async function route(path: string, opts: WebOptions, head: boolean): Promise<Res
   if (path === "/healthz") return respond("ok\n", 200, "text/plain; charset=utf-8");
   if (path === "/audit.schema.json") {
     return respond(JSON.stringify(schema, null, 2), 200, "application/schema+json");
+  }
+  if (path === "/expect.schema.json") {
+    return respond(JSON.stringify(expectSchema, null, 2), 200, "application/schema+json");
   }
   if (path === "/" || path === "/index.html") {
     const l = await loadAudit(opts.auditPath);
