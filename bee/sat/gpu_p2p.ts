@@ -99,7 +99,7 @@ export function judgeP2p(
       if (p.gbps < m * P2P_MIN_RATIO) {
         problems.push(
           `GPU ${phys(p.src)} → GPU ${phys(p.dst)}: ${p.gbps.toFixed(1)} GB/s, the ${
-            k.split("|")[0]
+            k.startsWith("?|") ? "other" : k.split("|")[0]
           } pairs' median ${m.toFixed(1)} GB/s`,
         );
       }
