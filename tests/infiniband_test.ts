@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { Audit, type Hardware, type IbDevice } from "../bee/audit/schema.ts";
 import { judge, NO_HARDWARE } from "../bee/audit/verdict.ts";
 import { compareExpect } from "../bee/expect/compare.ts";
-import { parseIbDevice, parseIbPort } from "../bee/audit/parsers/infiniband.ts";
+import { parseIbDevice, parseIbPort, parseMstflintQuery } from "../bee/audit/parsers/infiniband.ts";
 import { fakeBin, fixture, pciDevice, qemuDevboxRoot, qemuDevboxTools, runBee } from "./helpers.ts";
 
 type Hw = Omit<Hardware, "summary">;
@@ -32,7 +32,10 @@ const codes = (hw: Partial<Hw>) =>
 
 Deno.test("infiniband: the real mlx5_0 sysfs tree through bee audit — firmware, PSID, port state, rate, counters", async () => {
   const bin = fakeBin();
-  qemuDevboxTools(bin);
+  qemuDevboxTools(bin, {
+    // the real ConnectX-3 query right after a firmware burn (another card's answer, for the plumbing)
+    mstflint: [{ args: "-d 0000:17:00.0 q", file: "mstflint/connectx3-q-pending.txt" }],
+  });
   const root = qemuDevboxRoot();
   const dev = `${root}/sys/class/infiniband/mlx5_0`;
   for (const [k, v] of Object.entries(attrs())) {
@@ -53,6 +56,8 @@ Deno.test("infiniband: the real mlx5_0 sysfs tree through bee audit — firmware
       board_id: "SM_2001000001034",
       fw_ver: "14.28.2006",
       node_guid: "0a7f:bc12:45ef:d23b",
+      fw_flash: "2.42.5000",
+      fw_running: "2.40.5032",
       ports: [{
         port: "1",
         state: "ACTIVE",
@@ -197,4 +202,27 @@ Deno.test("infiniband: a real H100 node (gpud's ibstat capture) — 8 CX-7 at 40
   assert.deepEqual(codes({ infiniband: { devices: [cut, ...devs.filter((d) => d !== d0)] } }), [
     "WARN ib.port_down infiniband:mlx5_0/1: mlx5_0 port 1 (MT4129, fw 28.39.1002): physical state Polling, state DOWN",
   ]);
+});
+
+Deno.test("infiniband: mstflint q (real ConnectX-3) — burned but not running is a WARN; after the reboot clean", () => {
+  assert.deepEqual(parseMstflintQuery(fixture("mstflint/connectx3-q-pending.txt")), {
+    flash: "2.42.5000",
+    running: "2.40.5032",
+    psid: "MT_1090111019",
+  });
+  const after = parseMstflintQuery(fixture("mstflint/connectx3-q-active.txt"));
+  assert.deepEqual(after, { flash: "2.42.5000", running: null, psid: "MT_1090111019" });
+  assert.throws(
+    () => parseMstflintQuery("-E- Cannot open Device: 0000:17:00.0. No such file or directory"),
+    /no FW Version/,
+  );
+  const up = { "ports/1/phys_state": "5: LinkUp" };
+  const pending = { ...device(up), fw_flash: "2.42.5000", fw_running: "2.40.5032" };
+  assert.deepEqual(codes({ infiniband: { devices: [pending] } }), [
+    "WARN ib.fw_not_active infiniband:mlx5_0: mlx5_0 (0000:17:00.0): 2.42.5000 on flash, 2.40.5032 running",
+  ]);
+  assert.deepEqual(
+    codes({ infiniband: { devices: [{ ...device(up), fw_flash: "2.42.5000", fw_running: "2.42.5000" }] } }),
+    [],
+  );
 });

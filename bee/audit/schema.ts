@@ -349,6 +349,9 @@ export const IbDevice = z.object({
   board_id: Str,
   fw_ver: Str,
   node_guid: Str,
+  /** `mstflint q` (where installed): the firmware burned on flash, and the one running when it differs */
+  fw_flash: Str.optional(),
+  fw_running: Str.optional(),
   ports: z.array(IbPort),
 });
 export type IbDevice = z.infer<typeof IbDevice>;

@@ -1044,6 +1044,24 @@ export const RULE_ROWS: Rule[] = [
       ),
   },
   {
+    code: "ib.fw_not_active",
+    severity: "WARN",
+    when: "mstflint shows firmware burned on an adapter's flash that is not the firmware it runs",
+    action: "Power-cycle the server (or mlxfwreset) so the burned firmware runs, then audit again.",
+    source: "mstflint query: FW Version (flash) against FW Version(Running)",
+    check: (x) =>
+      (x.hw.infiniband?.devices ?? []).flatMap((d) =>
+        d.fw_flash && d.fw_running && d.fw_flash !== d.fw_running
+          ? [
+            hit(
+              `infiniband:${d.name}`,
+              `${d.name} (${d.pci_address}): ${d.fw_flash} on flash, ${d.fw_running} running`,
+            ),
+          ]
+          : []
+      ),
+  },
+  {
     code: "ib.link_errors",
     severity: "WARN",
     when:

@@ -1,8 +1,8 @@
 // infiniband: InfiniBand / RDMA adapters (ConnectX and others) from /sys/class/infiniband — firmware, PSID,
-// and per port the link state, rate and error counters. No tool is run: the kernel has it all (mstflint
-// would add nothing the verdict uses). A machine without RDMA adapters gets an empty list.
+// and per port the link state, rate and error counters from the kernel; `mstflint q` (where installed) adds
+// the firmware on flash, to catch an update burned but not yet running. No RDMA adapters: an empty list.
 import type { Collector } from "../collector.ts";
-import { IB_ERROR_COUNTERS, parseIbDevice, parseIbPort } from "../parsers/infiniband.ts";
+import { IB_ERROR_COUNTERS, parseIbDevice, parseIbPort, parseMstflintQuery } from "../parsers/infiniband.ts";
 import type { Infiniband } from "../schema.ts";
 
 const IB = "/sys/class/infiniband";
@@ -34,7 +34,22 @@ export const infiniband: Collector<Infiniband> = {
             return parseIbPort(p, pa);
           }),
         );
-        return parseIbDevice(name, attrs, await ctx.linkName(`${dir}/device`), ports);
+        const dev = parseIbDevice(name, attrs, await ctx.linkName(`${dir}/device`), ports);
+        // firmware burned but not yet running (an update waiting for a power cycle): mstflint says so
+        if (dev.pci_address) {
+          const r = await ctx.run("mstflint", ["-d", dev.pci_address, "q"]);
+          const text = r.kind === "exited" && r.code === 0 ? r.stdout : null;
+          if (text !== null) {
+            try {
+              const q = parseMstflintQuery(text);
+              dev.fw_flash = q.flash;
+              dev.fw_running = q.running ?? q.flash;
+            } catch (e) {
+              ctx.note("error", `mstflint -d ${dev.pci_address} q: ${(e as Error).message}`);
+            }
+          }
+        }
+        return dev;
       }),
     );
     return { devices };

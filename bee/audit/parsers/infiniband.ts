@@ -58,3 +58,13 @@ export function parseIbDevice(
     ports,
   };
 }
+
+/** `mstflint -d <pci> q`: the firmware on flash, the one running when it differs (else null), the PSID. */
+export function parseMstflintQuery(
+  text: string,
+): { flash: string | null; running: string | null; psid: string | null } {
+  const f = (k: string) => clean(new RegExp(`^${k}:\\s*(.*)$`, "m").exec(text)?.[1] ?? null);
+  const flash = f("FW Version");
+  if (flash === null && f("FW Version\\(Running\\)") === null) throw new Error("no FW Version line");
+  return { flash, running: f("FW Version\\(Running\\)"), psid: f("PSID") };
+}
