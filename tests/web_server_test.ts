@@ -26,11 +26,23 @@ const CHROME_FLAGS = [
 ];
 
 Deno.test({
-  name: "web in Chromium: the rendered DOM has the verdict banner and the GPU table; a screenshot is made",
+  name:
+    "web in Chromium: the rendered DOM has the verdict banner, as ordered, the bundle link and the GPU table; a screenshot",
   async fn() {
     assert.ok(chromium(), "Debian chromium is not installed: run `sh tasks/setup.sh test` as root");
     const dir = Deno.makeTempDirSync({ prefix: "bee-web-chromium-" });
-    Deno.writeTextFileSync(`${dir}/audit.json`, JSON.stringify(eightGpuFailAudit()));
+    // the 8-GPU audit made against an order it misses
+    const audit = {
+      ...eightGpuFailAudit(),
+      expect: {
+        name: "HGX order 4711",
+        source: "/etc/bee/expect.yaml",
+        as_ordered: false,
+        differences: 1,
+        lines: 6,
+      },
+    };
+    Deno.writeTextFileSync(`${dir}/audit.json`, JSON.stringify(audit));
     const web = await startWeb(`${dir}/audit.json`, `${dir}/sat`);
     try {
       const run = (extra: string[]) =>
@@ -42,6 +54,11 @@ Deno.test({
       const dom = new TextDecoder().decode((await run(["--dump-dom"])).stdout);
       assert.match(dom, /<div class="banner FAIL" id="verdict"><h1>FAIL<\/h1>/);
       assert.match(dom, /<h2>GPUs<\/h2>/);
+      assert.match(
+        dom,
+        /id="as-ordered">as ordered: NO \(HGX order 4711\), 1 difference\(s\) from 6 line\(s\)/,
+      );
+      assert.match(dom, /<a href="\/bundle\.tar" id="bundle">Download everything<\/a>/);
       assert.equal((dom.match(/NVIDIA RTX A6000/g) ?? []).length >= 8, true);
       const shot = `${dir}/bee-web.png`;
       await run([`--screenshot=${shot}`, "--window-size=1280,2000"]);
