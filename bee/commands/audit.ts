@@ -114,7 +114,7 @@ export function auditCommand(): Command {
           expect,
           onProgress: (s, done, total) =>
             progress(
-              `  [${done}/${total}] ${s.name.padEnd(8)} ${s.status.padEnd(12)} ${
+              `  ${`[${done}/${total}]`.padStart(7)} ${s.name.padEnd(10)} ${s.status.padEnd(12)} ${
                 String(s.duration_ms).padStart(6)
               } ms${s.message ? `  ${s.message.slice(0, 120)}` : ""}`,
             ),
