@@ -179,7 +179,26 @@ export async function startWeb(
   satDir: string,
   o: { extra?: string[]; nofile?: number } = {},
 ) {
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  // a port below the kernel's ephemeral range (32768+), so no client socket of this machine holds it; one
+  // taken anyway (the server exits at once saying so) is retried with another
+  for (let attempt = 1;; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    const web = await startWebOn(port, auditPath, satDir, o);
+    if (web.ok) return web.web;
+    if (!/in use/i.test(web.stderr) || attempt >= 5) {
+      throw new Error(
+        `bee web did not answer on 127.0.0.1:${port}: ${web.stderr.trim().split("\n").at(-1) ?? ""}`,
+      );
+    }
+  }
+}
+
+async function startWebOn(
+  port: number,
+  auditPath: string,
+  satDir: string,
+  o: { extra?: string[]; nofile?: number },
+) {
   const web = [
     "web",
     "--listen",
@@ -199,9 +218,11 @@ export async function startWeb(
     stderr: "piped",
   }).spawn();
   const base = `http://127.0.0.1:${port}`;
+  let exited = false;
+  const done = child.status.then(() => (exited = true));
   // up to 30 s: on a loaded CI machine the runtime's start alone can take seconds
   let up = false;
-  for (let i = 0; i < 300 && !up; i++) {
+  for (let i = 0; i < 300 && !up && !exited; i++) {
     try {
       const r = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(2000) });
       await r.body?.cancel();
@@ -211,20 +232,29 @@ export async function startWeb(
     }
   }
   if (!up) {
-    child.kill("SIGKILL");
-    throw new Error(`bee web did not answer on ${base} within 30 s`);
+    if (!exited) {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone meanwhile */ }
+    }
+    await done;
+    const stderr = await new Response(child.stderr).text().catch(() => "");
+    return { ok: false as const, stderr: exited ? stderr : `no answer within 30 s ${stderr}` };
   }
   return {
-    base,
-    port,
-    pid: child.pid,
-    child,
-    async stop() {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      await child.status;
-      await child.stderr.cancel().catch(() => {});
+    ok: true as const,
+    web: {
+      base,
+      port,
+      pid: child.pid,
+      child,
+      async stop() {
+        try {
+          child.kill("SIGTERM");
+        } catch { /* gone */ }
+        await child.status;
+        await child.stderr.cancel().catch(() => {});
+      },
     },
   };
 }
