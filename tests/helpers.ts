@@ -173,6 +173,16 @@ export function privateLock(): string {
   return `${Deno.makeTempDirSync({ prefix: "bee-lock-" })}/sat.lock`;
 }
 
+/** `bee sat <kind>` arguments with a private lock, an output folder (a fresh one by default) and an audit. */
+export function satArgs(
+  kind: string,
+  audit: string,
+  out: string = Deno.makeTempDirSync(),
+  ...extra: string[]
+): string[] {
+  return ["sat", kind, "--lock", privateLock(), "--out", out, "--audit", audit, ...extra];
+}
+
 /** Starts the real `bee web` through the launcher; `nofile` caps its descriptors (ulimit -n). */
 export async function startWeb(
   auditPath: string,

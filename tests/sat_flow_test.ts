@@ -1,7 +1,7 @@
 // Whole `bee sat` flows through the real launcher and code, with fake tools on PATH: every status
 // path, the summary, the archive's contents read back, the runtime overrides, and abort by SIGTERM.
 import assert from "node:assert/strict";
-import { fakeBin, fixture, privateLock, REPO, runBee, writeFakeTool } from "./helpers.ts";
+import { fakeBin, fixture, privateLock, REPO, runBee, satArgs, writeFakeTool } from "./helpers.ts";
 import { fakeStress, type NvidiaFakes, nvidiaFakes, type StressMode } from "./sat_fakes.ts";
 import { passAudit } from "./web_fixtures.ts";
 import { readAllTarGz } from "../bee/lib/tar.ts";
@@ -51,17 +51,7 @@ async function satNvidia(
   if (!o.noNvidia) nvidiaFakes(bin, o);
   if (mode) fakeStress(bin, mode);
   const out = Deno.makeTempDirSync();
-  const r = await runBee([
-    "sat",
-    "nvidia",
-    "--lock",
-    privateLock(),
-    "--out",
-    out,
-    "--audit",
-    auditFile(),
-    ...args,
-  ], {
+  const r = await runBee(satArgs("nvidia", auditFile(), out, ...args), {
     path: bin,
     env: o.env,
   });
@@ -220,7 +210,7 @@ Deno.test("sat nvidia: a driver that does not answer is FAILED", async () => {
     exit: 9,
   }]);
   const out = Deno.makeTempDirSync();
-  const r = await runBee(["sat", "nvidia", "--lock", privateLock(), "--out", out, "--audit", auditFile()], {
+  const r = await runBee(satArgs("nvidia", auditFile(), out), {
     path: bin,
   });
   assert.equal(r.code, 1);
@@ -320,16 +310,7 @@ Deno.test("sat memory: fake memtester pass, failure lines, non-zero exit and abs
   for (const [label, c, status, reason] of cases) {
     const bin = fakeBin();
     if (c) writeFakeTool(bin, "memtester", [{ args: "64M 1", ...c }]);
-    const r = await runBee([
-      "sat",
-      "memory",
-      "--lock",
-      privateLock(),
-      "--out",
-      Deno.makeTempDirSync(),
-      "--audit",
-      auditFile(),
-    ], {
+    const r = await runBee(satArgs("memory", auditFile()), {
       path: bin,
       env: { BEE_MEMTESTER_SIZE_MB: "64", BEE_MEMTESTER_PASSES: "1" },
     });
@@ -395,18 +376,7 @@ function storageFakes(bin: string, selfTestResult: "pass" | "fail", nvmeSelfTest
 async function satStorage(result: "pass" | "fail", nvmeSelfTest: boolean) {
   const bin = fakeBin();
   storageFakes(bin, result, nvmeSelfTest);
-  const args = [
-    "sat",
-    "storage",
-    "--lock",
-    privateLock(),
-    "--poll",
-    "0.1",
-    "--out",
-    Deno.makeTempDirSync(),
-    "--audit",
-    auditFile(),
-  ];
+  const args = satArgs("storage", auditFile(), undefined, "--poll", "0.1");
   const r = await runBee(args, { path: bin });
   return { r, a: await readArchive(r.stdout) };
 }
@@ -455,18 +425,7 @@ Deno.test("sat storage + audit: a two-namespace NVMe drive is queried and self-t
   storageFakes(bin, "pass", true);
   writeFakeTool(bin, "lsblk", [{ args: "-J -b -d -o *", text: JSON.stringify(ls) }]);
   const r = await runBee(
-    [
-      "sat",
-      "storage",
-      "--lock",
-      privateLock(),
-      "--poll",
-      "0.1",
-      "--out",
-      Deno.makeTempDirSync(),
-      "--audit",
-      auditFile(),
-    ],
+    satArgs("storage", auditFile(), undefined, "--poll", "0.1"),
     { path: bin },
   );
   const a = await readArchive(r.stdout);

@@ -1,7 +1,7 @@
 // Real components on this machine: `bee sat memory` with the real memtester at a small size, and
 // `bee sat storage` on this machine's real disks, judged against what smartctl really says here.
 import assert from "node:assert/strict";
-import { privateLock, runBee } from "./helpers.ts";
+import { runBee, satArgs } from "./helpers.ts";
 import { passAudit } from "./web_fixtures.ts";
 import { readAllTarGz } from "../bee/lib/tar.ts";
 import { parseSummary } from "../bee/sat/summary.ts";
@@ -33,16 +33,7 @@ function run(cmd: string, args: string[]): { code: number; stdout: string } {
 }
 
 Deno.test("real memtester: bee sat memory at 8 MiB passes and keeps memtester's log", async () => {
-  const r = await runBee([
-    "sat",
-    "memory",
-    "--lock",
-    privateLock(),
-    "--out",
-    Deno.makeTempDirSync(),
-    "--audit",
-    audit(),
-  ], {
+  const r = await runBee(satArgs("memory", audit()), {
     path: PATH,
     env: { BEE_MEMTESTER_SIZE_MB: "8" },
   });
@@ -65,16 +56,7 @@ Deno.test("real disks: bee sat storage says what smartctl really says about each
     "NAME,PATH,TYPE,SIZE,MODEL,SERIAL,VENDOR,REV,TRAN,ROTA,RM,WWN",
   ]);
   const disks = parseLsblk(ls.stdout).filter(isPhysicalDisk).map((d) => d.name);
-  const r = await runBee([
-    "sat",
-    "storage",
-    "--lock",
-    privateLock(),
-    "--out",
-    Deno.makeTempDirSync(),
-    "--audit",
-    audit(),
-  ], {
+  const r = await runBee(satArgs("storage", audit()), {
     path: PATH,
   });
   const { summary } = await archiveOf(r.stdout);
