@@ -128,6 +128,58 @@ Deno.test({
 });
 
 Deno.test({
+  name: "bee-gpu-stress: --self-test covers the HGX review's items (tolerances, burn chains, hang watch, sonames, T4, bus id)",
+  ignore: !hasNvcc,
+  fn() {
+    // each check prints an error line naming itself when it fails; a passing run prints none — so every
+    // named item is asserted by running the real program and finding no error for it and a clean count
+    const r = new Deno.Command(build(), {
+      args: ["--self-test"],
+      stdout: "piped",
+      stderr: "piped",
+      env: { BEE_SELF_TEST_VERBOSE: "1" },
+    }).outputSync();
+    const out = dec.decode(r.stdout), err = dec.decode(r.stderr);
+    assert.equal(r.code, 0, out);
+    assert.doesNotMatch(out, /"event":"error"/);
+    // the tolerance check ran for every format against emulated hardware rounding, with headroom
+    for (const f of ["fp16", "bf16", "tf32", "fp8", "fp4"]) {
+      const m = new RegExp(`^${f}: worst ([0-9.]+) of the tolerance$`, "m").exec(err);
+      assert.ok(m, `${f} tolerance emulation ran: ${err}`);
+      assert.ok(Number(m[1]) < 0.75, `${f}: an emulated healthy GPU uses ${m[1]} of its tolerance`);
+    }
+    const last = JSON.parse(out.trim().split("\n").at(-1)!);
+    assert.ok(last.checks >= 60, `checks: ${last.checks}`);
+  },
+});
+
+Deno.test({
+  name: "bee-gpu-stress: one GPU listed twice in --devices is refused (two threads on one GPU)",
+  ignore: !hasNvcc,
+  fn() {
+    const r = run(["--seconds", "1", "--devices", "0,1,0"]);
+    assert.equal(r.code, 2);
+    assert.match(r.state.errors[0]!, /--devices lists GPU 0 twice/);
+    assert.equal(run(["--seconds", "1", "--stall-seconds", "0"]).code, 2);
+    // no GPU: the CUDA error keeps CUDA's own words and name
+    assert.match(run(["--seconds", "1"]).state.errors[0]!, /no usable NVIDIA GPU: .+ \(cuda[A-Za-z]+\)$/);
+  },
+});
+
+Deno.test("bee-gpu-stress: every error path drains its streams before freeing what they use", () => {
+  // freeing a buffer a queued kernel still writes is undefined behaviour on the error path; the cleanup
+  // blocks are read from the source: the first synchronise must come before the first free
+  for (const file of ["lt_run.cuh", "ptx.cuh"]) {
+    const src = Deno.readTextFileSync(`${REPO}/iso/gpu-stress/${file}`);
+    const cleanup = src.slice(src.lastIndexOf("\nfail:"));
+    const sync = cleanup.indexOf("cudaStreamSynchronize"), free = cleanup.indexOf("cudaFree");
+    assert.ok(sync > 0 && free > 0 && sync < free, `${file}: synchronise before free in its fail: block`);
+    // and a hung GPU skips the cleanup altogether (it would block on the GPU that does not answer)
+    assert.match(cleanup, /\nhung:\n\s+return -2;/);
+  }
+});
+
+Deno.test({
   name: "bee-gpu-stress: fp4 is a known format (accepted, then no GPU: exit 2)",
   ignore: !hasNvcc,
   fn() {

@@ -15,6 +15,8 @@ export interface StressStart {
   path: string | null;
   /** the libcublasLt version that was loaded, null on the ptx path */
   cublaslt_version: string | null;
+  /** streaming multiprocessors CUDA sees (a MIG or partitioned part has fewer: its results differ) */
+  sms: number | null;
 }
 export interface StressFigures {
   device: number;
@@ -27,8 +29,14 @@ export interface StressFigures {
   tflops: number | null;
   iterations: number | null;
   mismatches: number;
-  /** set 0's reference checksum (cuBLASLt path); GPUs of one model must agree on it */
+  /** set 0's reference checksum (cuBLASLt path); GPUs of one model, SM count and algorithm must agree on it */
   checksum?: string | null;
+  /** the cuBLASLt algorithm that ran (candidate and configuration); null on the ptx path or an older tool */
+  algo?: string | null;
+  /** the full check of set 0 against the FP64 SIMT product: outputs checked, outside tolerance, worst error / tolerance */
+  ref_elements?: number | null;
+  ref_mismatches?: number | null;
+  ref_max_ratio?: number | null;
 }
 
 /** Everything the tool said, folded. */
@@ -68,6 +76,10 @@ function figures(o: Json): StressFigures | null {
     checksum: typeof o["checksum"] === "string" && /^[0-9a-f]{32}$/.test(o["checksum"])
       ? o["checksum"]
       : null,
+    algo: str(o["algo"], 120),
+    ref_elements: numOrNull(o["ref_elements"]),
+    ref_mismatches: numOrNull(o["ref_mismatches"]),
+    ref_max_ratio: numOrNull(o["ref_max_ratio"]),
   };
 }
 
@@ -97,6 +109,7 @@ export function foldStressLine(state: StressState, line: string): string | null 
         dtypes: Array.isArray(o["dtypes"]) ? o["dtypes"].map((d) => String(d).slice(0, 16)).slice(0, 16) : [],
         path: str(o["path"], 16),
         cublaslt_version: str(o["cublaslt_version"], 16),
+        sms: numOrNull(o["sms"]),
       });
       return event;
     }
@@ -143,17 +156,25 @@ export function physicalIndex(selected: number[], d: number): number {
 }
 
 /**
- * Every GPU gets identical inputs, so GPUs of one model running one format on one path must produce the
- * same set-0 checksum. A GPU that disagrees with the majority of its peers is named; with no majority (two
- * GPUs that differ) both are. A fault that corrupts the same way on every iteration passes the per-GPU
- * repeat check and is caught here.
+ * Every GPU gets identical inputs, so GPUs of one model, SM count, cuBLASLt version and algorithm running
+ * one format must produce the same set-0 checksum (cuBLAS is bit-reproducible only for the same
+ * architecture, SM count and algorithm). A GPU that disagrees with the majority of its like peers is named;
+ * with no majority (two GPUs that differ) both are. GPUs that ran another algorithm, or with another SM
+ * count, are not compared with each other. A fault that corrupts the same way on every iteration passes the
+ * per-GPU repeat check and is caught here (and by the full reference check of set 0).
  */
 export function peerDisagreements(state: StressState, selected: number[]): string[] {
   const groups = new Map<string, { g: number; sum: string }[]>();
   for (const r of state.results.values()) {
     if (!r.checksum || r.dtype !== r.requested) continue;
     const start = state.starts.get(r.device);
-    const key = `${start?.name ?? "?"}|${start?.cublaslt_version ?? "?"}|${r.dtype}`;
+    const key = [
+      start?.name ?? "?",
+      start?.cublaslt_version ?? "?",
+      r.dtype,
+      start?.sms ?? "?",
+      r.algo ?? "?",
+    ].join("|");
     groups.set(key, [...(groups.get(key) ?? []), { g: physicalIndex(selected, r.device), sum: r.checksum }]);
   }
   const out: string[] = [];
@@ -187,6 +208,7 @@ export function judgeStress(input: StressJudgeInput): JobResult {
     facts[`gpu${g}_path`] = s.path;
     facts[`gpu${g}_dtypes`] = s.dtypes.join(",");
     if (s.cublaslt_version) facts[`gpu${g}_cublaslt_version`] = s.cublaslt_version;
+    if (s.sms !== null) facts[`gpu${g}_sms`] = s.sms;
   }
   for (const r of [...state.results.values()].sort((a, b) => a.device - b.device)) {
     const g = physicalIndex(selected, r.device);
@@ -196,6 +218,9 @@ export function judgeStress(input: StressJudgeInput): JobResult {
     facts[`${key}_tflops`] = r.tflops === null ? null : Math.round(r.tflops * 10) / 10;
     facts[`${key}_mismatches`] = Number.isNaN(r.mismatches) ? null : r.mismatches;
     if (r.requested !== r.dtype) facts[`gpu${g}_${r.requested}_fallback`] = r.fallback ?? "no reason given";
+    if (r.algo) facts[`${key}_algo`] = r.algo;
+    if (r.ref_elements != null) facts[`${key}_ref_elements`] = r.ref_elements;
+    if (r.ref_max_ratio != null) facts[`${key}_ref_max_ratio`] = Math.round(r.ref_max_ratio * 1000) / 1000;
     if (Number.isNaN(r.mismatches)) problems.push(`GPU ${g} ${label}: no mismatch count reported`);
     else if (r.mismatches > 0) problems.push(`GPU ${g} ${label}: ${r.mismatches} mismatches`);
   }

@@ -4,8 +4,10 @@
 //   /etc/ld.so.conf.d/bee-nvidia.conf     so ldconfig (run by a chroot hook) finds them with their sonames
 //   /usr/lib/firmware/nvidia/<version>/   GSP firmware, where the kernel's firmware loader looks
 //   /usr/local/bin/nvidia-smi, /usr/local/bin/bee-gpu-stress
+//   Fabric Manager where it is pinned (see fabricmanager.ts)
 
 import { buildPart, checkRunfile, fetchVerified, type NvidiaPins, runfileVersion } from "./nvidia.ts";
+import { fabricManagerPins, fetchFabricManager, stageFabricManager } from "./fabricmanager.ts";
 import { copyTree, sha256Hex } from "./steps.ts";
 import type { Versions } from "./versions.ts";
 
@@ -14,6 +16,8 @@ export interface NvidiaBuilt {
   cublas: string;
   stress: string;
   version: string;
+  /** the verified, unpacked Fabric Manager of the same driver version; null when it is not pinned */
+  fabricManager: string | null;
   release: Record<string, string>;
 }
 
@@ -61,6 +65,8 @@ export async function buildNvidia(o: {
     await o.step("NVIDIA runfile integrity", () => checkRunfile(file));
     mounts.push([dir, "/runfile"]);
   }
+  // Fabric Manager must be the driver's version: a pin for another version stops the build before anything slow
+  const fmPins = fabricManagerPins(pins.fabricManagerUrl, pins.fabricManagerSha256, version);
   const modules = `${o.cache}/nvidia-${pins.flavor}-${version}-${v.kernelAbi}`;
   const cublas = `${o.cache}/cublas-${pins.cublasDebianVersion}+cuda${pins.cudaSeries}`;
   await o.step(
@@ -76,8 +82,7 @@ export async function buildNvidia(o: {
   const src = `${o.repo}/iso/gpu-stress`;
   const key = await sha256Hex(
     [
-      await Deno.readTextFile(`${src}/Makefile`),
-      await Deno.readTextFile(`${src}/bee_gpu_stress.cu`),
+      ...await gpuStressSources(src),
       await Deno.readTextFile(`${cublas}/MANIFEST`),
       pins.cudaDebianVersion,
     ].join("\n"),
@@ -89,11 +94,22 @@ export async function buildNvidia(o: {
     cached,
   );
   const nvcc = (await Deno.readTextFile(`${stress}/NVCC_VERSION`).catch(() => "")).trim();
+  let fabricManager: string | null = null;
+  if (fmPins) {
+    fabricManager = (await o.step(
+      `NVIDIA Fabric Manager ${version}`,
+      () => fetchFabricManager(fmPins, version, o.cache),
+      (r) => (r.cached ? "cached, checksums match" : "downloaded, SHA-256 and layout checked"),
+    )).dir;
+  } else {
+    o.say("W: no Fabric Manager pinned (NVIDIA_FABRICMANAGER_URL/SHA256): HGX boards with NVSwitches will not run CUDA");
+  }
   return {
     modules,
     cublas,
     stress,
     version,
+    fabricManager,
     release: {
       NVIDIA_DRIVER: version,
       NVIDIA_FLAVOR: pins.flavor,
@@ -101,10 +117,20 @@ export async function buildNvidia(o: {
       CUDA_SERIES: pins.cudaSeries,
       CUBLAS_VERSION: pins.cublasDebianVersion,
       BEE_GPU_STRESS_NVCC: nvcc || "unknown",
-      // Debian does not package Fabric Manager; only a runfile build with NVIDIA_FABRICMANAGER_URL could
-      NVIDIA_FABRICMANAGER: "absent",
+      // Debian does not package Fabric Manager: NVIDIA's redistributable archive, when pinned
+      NVIDIA_FABRICMANAGER: fmPins ? version : "absent (not pinned: deno task iso:pin-fabricmanager)",
     },
   };
+}
+
+/** The bee-gpu-stress sources (Makefile, *.cu, *.cuh), name and text, in a stable order: the build's cache key. */
+export async function gpuStressSources(src: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(src)) {
+    if (e.isFile && (e.name === "Makefile" || /\.(cu|cuh)$/.test(e.name))) names.push(e.name);
+  }
+  names.sort();
+  return await Promise.all(names.map(async (n) => `${n}\n${await Deno.readTextFile(`${src}/${n}`)}`));
 }
 
 /** Copies the built parts into the staged tree. */
@@ -127,4 +153,5 @@ export async function stageNvidia(n: NvidiaBuilt, stage: string): Promise<void> 
   await Deno.mkdir(`${stage}/etc/ld.so.conf.d`, { recursive: true });
   await Deno.writeTextFile(`${stage}/etc/ld.so.conf.d/bee-nvidia.conf`, "/usr/local/lib/nvidia/lib\n");
   await Deno.writeTextFile(`${lib}/VERSION`, `${n.version}\n`);
+  if (n.fabricManager) await stageFabricManager(n.fabricManager, stage);
 }

@@ -132,7 +132,7 @@ cublas)
 stress)
   inst "nvidia-cuda-toolkit" "nvidia-cuda-dev=$CUDA_DEBIAN_VERSION" make
   nvcc --version | tail -n 2
-  mkdir -p /tmp/gs && cp /gpu-stress/Makefile /gpu-stress/bee_gpu_stress.cu /tmp/gs/
+  mkdir -p /tmp/gs && cp /gpu-stress/Makefile /gpu-stress/*.cu /gpu-stress/*.cuh /tmp/gs/
   make -C /tmp/gs CUBLASLT_INCLUDE=/cublas/include OUT=/out/bee-gpu-stress >/tmp/make.log 2>&1 ||
     { tail -n 20 /tmp/make.log >&2; die "bee-gpu-stress does not build"; }
   /out/bee-gpu-stress --self-test >/tmp/self-test.log 2>&1 || { cat /tmp/self-test.log >&2; die "bee-gpu-stress --self-test failed"; }
