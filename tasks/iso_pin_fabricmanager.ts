@@ -13,7 +13,9 @@ import { NVIDIA_REDIST_URL, parseRedistManifest, setFabricManagerPins } from "./
 export function pinnedDriverVersion(raw: Record<string, string>): string {
   const pins = nvidiaPins(raw);
   if (!pins) throw new Error("NVIDIA_SOURCE=none: no driver, so no Fabric Manager to pin");
-  return pins.source === "runfile" ? runfileVersion(pins.runfileUrl!) : pins.debianVersion.replace(/-[^-]+$/, "");
+  return pins.source === "runfile"
+    ? runfileVersion(pins.runfileUrl!)
+    : pins.debianVersion.replace(/-[^-]+$/, "");
 }
 
 /** Reads the manifest and returns the new VERSIONS text with both pins, and what it pinned. */

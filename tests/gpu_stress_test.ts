@@ -128,7 +128,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "bee-gpu-stress: --self-test covers the HGX review's items (tolerances, burn chains, hang watch, sonames, T4, bus id)",
+  name:
+    "bee-gpu-stress: --self-test covers the HGX review's items (tolerances, burn chains, hang watch, sonames, T4, bus id)",
   ignore: !hasNvcc,
   fn() {
     // each check prints an error line naming itself when it fails; a passing run prints none — so every

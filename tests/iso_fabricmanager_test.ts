@@ -53,28 +53,32 @@ async function makeArchive(dir: string, version: string, omit?: string): Promise
 
 function manifest(version: string, sha256: string): string {
   // the published layout: one object per component, per platform a relative_path, sha256, md5 and size
-  return JSON.stringify({
-    release_date: "2025-01-01",
-    release_label: version,
-    release_product: "nvidia-driver",
-    nvidia_driver: { name: "NVIDIA Linux Driver", version },
-    fabricmanager: {
-      name: "NVIDIA Fabric Manager",
-      license: "NVIDIA Driver",
-      license_path: "fabricmanager/LICENSE.txt",
-      version,
-      "linux-x86_64": {
-        relative_path: `fabricmanager/linux-x86_64/${fabricManagerArchiveName(version)}`,
-        sha256,
-        md5: "0".repeat(32),
-        size: "1234",
-      },
-      "linux-sbsa": {
-        relative_path: `fabricmanager/linux-sbsa/fabricmanager-linux-sbsa-${version}-archive.tar.xz`,
-        sha256: "1".repeat(64),
+  return JSON.stringify(
+    {
+      release_date: "2025-01-01",
+      release_label: version,
+      release_product: "nvidia-driver",
+      nvidia_driver: { name: "NVIDIA Linux Driver", version },
+      fabricmanager: {
+        name: "NVIDIA Fabric Manager",
+        license: "NVIDIA Driver",
+        license_path: "fabricmanager/LICENSE.txt",
+        version,
+        "linux-x86_64": {
+          relative_path: `fabricmanager/linux-x86_64/${fabricManagerArchiveName(version)}`,
+          sha256,
+          md5: "0".repeat(32),
+          size: "1234",
+        },
+        "linux-sbsa": {
+          relative_path: `fabricmanager/linux-sbsa/fabricmanager-linux-sbsa-${version}-archive.tar.xz`,
+          sha256: "1".repeat(64),
+        },
       },
     },
-  }, null, 4);
+    null,
+    4,
+  );
 }
 
 /** Names under a folder (recursively), empty when it is missing. */
@@ -98,7 +102,11 @@ Deno.test("Fabric Manager pins: both or neither, and only for the driver's own v
   assert.throws(() => parseRedistManifest("{", VERSION), /not JSON/);
   assert.throws(() => parseRedistManifest("{}", VERSION), /lists no fabricmanager linux-x86_64 archive/);
   assert.throws(
-    () => parseRedistManifest(manifest(VERSION, "a".repeat(64)).replace("fabricmanager/linux-x86_64/", "../"), VERSION),
+    () =>
+      parseRedistManifest(
+        manifest(VERSION, "a".repeat(64)).replace("fabricmanager/linux-x86_64/", "../"),
+        VERSION,
+      ),
     /unexpected path/,
   );
   assert.throws(
@@ -179,7 +187,10 @@ Deno.test("Fabric Manager: manifest → pins → download → verify → stage o
     const bin = `${first.dir}/bin/nv-fabricmanager`;
     const orig = await Deno.readFile(bin);
     await Deno.writeTextFile(bin, "#!/bin/sh\nrm -rf /\n");
-    await assert.rejects(stageFabricManager(first.dir, stage), /bin\/nv-fabricmanager does not match its checksum/);
+    await assert.rejects(
+      stageFabricManager(first.dir, stage),
+      /bin\/nv-fabricmanager does not match its checksum/,
+    );
     assert.deepEqual(await names(stage), []);
     await Deno.writeFile(bin, orig);
 
@@ -198,7 +209,10 @@ Deno.test("Fabric Manager: manifest → pins → download → verify → stage o
     ) assert.ok(staged.includes(want), `${want} staged (got ${staged.join(", ")})`);
     assert.equal((await Deno.stat(`${stage}/usr/bin/nv-fabricmanager`)).mode! & 0o777, 0o755);
     const unit = await Deno.readTextFile(`${stage}/etc/systemd/system/nvidia-fabricmanager.service`);
-    assert.match(unit, /ExecStart=\/usr\/bin\/nv-fabricmanager -c \/usr\/share\/nvidia\/nvswitch\/fabricmanager\.cfg/);
+    assert.match(
+      unit,
+      /ExecStart=\/usr\/bin\/nv-fabricmanager -c \/usr\/share\/nvidia\/nvswitch\/fabricmanager\.cfg/,
+    );
     assert.doesNotMatch(unit, /\[Install\]/, "not enabled: bee-nvidia starts it on NVSwitch systems only");
   } finally {
     await server.shutdown();

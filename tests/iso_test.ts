@@ -417,6 +417,88 @@ Deno.test("bee-nvidia: an image without NVIDIA modules on a GPU machine says so 
   await Deno.remove(m.d, { recursive: true });
 });
 
+/** `nvidia-smi -q` of two HGX GPUs whose fabric registration reads `state`. */
+function fabricQ(state: string): string {
+  const gpu = (bus: string) =>
+    `GPU 00000000:${bus}:00.0\n    Product Name                          : NVIDIA H100 80GB HBM3\n    Fabric\n` +
+    `        State                             : ${state}\n        Status                            : ${
+      state === "Completed" ? "Success" : "N/A"
+    }\n        CliqueId                          : 0\n`;
+  return `==============NVSMI LOG==============\n\nDriver Version                            : 550.163.01\n\n${
+    gpu("18")
+  }\n${gpu("2A")}`;
+}
+
+/** An HGX: two GPUs and an NVSwitch; nv-fabricmanager present when `fm`, its fabric Completed after `after` polls. */
+async function hgxMachine(o: { fm: boolean; after: number; systemctlFails?: boolean }) {
+  const m = await nvidiaMachine([
+    ["0000:18:00.0", "0x10de", "0x030200"],
+    ["0000:2a:00.0", "0x10de", "0x030200"],
+    ["0000:05:00.0", "0x10de", "0x068000"],
+  ]);
+  for (const k of ["nvidia", "nvidia-uvm", "nvidia-modeset", "nvidia-drm"]) {
+    await Deno.writeTextFile(`${m.lib}/${k}.ko`, "");
+  }
+  await Deno.writeTextFile(`${m.lib}/FABRICMANAGER_VERSION`, "550.163.01\n");
+  await Deno.writeTextFile(`${m.d}/q-wait.txt`, fabricQ("In Progress"));
+  await Deno.writeTextFile(`${m.d}/q-done.txt`, fabricQ("Completed"));
+  const smi = `#!/bin/sh\necho "nvidia-smi $*" >> ${m.d}/calls\n[ "$1" = -q ] || exit 0\n` +
+    `n=$(cat ${m.d}/polls 2>/dev/null || echo 0); n=$((n + 1)); echo $n > ${m.d}/polls\n` +
+    `if [ $n -gt ${o.after} ]; then cat ${m.d}/q-done.txt; else cat ${m.d}/q-wait.txt; fi\n`;
+  await Deno.writeTextFile(`${m.d}/bin/nvidia-smi`, smi, { mode: 0o755 });
+  await Deno.writeTextFile(
+    `${m.d}/bin/systemctl`,
+    `#!/bin/sh\necho "systemctl $*" >> ${m.d}/calls\n${
+      o.systemctlFails ? 'echo "Job for nvidia-fabricmanager.service failed." >&2; exit 1' : ""
+    }\n`,
+    { mode: 0o755 },
+  );
+  if (o.fm) await Deno.writeTextFile(`${m.d}/bin/nv-fabricmanager`, "#!/bin/sh\n", { mode: 0o755 });
+  const env = { ...m.env, BEE_FM_WAIT_S: "3", BEE_FM_POLL_S: "1" };
+  const state = () => Deno.readTextFile(`${m.d}/root/run/bee/fabricmanager`).then((t) => t.trim());
+  return { ...m, env, state };
+}
+
+Deno.test("bee-nvidia on an HGX: Fabric Manager started after the modules, the fabric waited for, the state kept", async () => {
+  const m = await hgxMachine({ fm: true, after: 2 });
+  const r = await runScript("bee-nvidia", m.env, `${m.d}/bin`);
+  assert.equal(r.code, 0, r.out);
+  assert.equal(await m.state(), "ready: fabric Completed on 2 GPU(s) after 2 s");
+  const calls = await m.calls();
+  const start = calls.indexOf("systemctl start nvidia-fabricmanager.service");
+  assert.ok(start > calls.indexOf(`insmod ${m.lib}/nvidia-drm.ko`), "started after the modules are in");
+  assert.equal(calls.filter((c) => c === "nvidia-smi -q").length, 3, "polled until Completed");
+  assert.match(r.out, /2 NVIDIA GPU\(s\), 1 NVSwitch\(es\)/);
+  await Deno.remove(m.d, { recursive: true });
+});
+
+Deno.test("bee-nvidia on an HGX: no Fabric Manager in the image, a unit that fails, a fabric that never completes", async () => {
+  const absent = await hgxMachine({ fm: false, after: 0 });
+  const a = await runScript("bee-nvidia", absent.env, `${absent.d}/bin`);
+  assert.equal(a.code, 0, "the modules are loaded: the unit succeeds, the state says why CUDA cannot start");
+  assert.match(await absent.state(), /^absent: 1 NVSwitch\(es\), but this image carries no Fabric Manager/);
+  assert.ok(!(await absent.calls()).some((c) => c.startsWith("systemctl start")));
+  await Deno.remove(absent.d, { recursive: true });
+
+  const broken = await hgxMachine({ fm: true, after: 0, systemctlFails: true });
+  assert.equal((await runScript("bee-nvidia", broken.env, `${broken.d}/bin`)).code, 0);
+  assert.match(
+    await broken.state(),
+    /^failed: nvidia-fabricmanager\.service did not start \(Job for nvidia-fabricmanager\.service failed\.\)/,
+  );
+  await Deno.remove(broken.d, { recursive: true });
+
+  const stuck = await hgxMachine({ fm: true, after: 99 });
+  const t0 = Date.now();
+  assert.equal((await runScript("bee-nvidia", stuck.env, `${stuck.d}/bin`)).code, 0);
+  assert.equal(
+    await stuck.state(),
+    "timeout: fabric not ready after 3 s (0 of 2 GPU(s) Completed; In Progress x2)",
+  );
+  assert.ok(Date.now() - t0 < 20_000, "the wait is bounded");
+  await Deno.remove(stuck.d, { recursive: true });
+});
+
 Deno.test("bee-network: dhclient -nw once on each physical interface, none on virtual ones", async () => {
   const d = await Deno.makeTempDir();
   const net = `${d}/net`;

@@ -265,6 +265,19 @@ Deno.test("verdict: NVSwitches on the bus without a running Fabric Manager is FA
   assert.deepEqual(codes({ pcie, nvidia: down }, [ok("nvidia")]), ["FAIL nvidia.fabric_manager_down nvidia"]);
   const f = judge({ ...EMPTY, pcie, nvidia: down }, [ok("nvidia")])[0]!;
   assert.match(f.message, /1 NVSwitch\(es\) on the PCI bus, Fabric Manager not running \(not installed\)/);
+  // what the ISO's bee-nvidia recorded at boot is in the finding
+  const absent = {
+    ...nvidia,
+    fabric_manager: {
+      running: false,
+      version: null,
+      boot_state: "absent: 1 NVSwitch(es), but this image carries no Fabric Manager",
+    },
+  };
+  assert.match(
+    judge({ ...EMPTY, pcie, nvidia: absent }, [ok("nvidia")])[0]!.message,
+    /\(not installed\); at boot: absent: 1 NVSwitch\(es\), but this image carries no Fabric Manager$/,
+  );
   const up = { ...nvidia, fabric_manager: { running: true, version: "550.163.01" } };
   assert.deepEqual(codes({ pcie, nvidia: up }, [ok("nvidia")]), []);
   // no NVSwitch: Fabric Manager is not asked for

@@ -284,8 +284,15 @@ export const Gpu = z.object({
   fabric_status: Str.optional(),
 });
 export type Gpu = z.infer<typeof Gpu>;
-/** NVIDIA Fabric Manager (NVSwitch systems): whether its daemon runs, and its version when it is installed. */
-export const FabricManager = z.object({ running: z.boolean().nullable(), version: Str });
+/**
+ * NVIDIA Fabric Manager (NVSwitch systems): whether its daemon runs, its version when it is installed, and what
+ * the ISO's bee-nvidia recorded at boot (`ready|running|timeout|failed|absent: details`; absent off the ISO).
+ */
+export const FabricManager = z.object({
+  running: z.boolean().nullable(),
+  version: Str,
+  boot_state: Str.optional(),
+});
 export const Nvidia = z.object({
   driver_version: Str,
   cuda_version: Str,

@@ -674,7 +674,9 @@ export const RULE_ROWS: Rule[] = [
           "nvidia",
           `${switches.length} NVSwitch(es) on the PCI bus, Fabric Manager ${
             fm?.running === false ? "not running" : "state unknown"
-          }${fm?.version ? ` (installed: ${fm.version})` : " (not installed)"}`,
+          }${fm?.version ? ` (installed: ${fm.version})` : " (not installed)"}${
+            fm?.boot_state ? `; at boot: ${fm.boot_state}` : ""
+          }`,
         ),
       ];
     },

@@ -40,7 +40,9 @@ export function fabricManagerPins(
 ): FabricManagerPins | null {
   if (!url && !sha256) return null;
   if (!url || !sha256) {
-    throw new Error("NVIDIA_FABRICMANAGER_URL and NVIDIA_FABRICMANAGER_SHA256 go together (set both or neither)");
+    throw new Error(
+      "NVIDIA_FABRICMANAGER_URL and NVIDIA_FABRICMANAGER_SHA256 go together (set both or neither)",
+    );
   }
   const want = fabricManagerArchiveName(driverVersion);
   const name = url.replace(/[?#].*$/, "").replace(/^.*\//, "");
@@ -92,12 +94,16 @@ export async function fetchFabricManager(
   try {
     const top = fabricManagerArchiveName(version).replace(/\.tar\.xz$/, "");
     const list = await exec("tar", ["-tJf", archive], { timeoutMs: 5 * 60_000 });
-    if (list.kind !== "exited" || list.code !== 0) throw new Error("the Fabric Manager archive does not unpack");
+    if (list.kind !== "exited" || list.code !== 0) {
+      throw new Error("the Fabric Manager archive does not unpack");
+    }
     const names = list.stdout.split("\n").filter(Boolean);
     if (!names.every((n) => n === `${top}/` || n.startsWith(`${top}/`))) {
       throw new Error(`the Fabric Manager archive is not ${top}/ (found ${names[0] ?? "nothing"})`);
     }
-    if (names.some((n) => n.split("/").includes(".."))) throw new Error("the Fabric Manager archive climbs out");
+    if (names.some((n) => n.split("/").includes(".."))) {
+      throw new Error("the Fabric Manager archive climbs out");
+    }
     const x = await exec("tar", ["-xJf", archive, "-C", tmp, "--strip-components=1", "--no-same-owner"], {
       timeoutMs: 5 * 60_000,
     });
@@ -118,10 +124,10 @@ export async function fetchFabricManager(
 export function fabricManagerUnit(): string {
   return `# NVIDIA Fabric Manager (from NVIDIA's redistributable archive, same version as the driver). Not enabled:
 # bee-nvidia starts it when NVSwitches are on the PCI bus, after the modules are loaded and before anything
-# touches CUDA, and waits for the fabric to be ready.
+# touches CUDA, and waits for the fabric to be ready (no After=bee-nvidia.service: bee-nvidia starts it from
+# inside its own start job, which such an ordering would deadlock).
 [Unit]
 Description=NVIDIA Fabric Manager (NVSwitch systems)
-After=bee-nvidia.service
 
 [Service]
 Type=forking
@@ -175,8 +181,12 @@ export function parseRedistManifest(
   if (typeof rel !== "string" || typeof sha !== "string") {
     throw new Error(`redistrib_${version}.json lists no fabricmanager linux-x86_64 archive`);
   }
-  if (!/^[0-9a-f]{64}$/.test(sha)) throw new Error(`redistrib_${version}.json: sha256 '${sha.slice(0, 80)}' is not one`);
-  if (rel.split("/").includes("..") || rel.startsWith("/") || !rel.endsWith(fabricManagerArchiveName(version))) {
+  if (!/^[0-9a-f]{64}$/.test(sha)) {
+    throw new Error(`redistrib_${version}.json: sha256 '${sha.slice(0, 80)}' is not one`);
+  }
+  if (
+    rel.split("/").includes("..") || rel.startsWith("/") || !rel.endsWith(fabricManagerArchiveName(version))
+  ) {
     throw new Error(`redistrib_${version}.json: unexpected path '${rel.slice(0, 120)}'`);
   }
   if (typeof fm?.["version"] === "string" && fm["version"] !== version) {

@@ -102,7 +102,9 @@ export async function buildNvidia(o: {
       (r) => (r.cached ? "cached, checksums match" : "downloaded, SHA-256 and layout checked"),
     )).dir;
   } else {
-    o.say("W: no Fabric Manager pinned (NVIDIA_FABRICMANAGER_URL/SHA256): HGX boards with NVSwitches will not run CUDA");
+    o.say(
+      "W: no Fabric Manager pinned (NVIDIA_FABRICMANAGER_URL/SHA256): HGX boards with NVSwitches will not run CUDA",
+    );
   }
   return {
     modules,

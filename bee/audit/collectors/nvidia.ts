@@ -7,15 +7,24 @@ import { clean } from "../../lib/text.ts";
 import { parseNvlinkErrors, parseNvlinkStatus, parseTopoMatrix } from "../parsers/nvlink.ts";
 import type { CollectorContext } from "../collector.ts";
 
-/** Fabric Manager: its daemon running (pgrep; null when pgrep is missing) and `nv-fabricmanager --version`. */
+/** Written by the ISO's bee-nvidia.service on NVSwitch systems: what became of Fabric Manager at boot. */
+const FM_BOOT_STATE = "/run/bee/fabricmanager";
+
+/**
+ * Fabric Manager: its daemon running (pgrep; null when pgrep is missing), `nv-fabricmanager --version`, and
+ * the state bee-nvidia recorded at boot (only where it wrote one).
+ */
 async function fabricManager(
   ctx: CollectorContext,
-): Promise<{ running: boolean | null; version: string | null }> {
+): Promise<{ running: boolean | null; version: string | null; boot_state?: string | null }> {
   const p = await ctx.run("pgrep", ["-x", "nv-fabricmanager"]);
   const running = p.kind === "exited" ? p.code === 0 : null;
   const v = await ctx.run("nv-fabricmanager", ["--version"]);
   const version = v.kind === "exited" && v.code === 0 ? clean(/(\d+\.\d+\.\d+)/.exec(v.stdout)?.[1]) : null;
-  return { running, version };
+  const boot = await ctx.readText(FM_BOOT_STATE);
+  return boot === null
+    ? { running, version }
+    : { running, version, boot_state: clean(boot.trim().split("\n")[0]) };
 }
 
 /** Written by the ISO's bee-nvidia.service when a module could not be loaded (with the kernel's reason). */
