@@ -9,6 +9,7 @@ export type StressMode =
   | "crash"
   | "hang"
   | "nogpu"
+  | "notready"
   | "slow"
   | "p2pslow"
   | "p2pcorrupt";
@@ -26,6 +27,11 @@ echo "$* | CUDA_VISIBLE_DEVICES=\${CUDA_VISIBLE_DEVICES:-} | CUDA_DEVICE_ORDER=\
     shq(`${dir}/bee-gpu-stress.calls`)
   }
 echo $$ > ${shq(`${dir}/bee-gpu-stress.pid`)}
+if [ ${shq(mode)} = notready ]; then
+  echo '{"event":"error","device":null,"message":"no usable NVIDIA GPU: system not yet initialized (cudaErrorSystemNotReady)"}'
+  echo '{"event":"end","status":"error","exit_code":2}'
+  exit 2
+fi
 if [ ${shq(mode)} = nogpu ]; then
   echo '{"event":"error","device":null,"message":"no CUDA-capable device is detected"}'
   echo '{"event":"end","status":"error","exit_code":2}'

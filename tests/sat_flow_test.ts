@@ -154,6 +154,38 @@ Deno.test("sat nvidia: crash, could-not-run and missing stress tool are FAILED",
   for (const r of [crash, nogpu, missing]) assert.equal(r.code, 1);
 });
 
+Deno.test("sat nvidia on an HGX without Fabric Manager: the CUDA jobs are UNSUPPORTED with the reason, GPUs not failed", async () => {
+  const bin = fakeBin();
+  nvidiaFakes(bin);
+  fakeStress(bin, "clean");
+  // lspci shows the baseboard's NVSwitches; the Fabric Manager daemon is not running
+  writeFakeTool(bin, "lspci", [{
+    args: "-n -d 10de:",
+    text: "0000:4f:00.0 0302: 10de:2330 (rev a1)\n0000:05:00.0 0680: 10de:22a3 (rev a1)\n" +
+      "0000:06:00.0 0680: 10de:22a3 (rev a1)\n",
+  }]);
+  writeFakeTool(bin, "pgrep", [{ args: "-x nv-fabricmanager", exit: 1 }]);
+  const out = Deno.makeTempDirSync();
+  const r = await runBee(satArgs("nvidia", auditFile(), out, "--duration", "2"), { path: bin });
+  const a = await readArchive(r.stdout);
+  for (const job of ["gpu_stress", "gpu_p2p"]) {
+    assert.equal(a.summary[`${job}_status`], "UNSUPPORTED", job);
+    assert.match(
+      a.summary[`${job}_reason`]!,
+      /^2 NVSwitch\(es\) on the PCI bus and Fabric Manager is not running: CUDA cannot start/,
+    );
+  }
+  assert.equal(a.summary["nvidia_smi_q_status"], "OK");
+  assert.equal(a.summary["gpu_health_status"], "OK");
+  assert.equal(a.summary["nvswitches"], "2");
+  assert.equal(calls(bin, "bee-gpu-stress"), "", "bee-gpu-stress was not started");
+  assert.notEqual(a.summary["overall_status"], "FAILED");
+  // and where bee-gpu-stress itself meets error 802 (fabric not up yet), the same: UNSUPPORTED
+  const nr = await satNvidia("notready");
+  assert.equal(nr.summary["gpu_stress_status"], "UNSUPPORTED");
+  assert.match(nr.summary["gpu_stress_reason"]!, /not yet initialised/);
+});
+
 Deno.test("sat nvidia: HW thermal slowdown, new ECC errors and XID 79 fail their jobs", async () => {
   const r = await satNvidia("clean", ["--duration", "2"], {
     metrics: "nvidia_smi_query/handmade-a6000x3-metrics-hw-thermal.csv",

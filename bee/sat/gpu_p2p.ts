@@ -5,6 +5,7 @@
 import type { ProcResult } from "../lib/proc.ts";
 import type { JobResult } from "./summary.ts";
 import { physicalIndex } from "./gpu_stress.ts";
+import { cudaNotInitialised } from "./nvidia_fabric.ts";
 
 /** A pair below this share of the median of its kind (same topo connection) is a broken path. */
 export const P2P_MIN_RATIO = 0.5;
@@ -12,6 +13,9 @@ export const P2P_MIN_RATIO = 0.5;
 export interface P2pPair {
   src: number;
   dst: number;
+  /** the driver offers peer access for this pair (cudaDeviceCanAccessPeer) */
+  peer_capable: boolean;
+  /** peer access was really enabled for the copies (a failed enable means copies went through the host) */
   peer_access: boolean;
   gbps: number;
   checksum_ok: boolean;
@@ -35,6 +39,8 @@ export function foldP2pLine(s: P2pState, line: string): void {
     s.pairs.push({
       src: j.src,
       dst: j.dst,
+      // an older tool printed only the capability query as peer_access
+      peer_capable: typeof j.peer_capable === "boolean" ? j.peer_capable : j.peer_access === true,
       peer_access: j.peer_access === true,
       gbps: typeof j.gbps === "number" && Number.isFinite(j.gbps) ? j.gbps : 0,
       checksum_ok: j.checksum_ok === true,
@@ -74,6 +80,10 @@ export function judgeP2p(
   if (s.pairs.length) facts.min_gbps = Math.min(...s.pairs.map((p) => p.gbps));
   const problems: string[] = [];
   if (proc.kind === "missing") return { name, status: "FAILED", reason: "bee-gpu-stress not found", facts };
+  const notReady = cudaNotInitialised(s.errors);
+  if (notReady && proc.kind === "exited" && proc.code === 2 && !s.pairs.length) {
+    return { name, status: "UNSUPPORTED", reason: notReady, facts };
+  }
   if (proc.kind === "timeout") problems.push("timed out");
   if (proc.kind === "aborted") problems.push("aborted");
   const want = selected.length * (selected.length - 1);
@@ -84,7 +94,13 @@ export function judgeP2p(
     const a = phys(p.src), b = phys(p.dst);
     if (!p.checksum_ok) problems.push(`GPU ${a} → GPU ${b}: data arrived corrupted`);
     const c = conn(a, b);
-    if (/^NV\d+$/.test(c) && !p.peer_access) problems.push(`GPU ${a} → GPU ${b}: ${c} but no peer access`);
+    if (p.peer_capable && !p.peer_access) {
+      problems.push(
+        `GPU ${a} → GPU ${b}: peer access offered but could not be enabled (copies went through the host)`,
+      );
+    } else if (/^NV\d+$/.test(c) && !p.peer_access) {
+      problems.push(`GPU ${a} → GPU ${b}: ${c} but no peer access`);
+    }
   }
   // bandwidth against the pairs of the same kind (NV18 with NV18, SYS with SYS)
   const kinds = new Map<string, P2pPair[]>();

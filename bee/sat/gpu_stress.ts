@@ -3,6 +3,7 @@
 // result for every selected GPU, found no mismatches or errors, and exited 0 — never on exit 0 alone.
 import type { ProcResult } from "../lib/proc.ts";
 import type { JobResult } from "./summary.ts";
+import { cudaNotInitialised } from "./nvidia_fabric.ts";
 
 type Json = Record<string, unknown>;
 
@@ -235,6 +236,11 @@ export function judgeStress(input: StressJudgeInput): JobResult {
   problems.push(...state.errors.slice(0, 5));
 
   const failed = (reason: string): JobResult => ({ name: "gpu_stress", status: "FAILED", reason, facts });
+  // error 802 on an NVSwitch system: the fabric is not up, which says nothing about the GPUs
+  const notReady = cudaNotInitialised(state.errors);
+  if (notReady && proc.kind === "exited" && proc.code === 2 && state.results.size === 0) {
+    return { name: "gpu_stress", status: "UNSUPPORTED", reason: notReady, facts };
+  }
   switch (proc.kind) {
     case "missing":
       return failed("bee-gpu-stress not found on PATH");

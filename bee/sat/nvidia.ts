@@ -11,6 +11,7 @@ import { foldStressLine, judgeStress, newStressState, physicalIndex } from "./gp
 import { judgeHealth, judgeXids, newLines, parseXids } from "./gpu_health.ts";
 import { foldP2pLine, judgeP2p, type P2pState } from "./gpu_p2p.ts";
 import { parseTopoMatrix } from "../audit/parsers/nvlink.ts";
+import { fabricNotReady, fabricPreflight } from "./nvidia_fabric.ts";
 import {
   hwSlowdowns,
   loadProblems,
@@ -159,6 +160,12 @@ async function planWith(opts: NvidiaSatOptions, machine: LiveMachine): Promise<S
   for (const g of gpus.filter((g) => selected.includes(g.index))) facts[`gpu${g.index}_name`] = g.name;
   const names = new Map(gpus.map((g) => [g.index, g.name]));
   const env = { CUDA_VISIBLE_DEVICES: selected.join(","), CUDA_DEVICE_ORDER: "PCI_BUS_ID" };
+  // an NVSwitch system without Fabric Manager cannot start CUDA: its CUDA jobs say so instead of failing GPUs
+  const fabric = await fabricPreflight(machine, timeoutMs, opts.signal);
+  if (fabric.switches !== null) facts["nvswitches"] = fabric.switches;
+  /** Why the CUDA jobs cannot run now (no Fabric Manager, fabric not ready before the run), or null. */
+  const cudaBlocked = (): string | null =>
+    fabric.blocker ?? fabricNotReady((before as Nvidia | null)?.gpus ?? [], selected);
 
   let before: Nvidia | null = null;
   let kernelBefore: string | null = null;
@@ -201,6 +208,8 @@ async function planWith(opts: NvidiaSatOptions, machine: LiveMachine): Promise<S
     name: "gpu_stress",
     plannedS: seconds + 20,
     async run(ctx) {
+      const blocked = cudaBlocked();
+      if (blocked) return { name: "gpu_stress", status: "UNSUPPORTED", reason: blocked };
       const help = await ctx.capture("nvidia-smi", ["--help-query-gpu"], { timeoutMs });
       const fields = metricsFields(help.kind === "exited" ? help.stdout : "");
       const metrics = new MetricsCollector(fields);
@@ -298,6 +307,8 @@ async function planWith(opts: NvidiaSatOptions, machine: LiveMachine): Promise<S
           reason: "one GPU selected: no pair to copy between",
         };
       }
+      const blocked = cudaBlocked();
+      if (blocked) return { name: "gpu_p2p", status: "UNSUPPORTED", reason: blocked };
       const topo = await ctx.run("nvidia-smi-topo-m.txt", "nvidia-smi", ["topo", "-m"], { timeoutMs });
       const topology = topo.kind === "exited" && topo.code === 0
         ? parseTopoMatrix(await ctx.read("nvidia-smi-topo-m.txt"))
