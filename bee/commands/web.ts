@@ -1,4 +1,4 @@
-// `bee web`: serves the operator's page (see bee/web/handler.ts) with Deno.serve.
+// `bee web`: serves the operator's page (see bee/web/handler.ts) with bee's own HTTP server (bee/web/server.ts).
 import { Command, InvalidArgumentError } from "commander";
 import { makeHandler } from "../web/handler.ts";
 import { PATHS } from "../lib/paths.ts";
@@ -11,6 +11,11 @@ export function parseListen(v: string): { hostname: string; port: number } {
   const port = m ? Number(m[3]) : NaN;
   if (!m || port < 1 || port > 65535) throw new InvalidArgumentError("expected HOST:PORT, e.g. 0.0.0.0:80");
   return { hostname: m[1] ?? m[2]!, port };
+}
+
+/** The page's URL for a listening address (IPv6 in brackets: `http://[::1]:8080/`). */
+export function listenUrl(hostname: string, port: number): string {
+  return `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}/`;
 }
 
 /** Builds the `web` command. */
@@ -48,7 +53,7 @@ export function webCommand(): Command {
           port,
           headerTimeoutMs: opts.idleTimeout * 1000,
           onListen: ({ hostname, port }) =>
-            console.error(`bee web: listening on http://${hostname}:${port}/ (audit ${opts.audit})`),
+            console.error(`bee web: listening on ${listenUrl(hostname, port)} (audit ${opts.audit})`),
           onError: (m) => console.error(`bee web: ${m}`),
         }, handler);
       } catch (e) {

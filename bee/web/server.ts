@@ -3,6 +3,12 @@
 // descriptors and the process died. Here every connection has a deadline to send its request, a bounded
 // request head, a per-write deadline, a cap on open connections, and accept errors (EMFILE) are waited
 // out, never fatal. One request per connection (`connection: close`): an operator's page needs no more.
+//
+// Hostile clients on an open LAN: a response must keep moving (a minimum transfer rate after a grace period,
+// and no write may stall longer than the write timeout); when every slot is taken, the connection idling
+// longest before its request, else the writer stalled longest, makes room for the newcomer; and one address
+// holds at most a share of the slots — a newcomer beyond it takes the place of that address's own most idle
+// or most stalled connection, so a host that never reads cannot lock anyone else out.
 
 export interface ServeOptions {
   hostname: string;
@@ -13,6 +19,13 @@ export interface ServeOptions {
   writeTimeoutMs?: number;
   /** connections open at once; more are accepted and closed at once */
   maxConnections?: number;
+  /** connections one client address may hold (default a quarter of maxConnections) */
+  maxPerAddress?: number;
+  /** a response slower than this many bytes/s after `rateGraceMs` is cut (default 4096) */
+  minBytesPerSecond?: number;
+  rateGraceMs?: number;
+  /** a writer that made no progress for this long may be evicted for a newcomer (default 1000 ms) */
+  stalledAfterMs?: number;
   onListen?: (addr: { hostname: string; port: number }) => void;
   onError?: (message: string) => void;
 }
@@ -28,6 +41,13 @@ export interface Server {
 const MAX_HEAD = 16 * 1024;
 const enc = new TextEncoder();
 
+/** What every answer carries, the server's own errors included. */
+const SECURITY_HEADERS: Record<string, string> = {
+  "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+};
+
 const REASONS: Record<number, string> = {
   200: "OK",
   400: "Bad Request",
@@ -39,16 +59,52 @@ const REASONS: Record<number, string> = {
   503: "Service Unavailable",
 };
 
-/** Writes all of `data`, failing when one write makes no progress within `ms`. */
-async function writeAll(conn: Deno.Conn, data: Uint8Array, ms: number): Promise<void> {
+/** A connection's life, as the accept loop sees it when it must make room. */
+interface ConnState {
+  phase: "reading" | "handling" | "writing";
+  /** when it was accepted (reading) or last made progress writing */
+  since: number;
+  address: string;
+}
+
+/** Limits on one response's writes. */
+interface WriteLimits {
+  ms: number;
+  minRate: number;
+  graceMs: number;
+}
+
+/**
+ * Tracks one response: bytes sent since its start. The floor is `minRate` bytes/s after `graceMs`; since a
+ * blocked write only returns when the kernel frees a large part of the socket buffer, the floor is also a
+ * deadline for the write in progress (the moment the bytes sent so far stop covering the floor).
+ */
+class Pace {
+  private sent = 0;
+  private readonly start = performance.now();
+  constructor(readonly limits: WriteLimits, readonly state: ConnState) {}
+  progress(n: number) {
+    this.sent += n;
+    this.state.since = performance.now();
+  }
+  /** How long the next write may take before the connection is too slow or stalled. */
+  allowanceMs(): number {
+    const floorAt = this.start + Math.max(this.limits.graceMs, (this.sent / this.limits.minRate) * 1000);
+    return Math.max(1, Math.min(this.limits.ms, floorAt - performance.now()));
+  }
+}
+
+/** Writes all of `data`, failing when a write makes no progress within the limit or the pace drops below the floor. */
+async function writeAll(conn: Deno.Conn, data: Uint8Array, pace: Pace): Promise<void> {
   let off = 0;
   while (off < data.length) {
     let t: ReturnType<typeof setTimeout> | undefined;
     const n = await Promise.race([
       conn.write(data.subarray(off)),
-      new Promise<never>((_, rej) => t = setTimeout(() => rej(new Error("write timeout")), ms)),
+      new Promise<never>((_, rej) => t = setTimeout(() => rej(new Error("too slow")), pace.allowanceMs())),
     ]).finally(() => clearTimeout(t));
     off += n;
+    pace.progress(n);
   }
 }
 
@@ -81,32 +137,101 @@ function statusHead(status: number, headers: Headers): string {
   return lines.join("\r\n") + "\r\n\r\n";
 }
 
-async function plain(conn: Deno.Conn, status: number, text: string, ms: number) {
+/** The server's own short answers (400, 405, 431, 500): security headers too; no body to a HEAD. */
+async function plain(conn: Deno.Conn, status: number, text: string, pace: Pace, head = false, extra = {}) {
   const body = enc.encode(text);
   const h = new Headers({
+    ...SECURITY_HEADERS,
+    ...extra,
     "content-type": "text/plain; charset=utf-8",
     "content-length": String(body.length),
   });
   h.set("connection", "close");
-  await writeAll(conn, enc.encode(statusHead(status, h)), ms).catch(() => {});
-  await writeAll(conn, body, ms).catch(() => {});
+  await writeAll(conn, enc.encode(statusHead(status, h)), pace).catch(() => {});
+  if (!head) await writeAll(conn, body, pace).catch(() => {});
+}
+
+/** A request line: method token, target, version; null when it is not one. */
+export function parseRequestLine(line: string): { method: string; target: string } | null {
+  const m = line.match(/^([!#$%&'*+.^_`|~0-9A-Za-z-]{1,16}) (\S{1,8192}) HTTP\/1\.[01]$/);
+  return m ? { method: m[1]!, target: m[2]! } : null;
+}
+
+/**
+ * The path and query a request target names: origin-form as it is, absolute-form (`http://host/x`, which
+ * HTTP/1.1 servers must accept) by its path; null for anything else (authority-form, `*`).
+ */
+export function targetPath(target: string): string | null {
+  if (target.startsWith("/")) return target;
+  const m = target.match(/^https?:\/\/[^/?#]+([/?][^#]*)?$/i);
+  if (!m) return null;
+  const rest = m[1] ?? "/";
+  return rest.startsWith("/") ? rest : `/${rest}`;
+}
+
+async function respond(
+  conn: Deno.Conn,
+  handler: (req: Request) => Promise<Response>,
+  req: Request,
+  pace: Pace,
+  state: ConnState,
+): Promise<void> {
+  let res: Response;
+  try {
+    res = await handler(req);
+  } catch {
+    return await plain(conn, 500, "internal error\n", pace, req.method === "HEAD");
+  }
+  state.phase = "writing";
+  state.since = performance.now();
+  const h = new Headers(res.headers);
+  for (const [k, v] of Object.entries(SECURITY_HEADERS)) if (!h.has(k)) h.set(k, v);
+  h.set("connection", "close");
+  let body: Uint8Array | null = null;
+  const streamed = h.has("content-length") && res.body !== null;
+  if (!streamed && res.body) {
+    body = new Uint8Array(await res.arrayBuffer());
+    h.set("content-length", String(body.length));
+  } else if (!res.body && !h.has("content-length")) h.set("content-length", "0");
+  await writeAll(conn, enc.encode(statusHead(res.status, h)), pace);
+  if (body) await writeAll(conn, body, pace);
+  else if (streamed) {
+    const reader = res.body!.getReader();
+    try {
+      while (true) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        await writeAll(conn, value, pace);
+      }
+    } finally {
+      reader.cancel().catch(() => {}); // closes the file behind a body we did not finish
+    }
+  }
 }
 
 async function handleConn(
   conn: Deno.Conn,
   handler: (req: Request) => Promise<Response>,
-  o: Required<Pick<ServeOptions, "headerTimeoutMs" | "writeTimeoutMs">>,
+  o: { headerTimeoutMs: number; limits: WriteLimits },
   host: string,
-  state: { reading: boolean; since: number },
+  state: ConnState,
 ): Promise<void> {
+  const pace = new Pace(o.limits, state);
   try {
     const head = await readHead(conn, o.headerTimeoutMs);
-    state.reading = false;
+    state.phase = "handling";
     if (head === null) return; // idle or half-sent: closed without a word
-    if (head === "too-large") return await plain(conn, 431, "request head too large\n", o.writeTimeoutMs);
+    const isHead = head.startsWith("HEAD ");
+    if (head === "too-large") return await plain(conn, 431, "request head too large\n", pace, isHead);
     const [requestLine, ...headerLines] = head.split("\r\n");
-    const m = requestLine!.match(/^([A-Z]{1,16}) (\S{1,8192}) HTTP\/1\.[01]$/);
-    if (!m) return await plain(conn, 400, "bad request\n", o.writeTimeoutMs);
+    const rl = parseRequestLine(requestLine!);
+    if (!rl) return await plain(conn, 400, "bad request\n", pace, isHead);
+    // only GET and HEAD exist here; anything else (TRACE, CONNECT, lower-case tokens…) is 405, as documented
+    if (rl.method !== "GET" && rl.method !== "HEAD") {
+      return await plain(conn, 405, "method not allowed\n", pace, false, { allow: "GET, HEAD" });
+    }
+    const path = targetPath(rl.target);
+    if (path === null) return await plain(conn, 400, "bad request\n", pace, isHead);
     const headers = new Headers();
     for (const l of headerLines) {
       const i = l.indexOf(":");
@@ -115,43 +240,15 @@ async function handleConn(
         headers.append(l.slice(0, i).trim(), l.slice(i + 1).trim());
       } catch { /* invalid header: ignored */ }
     }
-    const target = m[2]!.startsWith("/") ? m[2]! : "/";
     let req: Request;
     try {
-      req = new Request(`http://${host}${target}`, { method: m[1]!, headers });
+      req = new Request(`http://${host}${path}`, { method: rl.method, headers });
     } catch {
-      return await plain(conn, 400, "bad request\n", o.writeTimeoutMs);
+      return await plain(conn, 400, "bad request\n", pace, isHead);
     }
-    let res: Response;
-    try {
-      res = await handler(req);
-    } catch {
-      return await plain(conn, 500, "internal error\n", o.writeTimeoutMs);
-    }
-    const h = new Headers(res.headers);
-    h.set("connection", "close");
-    let body: Uint8Array | null = null;
-    const streamed = h.has("content-length") && res.body !== null;
-    if (!streamed && res.body) {
-      body = new Uint8Array(await res.arrayBuffer());
-      h.set("content-length", String(body.length));
-    } else if (!res.body && !h.has("content-length")) h.set("content-length", "0");
-    await writeAll(conn, enc.encode(statusHead(res.status, h)), o.writeTimeoutMs);
-    if (body) await writeAll(conn, body, o.writeTimeoutMs);
-    else if (streamed) {
-      const reader = res.body!.getReader();
-      try {
-        while (true) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          await writeAll(conn, value, o.writeTimeoutMs);
-        }
-      } finally {
-        reader.cancel().catch(() => {}); // closes the file behind a body we did not finish
-      }
-    }
+    await respond(conn, handler, req, pace, state);
   } catch {
-    // the client went away or stalled
+    // the client went away, stalled or trickled below the floor
   } finally {
     try {
       conn.close();
@@ -159,20 +256,71 @@ async function handleConn(
   }
 }
 
+/**
+ * Which open connection makes room for a newcomer among `pool`: the one idling longest before its request,
+ * else the writer stalled longest (no progress for `stalledAfterMs`); null when none may go.
+ */
+export function pickVictim<C>(
+  pool: Iterable<[C, ConnState]>,
+  now: number,
+  stalledAfterMs: number,
+): C | null {
+  let reader: C | null = null, readerSince = Infinity;
+  let writer: C | null = null, writerSince = Infinity;
+  for (const [c, st] of pool) {
+    if (st.phase === "reading" && st.since < readerSince) [reader, readerSince] = [c, st.since];
+    if (st.phase === "writing" && now - st.since >= stalledAfterMs && st.since < writerSince) {
+      [writer, writerSince] = [c, st.since];
+    }
+  }
+  return reader ?? writer;
+}
+
 /** Serves `handler` until shutdown; never throws after it is listening. */
 export function serveHttp(opts: ServeOptions, handler: (req: Request) => Promise<Response>): Server {
   const o = {
     headerTimeoutMs: opts.headerTimeoutMs ?? 10_000,
-    writeTimeoutMs: opts.writeTimeoutMs ?? 30_000,
+    limits: {
+      ms: opts.writeTimeoutMs ?? 30_000,
+      minRate: opts.minBytesPerSecond ?? 4096,
+      graceMs: opts.rateGraceMs ?? 10_000,
+    },
   };
   const max = opts.maxConnections ?? 256;
+  const perAddress = opts.maxPerAddress ?? Math.max(1, Math.floor(max / 4));
+  const stalledAfter = opts.stalledAfterMs ?? 1000;
   const listener = Deno.listen({ hostname: opts.hostname, port: opts.port, transport: "tcp" });
   const addr = listener.addr as Deno.NetAddr;
   opts.onListen?.({ hostname: addr.hostname, port: addr.port });
-  const conns = new Map<Deno.Conn, { reading: boolean; since: number }>();
+  const conns = new Map<Deno.Conn, ConnState>();
+  const perAddr = new Map<string, number>();
   let closed = false;
   let lastErr = 0;
   const host = `${addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname}:${addr.port}`;
+  const drop = (c: Deno.Conn) => {
+    try {
+      c.close();
+    } catch { /* closed */ }
+  };
+  const forget = (c: Deno.Conn) => {
+    const st = conns.get(c);
+    if (!st) return;
+    conns.delete(c);
+    const n = (perAddr.get(st.address) ?? 1) - 1;
+    if (n > 0) perAddr.set(st.address, n);
+    else perAddr.delete(st.address);
+  };
+  /** Makes room for a newcomer from `address`; false when nobody may go (the newcomer is refused). */
+  const makeRoom = (address: string): boolean => {
+    const own = (perAddr.get(address) ?? 0) >= perAddress;
+    if (!own && conns.size < max) return true;
+    const pool = own ? [...conns].filter(([, st]) => st.address === address) : conns;
+    const victim = pickVictim(pool, performance.now(), stalledAfter);
+    if (!victim) return false;
+    drop(victim);
+    forget(victim);
+    return true;
+  };
   const finished = (async () => {
     while (!closed) {
       let conn: Deno.Conn;
@@ -188,28 +336,17 @@ export function serveHttp(opts: ServeOptions, handler: (req: Request) => Promise
         await new Promise((r) => setTimeout(r, 50));
         continue;
       }
-      if (conns.size >= max) {
-        // full: the connection idling longest without a request makes room; else the newcomer goes
-        let oldest: Deno.Conn | null = null;
-        let since = Infinity;
-        for (const [c, st] of conns) {
-          if (st.reading && st.since < since) [oldest, since] = [c, st.since];
-        }
-        try {
-          (oldest ?? conn).close();
-        } catch { /* closed */ }
-        if (!oldest) continue;
-        conns.delete(oldest);
+      const address = (conn.remoteAddr as Deno.NetAddr).hostname ?? "?";
+      if (!makeRoom(address)) {
+        drop(conn);
+        continue;
       }
-      const state = { reading: true, since: performance.now() };
+      const state: ConnState = { phase: "reading", since: performance.now(), address };
       conns.set(conn, state);
-      handleConn(conn, handler, o, host, state).finally(() => conns.delete(conn));
+      perAddr.set(address, (perAddr.get(address) ?? 0) + 1);
+      handleConn(conn, handler, o, host, state).finally(() => forget(conn));
     }
-    for (const c of conns.keys()) {
-      try {
-        c.close();
-      } catch { /* closed */ }
-    }
+    for (const c of conns.keys()) drop(c);
   })();
   return {
     addr: { hostname: addr.hostname, port: addr.port },
