@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError } from "commander";
 import QRCode from "qrcode";
 import { runAudit } from "../audit/run.ts";
 import { qrText, terminalSummary } from "../audit/report.ts";
-import { atomicWrite } from "../lib/atomic_write.ts";
+import { atomicWrite, notReplaceable } from "../lib/atomic_write.ts";
 import { PATHS } from "../lib/paths.ts";
 import { UserError } from "../lib/errors.ts";
 import { LiveMachine, type Machine, RecordingMachine, SnapshotMachine } from "../lib/machine.ts";
@@ -64,10 +64,16 @@ export function auditCommand(): Command {
       deadline: number;
       expect?: string | false;
     }) => {
-      const toStdout = opts.output === "-";
+      // `-` and /dev/stdout mean standard output; any other path that is not a regular file is refused
+      // before the audit runs (a rename would replace the device or link), in one line
+      const toStdout = opts.output === "-" || opts.output === "/dev/stdout";
       const progress = (line: string) =>
         Deno.stderr.writeSync(new TextEncoder().encode(forTerminal(line) + "\n"));
       if (opts.replay && opts.root !== "/") throw new UserError("--replay and --root cannot be combined", 2);
+      for (const p of [toStdout ? null : opts.output, opts.snapshot ?? null]) {
+        const why = p === null ? null : notReplaceable(p);
+        if (why) throw new UserError(why, 2);
+      }
       let machine: Machine;
       if (opts.replay) {
         try {

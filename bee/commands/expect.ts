@@ -4,7 +4,8 @@ import { Command } from "commander";
 import { Audit } from "../audit/schema.ts";
 import { expectFromAudit, expectYaml } from "../expect/from_audit.ts";
 import { loadExpect } from "../expect/load.ts";
-import { atomicWrite } from "../lib/atomic_write.ts";
+import { atomicWrite, notReplaceable } from "../lib/atomic_write.ts";
+import { forTerminal } from "../lib/text.ts";
 import { UserError } from "../lib/errors.ts";
 import { readRegularText } from "../lib/machine.ts";
 
@@ -47,12 +48,14 @@ export function expectCommand(): Command {
         const e = await loadExpect(opts.check);
         const n = (["cpus", "memory", "disks", "gpus", "nics", "psus"] as const)
           .map((k) => `${k} ${e[k]?.reduce((s, l) => s + l.count, 0) ?? "-"}`).join(", ");
-        console.log(`${opts.check}: valid${e.name ? ` (${e.name})` : ""}: ${n}`);
+        console.log(forTerminal(`${opts.check}: valid${e.name ? ` (${e.name})` : ""}: ${n}`));
         return;
       }
       if (!opts.fromAudit) throw new UserError("say --from-audit AUDIT.json (or --check FILE)", 2);
       const audit = await readAudit(opts.fromAudit);
       const text = expectYaml(expectFromAudit(audit), opts.fromAudit);
+      if (opts.output === "-" || opts.output === "/dev/stdout") opts.output = undefined;
+      if (opts.output && notReplaceable(opts.output)) throw new UserError(notReplaceable(opts.output)!, 2);
       if (opts.output) {
         try {
           await atomicWrite(opts.output, text);

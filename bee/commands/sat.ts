@@ -11,6 +11,7 @@ import { planMemory } from "../sat/memory.ts";
 import { planStorage } from "../sat/storage.ts";
 import { killAllGroups } from "../lib/exec.ts";
 import { forTerminal } from "../lib/text.ts";
+import { notReplaceable } from "../lib/atomic_write.ts";
 
 /**
  * SIGINT/SIGTERM from the very start (GPU list, fresh audit): the tools running are killed and the SAT
@@ -114,7 +115,11 @@ function common(c: Command): Command {
       "audit JSON copied into the archive (a fresh audit runs when missing)",
       PATHS.audit,
     )
-    .option("--status-file <file>", "JSON status rewritten every second while it runs (used by the TUI)")
+    .option(
+      "--status-file <file>",
+      "JSON status rewritten every second while it runs (used by the TUI)",
+      statusFileArg,
+    )
     .option("--lock <file>", "lock file allowing one SAT at a time", PATHS.satLock);
 }
 
@@ -122,6 +127,13 @@ function durationArg(v: string): number {
   const s = parseDuration(v);
   if (s === null) throw new InvalidArgumentError("expected 10m, 1h, 8h, 24h or seconds (1 s to 7 days)");
   return s;
+}
+
+/** A status file path: refused up front when something other than a regular file is there. */
+function statusFileArg(v: string): string {
+  const why = notReplaceable(v);
+  if (why) throw new InvalidArgumentError(why);
+  return v;
 }
 
 function gpusArg(v: string): number[] {
