@@ -3,7 +3,7 @@
 // real capture below), full and read-only targets, and the web page's one-click bundle checked with the real
 // tar and sha256sum.
 import assert from "node:assert/strict";
-import { fakeBin, fixture, runBee, writeFakeTool } from "./helpers.ts";
+import { fakeBin, fixture, REPO, runBee, writeFakeTool } from "./helpers.ts";
 import { passAudit } from "./web_fixtures.ts";
 import { usbTargets } from "../bee/export/usb.ts";
 import { makeHandler } from "../bee/web/handler.ts";
@@ -243,4 +243,104 @@ Deno.test("web: /bundle.tar is audit + every archive + MANIFEST.sha256, length k
   // nothing to bundle: not found
   const empty = makeHandler({ auditPath: `${dir}/none.json`, satDir: `${dir}/none` });
   assert.equal((await empty(new Request("http://bee.test/bundle.tar"))).status, 404);
+});
+
+/** UTC stamps (YYYYMMDDTHHMMSSZ) of the next `n` seconds. */
+function nextStamps(n: number): string[] {
+  const out: string[] = [];
+  for (let i = -1; i < n; i++) {
+    out.push(new Date(Date.now() + i * 1000).toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z"));
+  }
+  return out;
+}
+
+Deno.test("22.3: links planted on the stick for the coming seconds never lead the export off the stick", async () => {
+  const src = results();
+  const stick = await loopStick(16);
+  const host = Deno.makeTempDirSync({ prefix: "bee-host-target-" });
+  try {
+    // the stick carries links named like the next seconds' export folders (and their partial folders),
+    // pointing at a host directory
+    const mnt = Deno.makeTempDirSync();
+    assert.equal((await sh(`mount ${stick.dev} ${mnt}`)).code, 0);
+    for (const t of nextStamps(20)) {
+      const name = `bee-SN-EXPORT-7-${t}`;
+      Deno.symlinkSync(host, `${mnt}/${name}`);
+      Deno.symlinkSync(host, `${mnt}/.${name}.partial`);
+      for (let pid = 1; pid < 4; pid++) Deno.symlinkSync(host, `${mnt}/.${name}.${pid}.partial`);
+    }
+    assert.equal((await sh(`umount ${mnt}`)).code, 0);
+    // a mount wrapper records the options bee asks for
+    const bin = pathWith(lsblkFor(stick.dev));
+    Deno.removeSync(`${bin}/mount`);
+    Deno.writeTextFileSync(
+      `${bin}/mount`,
+      `#!/bin/sh\necho "$*" >> ${bin}/mount.calls\nexec /usr/bin/mount "$@"\n`,
+      {
+        mode: 0o755,
+      },
+    );
+    const r = await runBee(["export", "--audit", src.audit, "--sat-dir", src.sat], { path: bin });
+    assert.deepEqual([...Deno.readDirSync(host)], [], "nothing reached the host directory");
+    assert.match(
+      Deno.readTextFileSync(`${bin}/mount.calls`),
+      /-o rw,noatime,nosymfollow,nodev,nosuid,noexec /,
+    );
+    // the export went into a real folder beside the links (name-2), verified by its manifest
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /: bee-SN-EXPORT-7-\d{8}T\d{6}Z-2\/; unmounted/);
+    const check = Deno.makeTempDirSync();
+    assert.equal((await sh(`mount -o ro ${stick.dev} ${check}`)).code, 0);
+    try {
+      const real = [...Deno.readDirSync(check)].filter((e) => e.isDirectory && e.name.startsWith("bee-"));
+      assert.equal(real.length, 1);
+      assert.equal((await sh(`cd ${check}/${real[0]!.name} && sha256sum -c MANIFEST.sha256`)).code, 0);
+    } finally {
+      await sh(`umount ${check}`);
+    }
+  } finally {
+    await sh(`umount ${stick.dev} 2>/dev/null`);
+    await stick.done();
+  }
+});
+
+Deno.test("22.7/13: SIGTERM mid-export removes the partial folder and says so; two exports in one second both land", async () => {
+  const src = results();
+  // one large archive so the copy takes a while (sparse: fast to make, read back as zeros)
+  assert.equal(
+    (await sh(`truncate -s 1500M ${src.sat}/bee-sat-memory-SN-EXPORT-7-20261130T020000Z.tar.gz`)).code,
+    0,
+  );
+  const dest = Deno.makeTempDirSync({ prefix: "bee-export-dest-" });
+  const child = new Deno.Command("/bin/sh", {
+    args: [`${REPO}/bin/bee`, "export", "--to", dest, "--audit", src.audit, "--sat-dir", src.sat],
+    env: { BEE_DENO: Deno.execPath(), NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  // wait until the copy is under way (a partial folder with a file in it)
+  const t0 = Date.now();
+  while (Date.now() - t0 < 20_000) {
+    const p = [...Deno.readDirSync(dest)].find((e) => e.name.endsWith(".partial"));
+    if (p && [...Deno.readDirSync(`${dest}/${p.name}`)].some((e) => e.isFile)) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  child.kill("SIGTERM");
+  const out = await child.output();
+  const err = dec.decode(out.stderr);
+  assert.equal(out.code, 143, err);
+  assert.match(err, /^bee export: SIGTERM: stopped; the partial export was removed$/m);
+  assert.deepEqual([...Deno.readDirSync(dest)], [], "nothing left behind");
+  // two small exports started together (same second): both succeed, in two folders
+  Deno.removeSync(`${src.sat}/bee-sat-memory-SN-EXPORT-7-20261130T020000Z.tar.gz`);
+  const [a, b] = await Promise.all(
+    [0, 1].map(() =>
+      runBee(["export", "--to", dest, "--audit", src.audit, "--sat-dir", src.sat], { path: fakeBin() })
+    ),
+  );
+  assert.equal(a!.code, 0, a!.stderr);
+  assert.equal(b!.code, 0, b!.stderr);
+  const names = [...Deno.readDirSync(dest)].map((e) => e.name).sort();
+  assert.equal(names.length, 2, names.join(", "));
+  assert.ok(names.every((n) => /^bee-SN-EXPORT-7-\d{8}T\d{6}Z(-2)?$/.test(n)), names.join(", "));
 });

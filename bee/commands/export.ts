@@ -3,13 +3,13 @@
 // unmounts it; a full, read-only or missing stick is one clear line and nothing half-written.
 import { Command } from "commander";
 import { PATHS } from "../lib/paths.ts";
-import { UserError } from "../lib/errors.ts";
+import { ExitStatus, UserError } from "../lib/errors.ts";
 import { exec } from "../lib/exec.ts";
 import { forTerminal } from "../lib/text.ts";
 import { Audit } from "../audit/schema.ts";
 import { readRegularText } from "../lib/machine.ts";
 import { bundleFiles, bundleName } from "../export/bundle.ts";
-import { exportTo } from "../export/copy.ts";
+import { ExportAborted, exportTo } from "../export/copy.ts";
 import { LSBLK_COLUMNS, type UsbTarget, usbTargets } from "../export/usb.ts";
 
 const say = (s: string) => Deno.stderr.writeSync(new TextEncoder().encode(forTerminal(s) + "\n"));
@@ -63,6 +63,48 @@ async function findStick(device: string | undefined): Promise<UsbTarget> {
   return all[0]!;
 }
 
+/** Mount options for a stick bee writes to: nothing on it is followed, run or treated as a device. */
+export const STICK_MOUNT_OPTIONS = "rw,noatime,nosymfollow,nodev,nosuid,noexec";
+
+/** Mounts the stick on a fresh folder; without nosymfollow where the kernel lacks it (bee never follows links). */
+async function mountStick(stick: UsbTarget): Promise<string> {
+  const mnt = await Deno.makeTempDir({ dir: "/run", prefix: "bee-usb-" }).catch(() =>
+    Deno.makeTempDir({ prefix: "bee-usb-" })
+  );
+  let m = await exec("mount", ["-o", STICK_MOUNT_OPTIONS, stick.device, mnt], { timeoutMs: 60_000 });
+  if (m.kind === "exited" && m.code !== 0 && /nosymfollow|unknown|invalid/i.test(m.stderr)) {
+    const older = STICK_MOUNT_OPTIONS.replace(",nosymfollow", "");
+    m = await exec("mount", ["-o", older, stick.device, mnt], { timeoutMs: 60_000 });
+  }
+  if (m.kind !== "exited" || m.code !== 0) {
+    await Deno.remove(mnt).catch(() => {});
+    const why = m.kind === "exited" ? first(m.stderr || m.stdout) : m.kind;
+    throw new UserError(`cannot mount ${stick.device} (${stick.fstype}): ${why}; nothing was written`);
+  }
+  return mnt;
+}
+
+/** SIGINT/SIGTERM during an export: the copy stops, its partial folder goes, the stick is synced and unmounted. */
+function exportSignals(): { signal: AbortSignal; done(): void } {
+  const c = new AbortController();
+  const sigs: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  const hs = sigs.map((sig) => {
+    const h = () => c.abort(sig);
+    Deno.addSignalListener(sig, h);
+    return [sig, h] as const;
+  });
+  return { signal: c.signal, done: () => hs.forEach(([sig, h]) => Deno.removeSignalListener(sig, h)) };
+}
+
+/** One line and exit 130/143 after a signal, or the error as it was. */
+function stopped(e: unknown, where: string): never {
+  if (e instanceof ExportAborted) {
+    say(`bee export: ${e.signal}: stopped; the partial export was removed${where}`);
+    throw new ExitStatus(e.signal === "SIGINT" ? 130 : 143);
+  }
+  throw e;
+}
+
 export function exportCommand(): Command {
   return new Command("export")
     .description(
@@ -80,51 +122,63 @@ export function exportCommand(): Command {
       const name = bundleName(await auditOf(o.audit), new Date());
       const total = files.reduce((n, f) => n + f.size, 0);
       say(`bee export: ${files.length} file(s), ${(total / 1e6).toFixed(1)} MB → ${name}`);
-      if (o.to) {
-        const r = await exportTo(o.to, files, name, say);
-        console.log(`exported ${r.files} file(s) to ${r.folder}`);
-        return;
-      }
-      const stick = await findStick(o.device);
-      if (stick.readOnly) {
-        throw new UserError(`${stick.device} is read-only (write-protect switch?); nothing was written`);
-      }
-      let mnt = stick.mountpoint;
-      let mountedHere = false;
-      if (!mnt) {
-        mnt = await Deno.makeTempDir({ dir: "/run", prefix: "bee-usb-" }).catch(() =>
-          Deno.makeTempDir({ prefix: "bee-usb-" })
-        );
-        const m = await exec("mount", ["-o", "rw,noatime", stick.device, mnt], { timeoutMs: 60_000 });
-        if (m.kind !== "exited" || m.code !== 0) {
-          await Deno.remove(mnt).catch(() => {});
-          const why = m.kind === "exited" ? first(m.stderr || m.stdout) : m.kind;
-          throw new UserError(`cannot mount ${stick.device} (${stick.fstype}): ${why}; nothing was written`);
-        }
-        mountedHere = true;
-        say(`bee export: ${stick.device} mounted on ${mnt}`);
-      }
-      let result;
-      let umountProblem: string | null = null;
+      const sig = exportSignals();
       try {
-        result = await exportTo(mnt, files, name, say);
-      } finally {
-        if (mountedHere) {
-          await exec("sync", [], { timeoutMs: 300_000 });
-          const u = await exec("umount", [mnt], { timeoutMs: 120_000 });
-          if (u.kind === "exited" && u.code === 0) await Deno.remove(mnt).catch(() => {});
-          else umountProblem = u.kind === "exited" ? first(u.stderr) : u.kind;
+        if (o.to) {
+          const r = await exportTo(o.to, files, name, say, sig.signal).catch((e) => stopped(e, ""));
+          console.log(`exported ${r.files} file(s) to ${r.folder}`);
+          return;
         }
+        await toStick(o.device, files, name, sig.signal);
+      } finally {
+        sig.done();
       }
-      if (umountProblem !== null) {
-        throw new UserError(
-          `written and synced to ${stick.device}, but umount failed (${umountProblem}): run umount ${mnt} before pulling the stick`,
-        );
-      }
-      console.log(
-        `exported ${result.files} file(s) to ${stick.device}: ${result.folder.slice(mnt.length + 1)}/${
-          mountedHere ? "; unmounted — the stick can be removed" : ` (left mounted on ${mnt}, as it was)`
-        }`,
-      );
     });
+}
+
+async function toStick(
+  device: string | undefined,
+  files: Awaited<ReturnType<typeof bundleFiles>>,
+  name: string,
+  signal: AbortSignal,
+): Promise<void> {
+  const stick = await findStick(device);
+  if (stick.readOnly) {
+    throw new UserError(`${stick.device} is read-only (write-protect switch?); nothing was written`);
+  }
+  let mnt = stick.mountpoint;
+  let mountedHere = false;
+  if (!mnt) {
+    mnt = await mountStick(stick);
+    mountedHere = true;
+    say(`bee export: ${stick.device} mounted on ${mnt} (${STICK_MOUNT_OPTIONS})`);
+  }
+  let result;
+  let failure: unknown = null;
+  let umountProblem: string | null = null;
+  try {
+    result = await exportTo(mnt, files, name, say, signal);
+  } catch (e) {
+    failure = e;
+  } finally {
+    if (mountedHere) {
+      await exec("sync", [], { timeoutMs: 300_000 });
+      const u = await exec("umount", [mnt], { timeoutMs: 120_000 });
+      if (u.kind === "exited" && u.code === 0) await Deno.remove(mnt).catch(() => {});
+      else umountProblem = u.kind === "exited" ? first(u.stderr) : u.kind;
+    }
+  }
+  if (failure) {
+    stopped(failure, mountedHere && umountProblem === null ? "; the stick is synced and unmounted" : "");
+  }
+  if (umountProblem !== null) {
+    throw new UserError(
+      `written and synced to ${stick.device}, but umount failed (${umountProblem}): run umount ${mnt} before pulling the stick`,
+    );
+  }
+  console.log(
+    `exported ${result!.files} file(s) to ${stick.device}: ${result!.folder.slice(mnt.length + 1)}/${
+      mountedHere ? "; unmounted — the stick can be removed" : ` (left mounted on ${mnt}, as it was)`
+    }`,
+  );
 }

@@ -35,12 +35,52 @@ export function writeProblem(e: unknown, dest: string): string {
   return `${dest}: ${m.split("\n")[0]}`;
 }
 
+/** Thrown when a signal stops the export mid-way (the partial folder is removed first). */
+export class ExportAborted extends Error {
+  constructor(readonly signal: string) {
+    super(`stopped by ${signal}`);
+  }
+}
+
+/** Whether anything (a file, a folder, a link — dangling or not) is at `path`. */
+async function present(path: string): Promise<boolean> {
+  return await Deno.lstat(path).then(() => true, () => false);
+}
+
+/**
+ * The folder name to use under `dest`: `name`, else `name-2`, `name-3`… when an export of the same second
+ * is there already (two runs in one second both succeed).
+ */
+async function freeName(dest: string, name: string): Promise<string> {
+  for (let i = 1; i < 100; i++) {
+    const n = i === 1 ? name : `${name}-${i}`;
+    if (!(await present(`${dest}/${n}`))) return n;
+  }
+  throw new UserError(
+    `${dest}/${name} and 98 more exports of that second exist already; nothing was written`,
+  );
+}
+
+/**
+ * Makes `dir` as a new directory, never through a link: a non-recursive mkdir fails on anything already
+ * there (a planted symlink included), and the result is checked to be a real directory where it was asked.
+ */
+async function makeOwnDir(dir: string): Promise<void> {
+  await Deno.mkdir(dir, { mode: 0o755 });
+  const st = await Deno.lstat(dir);
+  const parent = await Deno.realPath(dir.slice(0, dir.lastIndexOf("/")) || "/");
+  if (!st.isDirectory || (await Deno.realPath(dir)) !== `${parent}/${dir.slice(dir.lastIndexOf("/") + 1)}`) {
+    throw new Error(`${dir} is not where it was made`);
+  }
+}
+
 /** Copies `files` into `<dest>/<name>/` (+ MANIFEST.sha256); all or nothing under that name. */
 export async function exportTo(
   dest: string,
   files: BundleFile[],
   name: string,
   progress: (line: string) => void = () => {},
+  signal?: AbortSignal,
 ): Promise<ExportResult> {
   const st = await Deno.stat(dest).catch(() => null);
   if (!st?.isDirectory) throw new UserError(`${dest} is not a directory`, 2);
@@ -53,37 +93,24 @@ export async function exportTo(
       `not enough space on ${dest}: the export needs ${mb(need)}, ${mb(free)} free; nothing was written`,
     );
   }
-  const partial = `${dest}/.${name}.partial`;
-  const final = `${dest}/${name}`;
-  if (await Deno.stat(final).catch(() => null)) {
-    throw new UserError(`${final} exists already; nothing was written`);
-  }
+  const folder = await freeName(dest, name);
+  // this process's own partial folder: another export of the same second never touches it
+  const partial = `${dest}/.${folder}.${Deno.pid}.partial`;
+  const final = `${dest}/${folder}`;
+  let made = false;
+  const stop = () => {
+    if (signal?.aborted) throw new ExportAborted(String(signal.reason ?? "a signal"));
+  };
   try {
-    await Deno.mkdir(`${partial}/sat`, { recursive: true });
+    await makeOwnDir(partial);
+    made = true;
+    await makeOwnDir(`${partial}/sat`);
     const sums: { name: string; sha256: string }[] = [];
     let done = 0;
     for (const f of files) {
+      stop();
       progress(`  ${f.name} (${mb(f.size)}) …`);
-      const src = await Deno.open(f.path, { read: true });
-      const out = await Deno.open(`${partial}/${f.name}`, { write: true, createNew: true, mode: 0o644 });
-      const h = createHash("sha256");
-      let copied = 0;
-      try {
-        const buf = new Uint8Array(1024 * 1024);
-        while (true) {
-          const n = await src.read(buf);
-          if (n === null) break;
-          h.update(buf.subarray(0, n));
-          await writeAll(out, buf.subarray(0, n));
-          copied += n;
-        }
-        await out.sync();
-      } finally {
-        src.close();
-        out.close();
-      }
-      if (copied !== f.size) throw new Error(`${f.path} changed size while it was copied`);
-      sums.push({ name: f.name, sha256: h.digest("hex") });
+      sums.push({ name: f.name, sha256: await copyOne(f, `${partial}/${f.name}`, stop) });
       done += f.size;
       progress(`  ${f.name} done (${Math.round((done / Math.max(total, 1)) * 100)} %)`);
     }
@@ -94,12 +121,47 @@ export async function exportTo(
     } finally {
       m.close();
     }
+    stop();
+    if (await present(final)) throw new Error(`${final} appeared while the export ran`);
     await Deno.rename(partial, final);
+    made = false;
     await exec("sync", ["-f", final], { timeoutMs: 120_000 });
   } catch (e) {
-    await Deno.remove(partial, { recursive: true }).catch(() => {});
-    if (e instanceof UserError) throw e;
-    throw new UserError(`export not written: ${writeProblem(e, dest)}; nothing was left under ${name}`);
+    // only what this run made is removed (never a folder or link that was there before)
+    if (made) await Deno.remove(partial, { recursive: true }).catch(() => {});
+    if (e instanceof UserError || e instanceof ExportAborted) throw e;
+    throw new UserError(`export not written: ${writeProblem(e, dest)}; nothing was left under ${folder}`);
   }
   return { folder: final, files: files.length, bytes: total };
+}
+
+/** Copies one file (new file only, never through a link), fsyncs it; its SHA-256. `stop` throws on a signal. */
+async function copyOne(f: BundleFile, to: string, stop: () => void): Promise<string> {
+  const src = await Deno.open(f.path, { read: true });
+  let out: Deno.FsFile;
+  try {
+    out = await Deno.open(to, { write: true, createNew: true, mode: 0o644 });
+  } catch (e) {
+    src.close();
+    throw e;
+  }
+  const h = createHash("sha256");
+  let copied = 0;
+  try {
+    const buf = new Uint8Array(1024 * 1024);
+    while (true) {
+      stop();
+      const n = await src.read(buf);
+      if (n === null) break;
+      h.update(buf.subarray(0, n));
+      await writeAll(out, buf.subarray(0, n));
+      copied += n;
+    }
+    await out.sync();
+  } finally {
+    src.close();
+    out.close();
+  }
+  if (copied !== f.size) throw new Error(`${f.path} changed size while it was copied`);
+  return h.digest("hex");
 }
