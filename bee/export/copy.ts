@@ -62,6 +62,30 @@ async function freeName(dest: string, name: string): Promise<string> {
 }
 
 /**
+ * Renames the finished partial folder to the first free name (`name`, `name-2`…). Another export that took
+ * the same name meanwhile holds files there, so the rename fails (ENOTEMPTY/EEXIST) and the next name is tried;
+ * nothing is ever renamed over a link or a file.
+ */
+async function land(partial: string, dest: string, name: string): Promise<string> {
+  for (let i = 1; i < 100; i++) {
+    const final = `${dest}/${i === 1 ? name : `${name}-${i}`}`;
+    if (await present(final)) continue;
+    try {
+      await Deno.rename(partial, final);
+      return final;
+    } catch (e) {
+      if (
+        !(e instanceof Deno.errors.AlreadyExists) &&
+        !/not empty|os error 39|os error 17|os error 20/i.test(String(e))
+      ) {
+        throw e;
+      }
+    }
+  }
+  throw new Error(`no free name for ${name} under ${dest}`);
+}
+
+/**
  * Makes `dir` as a new directory, never through a link: a non-recursive mkdir fails on anything already
  * there (a planted symlink included), and the result is checked to be a real directory where it was asked.
  */
@@ -96,7 +120,7 @@ export async function exportTo(
   const folder = await freeName(dest, name);
   // this process's own partial folder: another export of the same second never touches it
   const partial = `${dest}/.${folder}.${Deno.pid}.partial`;
-  const final = `${dest}/${folder}`;
+  let final = `${dest}/${folder}`;
   let made = false;
   const stop = () => {
     if (signal?.aborted) throw new ExportAborted(String(signal.reason ?? "a signal"));
@@ -122,8 +146,7 @@ export async function exportTo(
       m.close();
     }
     stop();
-    if (await present(final)) throw new Error(`${final} appeared while the export ran`);
-    await Deno.rename(partial, final);
+    final = await land(partial, dest, name);
     made = false;
     await exec("sync", ["-f", final], { timeoutMs: 120_000 });
   } catch (e) {
