@@ -3,7 +3,7 @@
 // page's one-click bundle (a tar streamed with its length known up front) and `bee export` to a USB stick.
 import { createHash } from "node:crypto";
 import { ARCHIVE_NAME } from "../sat/summary.ts";
-import { tarHeader } from "../lib/tar.ts";
+import { tarHeader, tarHeaderLength } from "../lib/tar.ts";
 import { archiveTag } from "../lib/names.ts";
 import type { Audit } from "../audit/schema.ts";
 
@@ -52,16 +52,17 @@ const padded = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
 /**
  * The bundle as an uncompressed tar (the archives are gzip'd already) streamed file by file, hashing as
  * it goes; MANIFEST.sha256 comes last. Its length is known before the first byte (Content-Length): a
- * file that changes size while it streams breaks the stream rather than sending a wrong bundle.
+ * file that shrinks or grows while it streams breaks the stream rather than sending a wrong bundle.
  */
 export function bundleTar(
   files: BundleFile[],
   top: string,
 ): { length: number; stream: ReadableStream<Uint8Array> } {
   const manifestLength = files.reduce((n, f) => n + 64 + 2 + new TextEncoder().encode(f.name).length + 1, 0);
-  const length = BLOCK + // the folder
-    files.reduce((n, f) => n + BLOCK + padded(f.size), 0) +
-    BLOCK + padded(manifestLength) +
+  // headers are one block, or more where a long name needs a PAX header (a 62-character serial does)
+  const length = tarHeaderLength(`${top}/`) +
+    files.reduce((n, f) => n + tarHeaderLength(`${top}/${f.name}`) + padded(f.size), 0) +
+    tarHeaderLength(`${top}/MANIFEST.sha256`) + padded(manifestLength) +
     2 * BLOCK;
   const now = Date.now();
   const sums: { name: string; sha256: string }[] = [];
@@ -92,8 +93,11 @@ export function bundleTar(
           c.enqueue(chunk);
         }
         if (left === 0) {
+          // a file that grew is as wrong as one that shrank: the manifest would verify a cut copy
+          const more = await file.read(new Uint8Array(1));
           file.close();
           file = null;
+          if (more !== null && more > 0) throw new Error(`${files[i]!.path} grew while it was being sent`);
           sums.push({ name: files[i]!.name, sha256: hash!.digest("hex") });
           const pad = padded(files[i]!.size) - files[i]!.size;
           if (pad) c.enqueue(new Uint8Array(pad));

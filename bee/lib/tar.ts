@@ -48,6 +48,7 @@ export async function readTarGz(
     }
     return true;
   };
+  let paxPath: string | null = null;
   try {
     while (await need(BLOCK)) {
       const h = buf.subarray(0, BLOCK);
@@ -55,12 +56,21 @@ export async function readTarGz(
       const name = dec.decode(h.subarray(0, 100)).replace(/\0.*$/s, "");
       const prefix = dec.decode(h.subarray(345, 500)).replace(/\0.*$/s, "");
       const t = String.fromCharCode(h[156] ?? 48);
+      const size = octal(h.subarray(124, 136));
+      buf = buf.subarray(BLOCK);
+      if (t === "x" && size <= 64 * 1024) {
+        // a PAX extended header: its path (if any) names the next entry
+        if (!(await need(Math.ceil(size / BLOCK) * BLOCK))) return false;
+        paxPath = /(?:^|\n)\d+ path=([^\n]*)\n/.exec(dec.decode(buf.subarray(0, size)))?.[1] ?? null;
+        buf = buf.subarray(Math.ceil(size / BLOCK) * BLOCK);
+        continue;
+      }
       const entry: TarEntry = {
-        name: prefix ? `${prefix}/${name}` : name,
-        size: octal(h.subarray(124, 136)),
+        name: paxPath ?? (prefix ? `${prefix}/${name}` : name),
+        size,
         type: t === "0" || t === "\0" ? "file" : t === "5" ? "dir" : "other",
       };
-      buf = buf.subarray(BLOCK);
+      paxPath = null;
       let skip = Math.ceil(entry.size / BLOCK) * BLOCK;
       if (entry.type === "file" && entry.size <= maxBytes && visit(entry)) {
         if (!(await need(entry.size))) return false;
@@ -123,25 +133,27 @@ function octalField(h: Uint8Array, at: number, len: number, n: number): void {
   field(h, at, len, n.toString(8).padStart(len - 1, "0") + "\0");
 }
 
-/** A ustar header; names longer than 100 bytes are split into prefix/name at a slash. */
-export function tarHeader(
-  name: string,
+/** The ustar prefix/name split of `name`, or null when it does not fit (base over 100 or prefix over 155 bytes). */
+function ustarSplit(name: string): { prefix: string; base: string } | null {
+  if (enc.encode(name).length <= 100) return { prefix: "", base: name };
+  for (let cut = name.lastIndexOf("/"); cut > 0; cut = name.lastIndexOf("/", cut - 1)) {
+    const prefix = name.slice(0, cut), base = name.slice(cut + 1);
+    if (enc.encode(base).length > 100) return null; // a shorter prefix only makes the base longer
+    if (enc.encode(prefix).length <= 155) return { prefix, base };
+  }
+  return null;
+}
+
+/** One ustar header block for a name that fits (see ustarSplit). */
+function ustarBlock(
+  prefix: string,
+  base: string,
   size: number,
-  type: "0" | "5",
+  type: "0" | "5" | "x",
   mode: number,
   mtime: number,
 ): Uint8Array<ArrayBuffer> {
   const h = new Uint8Array(BLOCK);
-  let prefix = "";
-  let base = name;
-  if (enc.encode(name).length > 100) {
-    const cut = name.lastIndexOf("/", 154);
-    if (cut <= 0 || enc.encode(name.slice(cut + 1)).length > 100) {
-      throw new Error(`path too long for tar: ${name}`);
-    }
-    prefix = name.slice(0, cut);
-    base = name.slice(cut + 1);
-  }
   field(h, 0, 100, base);
   octalField(h, 100, 8, mode);
   octalField(h, 108, 8, 0);
@@ -159,6 +171,43 @@ export function tarHeader(
   for (const b of h) sum += b;
   field(h, 148, 8, sum.toString(8).padStart(6, "0") + "\0 ");
   return h;
+}
+
+/** A PAX record `LEN key=value\n` (LEN counts itself). */
+function paxRecord(key: string, value: string): string {
+  const body = ` ${key}=${value}\n`;
+  let len = enc.encode(body).length + 1;
+  while (String(len).length + enc.encode(body).length !== len) len++;
+  return `${len}${body}`;
+}
+
+/**
+ * The header of one entry: a ustar block where the name fits (split into prefix/name at a slash), else a PAX
+ * extended header carrying the whole path (POSIX.1-2001, read by GNU tar, bsdtar and bee) followed by a
+ * ustar block with a shortened name. Any length of serial or archive name works.
+ */
+export function tarHeader(
+  name: string,
+  size: number,
+  type: "0" | "5",
+  mode: number,
+  mtime: number,
+): Uint8Array<ArrayBuffer> {
+  const fit = ustarSplit(name);
+  if (fit) return ustarBlock(fit.prefix, fit.base, size, type, mode, mtime);
+  const pax = enc.encode(paxRecord("path", name));
+  const out = new Uint8Array(BLOCK + Math.ceil(pax.length / BLOCK) * BLOCK + BLOCK);
+  const short = `PaxHeaders/${name.replace(/\/$/, "").split("/").at(-1)!}`.slice(0, 99);
+  out.set(ustarBlock("", short, pax.length, "x", 0o644, mtime), 0);
+  out.set(pax, BLOCK);
+  const tail = name.slice(-99).replace(/^[^/]*\//, "") || name.slice(-99);
+  out.set(ustarBlock("", tail, size, type, mode, mtime), out.length - BLOCK);
+  return out;
+}
+
+/** Bytes `tarHeader` takes for `name` (one block, or more with a PAX header). */
+export function tarHeaderLength(name: string): number {
+  return tarHeader(name, 0, "0", 0o644, 0).length;
 }
 
 /** Files under `dir`, depth first, relative paths; symlinks and special files are skipped. */
@@ -295,7 +344,7 @@ export async function writeTarGz(
   });
 }
 
-/** Packs in-memory files into `outPath` (same guarantees as writeTarGz); names too long for ustar are skipped. */
+/** Packs in-memory files into `outPath` (same guarantees as writeTarGz); long names get PAX headers. */
 export async function writeTarGzEntries(
   outPath: string,
   entries: { name: string; data: Uint8Array }[],
@@ -303,13 +352,7 @@ export async function writeTarGzEntries(
 ): Promise<void> {
   await writeArchive(outPath, async (w) => {
     for (const e of entries) {
-      let h: Uint8Array<ArrayBuffer>;
-      try {
-        h = tarHeader(e.name, e.data.length, "0", 0o644, mtime);
-      } catch {
-        continue;
-      }
-      await w.write(h);
+      await w.write(tarHeader(e.name, e.data.length, "0", 0o644, mtime));
       await w.write(new Uint8Array(e.data));
       const pad = (BLOCK - (e.data.length % BLOCK)) % BLOCK;
       if (pad) await w.write(new Uint8Array(pad));
