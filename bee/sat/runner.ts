@@ -153,9 +153,28 @@ export interface SatLockInfo {
   kind: string;
   folder: string;
   started: string;
+  /** the holder's start time in clock ticks (/proc/<pid>/stat field 22): a reused PID has another */
+  start_ticks?: number;
 }
 
-/** The SAT holding the lock, or null when none does (a lock left by a dead process does not count). */
+/** A process's start time in clock ticks since boot, or null when it is gone. */
+async function startTicks(pid: number): Promise<number | null> {
+  try {
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    if (/^\d+ \(.*\) Z/s.test(stat)) return null; // a zombie holds nothing
+    // fields after the command name (which may hold spaces and parentheses): state is field 3, start 22
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const t = Number(rest[19]);
+    return Number.isFinite(t) ? t : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The SAT holding the lock, or null when none does: a lock left by a dead process, a zombie, or a PID the
+ * kernel has since given to another process (its start time differs) does not count.
+ */
 export async function runningSat(lockPath: string): Promise<SatLockInfo | null> {
   let info: SatLockInfo;
   try {
@@ -164,51 +183,68 @@ export async function runningSat(lockPath: string): Promise<SatLockInfo | null> 
     return null;
   }
   if (!Number.isSafeInteger(info?.pid) || info.pid <= 0) return null;
-  try {
-    const stat = await Deno.readTextFile(`/proc/${info.pid}/stat`);
-    if (/^\d+ \(.*\) Z/s.test(stat)) return null; // a zombie holds nothing
-  } catch {
-    return null;
-  }
-  return info;
+  const ticks = await startTicks(info.pid);
+  if (ticks === null) return null;
+  if (typeof info.start_ticks === "number") return info.start_ticks === ticks ? info : null;
+  // a lock of an older bee (no start time): the PID must at least be a `bee sat` now
+  const cmd = await Deno.readTextFile(`/proc/${info.pid}/cmdline`).catch(() => "");
+  return /\0sat\0/.test(`\0${cmd}`) ? info : null;
 }
 
-/** Takes the one-SAT-at-a-time lock or refuses, naming the SAT that holds it. */
-async function takeSatLock(
+/**
+ * Takes the one-SAT-at-a-time lock or refuses, naming the SAT that holds it. The check and the take happen
+ * under an advisory lock (flock) on `<lock>.guard`, so two SATs never both find it free or stale; the lock
+ * is written whole (temp file, then rename), so it is never seen empty.
+ */
+export async function takeSatLock(
   lockPath: string,
   what: { kind: string; folder: string },
 ): Promise<{ release(): Promise<void> }> {
   const slash = lockPath.lastIndexOf("/");
   if (slash > 0) await Deno.mkdir(lockPath.slice(0, slash), { recursive: true }).catch(() => {});
-  const mine: SatLockInfo = { pid: Deno.pid, ...what, started: new Date().toISOString() };
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      await Deno.writeTextFile(lockPath, JSON.stringify(mine) + "\n", { createNew: true, mode: 0o644 });
-      return {
-        async release() {
-          // remove only our own lock
-          try {
-            const held = JSON.parse(await Deno.readTextFile(lockPath));
-            if (held?.pid === Deno.pid) await Deno.remove(lockPath);
-          } catch { /* gone */ }
-        },
-      };
-    } catch (e) {
-      if (!(e instanceof Deno.errors.AlreadyExists)) {
-        throw new UserError(`cannot take the SAT lock ${lockPath}: ${(e as Error).message}`);
-      }
-      const other = await runningSat(lockPath);
-      if (other) {
-        throw new UserError(
-          `another SAT is running: ${String(other.kind).slice(0, 20)} (pid ${other.pid}, since ${
-            String(other.started).slice(0, 30)
-          }, ${String(other.folder).slice(0, 100)}); wait for it or stop it first`,
-        );
-      }
-      await Deno.remove(lockPath).catch(() => {}); // stale: its process is gone
-    }
+  const mine: SatLockInfo = {
+    pid: Deno.pid,
+    ...what,
+    started: new Date().toISOString(),
+    start_ticks: (await startTicks(Deno.pid)) ?? undefined,
+  };
+  let guard: Deno.FsFile;
+  try {
+    guard = await Deno.open(`${lockPath}.guard`, { read: true, write: true, create: true, mode: 0o644 });
+  } catch (e) {
+    throw new UserError(`cannot take the SAT lock ${lockPath}: ${(e as Error).message}`);
   }
-  throw new UserError(`cannot take the SAT lock ${lockPath}: it keeps reappearing`);
+  try {
+    await guard.lock(true);
+    const other = await runningSat(lockPath);
+    if (other) {
+      throw new UserError(
+        `another SAT is running: ${String(other.kind).slice(0, 20)} (pid ${other.pid}, since ${
+          String(other.started).slice(0, 30)
+        }, ${String(other.folder).slice(0, 100)}); wait for it or stop it first`,
+      );
+    }
+    const tmp = `${lockPath}.${Deno.pid}.tmp`;
+    try {
+      await Deno.writeTextFile(tmp, JSON.stringify(mine) + "\n", { mode: 0o644 });
+      await Deno.rename(tmp, lockPath); // free or stale: replaced whole, in one step
+    } catch (e) {
+      await Deno.remove(tmp).catch(() => {});
+      throw new UserError(`cannot take the SAT lock ${lockPath}: ${(e as Error).message}`);
+    }
+  } finally {
+    await guard.unlock().catch(() => {});
+    guard.close();
+  }
+  return {
+    async release() {
+      // remove only our own lock
+      try {
+        const held = JSON.parse(await Deno.readTextFile(lockPath));
+        if (held?.pid === Deno.pid && held?.start_ticks === mine.start_ticks) await Deno.remove(lockPath);
+      } catch { /* gone */ }
+    },
+  };
 }
 
 async function runLocked(
