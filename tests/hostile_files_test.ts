@@ -3,7 +3,7 @@
 // into a regular file, `--snapshot` renamed over a device node, a FIFO or a symlink; `bee expect --check`
 // printed the name raw.
 import assert from "node:assert/strict";
-import { fakeBin, qemuDevboxRoot, qemuDevboxTools, runBee } from "./helpers.ts";
+import { fakeBin, qemuDevboxRoot, qemuDevboxTools, REPO, runBee } from "./helpers.ts";
 import { atomicWrite, notReplaceable } from "../bee/lib/atomic_write.ts";
 import { passAudit } from "./web_fixtures.ts";
 
@@ -99,4 +99,88 @@ Deno.test("22.12: bee expect --check filters the order's name like every termina
   assert.equal(r.code, 0, r.stderr);
   assert.doesNotMatch(r.stdout, /[\x00-\x08\x0b-\x1f\x7f]/, JSON.stringify(r.stdout));
   assert.match(r.stdout, /valid \(evil.*order\)/);
+});
+
+/** A .tar.gz made by GNU tar from `files` (name → path of a file in `dir`), in that order. */
+async function tarGz(dir: string, out: string, names: string[]): Promise<void> {
+  const r = await new Deno.Command("tar", { args: ["-czf", out, "-C", dir, ...names] }).output();
+  assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
+}
+
+function snapshotJson(over: Record<string, unknown> = {}): string {
+  return JSON.stringify({
+    format: "bee-snapshot/1",
+    taken_at: "2026-12-07T00:00:00Z",
+    runs: [],
+    files: {},
+    dirs: {},
+    links: {},
+    exists: {},
+    ...over,
+  });
+}
+
+Deno.test("22.6: hostile snapshots: inflation bounded, large members skipped fast, FIFO refused, wrong types one line", async () => {
+  const d = Deno.makeTempDirSync();
+  Deno.mkdirSync(`${d}/bee-snapshot`);
+  // three 100 MiB members of zeros before snapshot.json: a few hundred KB that inflate past the bound
+  for (const z of ["z1", "z2", "z3"]) {
+    assert.equal(
+      (await new Deno.Command("truncate", { args: ["-s", "100M", `${d}/${z}`] }).output()).code,
+      0,
+    );
+  }
+  Deno.writeTextFileSync(`${d}/bee-snapshot/snapshot.json`, snapshotJson());
+  await tarGz(d, `${d}/bomb.tar.gz`, ["z1", "z2", "z3", "bee-snapshot/snapshot.json"]);
+  assert.ok(Deno.statSync(`${d}/bomb.tar.gz`).size < 2_000_000);
+  const bomb = await runBee(["audit", "--replay", `${d}/bomb.tar.gz`, "--output", "-"], { path: fakeBin() });
+  assert.equal(bomb.code, 2, bomb.stderr);
+  assert.match(
+    bomb.stderr,
+    /^bee: .*bomb\.tar\.gz is not a bee snapshot \(corrupt, or over 256 MiB unpacked/m,
+  );
+  assert.ok(bomb.ms < 8000, `refused in ${Math.round(bomb.ms)} ms`);
+
+  // one 64 MB random member before a valid snapshot.json: skipped unread, the replay works, quickly
+  const rnd = new Uint8Array(64 << 20);
+  for (let o = 0; o < rnd.length; o += 65536) crypto.getRandomValues(rnd.subarray(o, o + 65536));
+  Deno.writeFileSync(`${d}/big`, rnd);
+  await tarGz(d, `${d}/big.tar.gz`, ["big", "bee-snapshot/snapshot.json"]);
+  const big = await runBee(["audit", "--replay", `${d}/big.tar.gz`, "--output", "-", "--no-expect"], {
+    path: fakeBin(),
+  });
+  assert.equal(big.code, 0, big.stderr);
+  assert.ok(big.ms < 8000, `replayed in ${Math.round(big.ms)} ms`);
+  // and its peak memory stays near Deno's own (it was 1.56 GB): GNU time's maximum resident set size
+  const timed = await new Deno.Command("/usr/bin/time", {
+    args: ["-f", "%M", "/bin/sh", `${REPO}/bin/bee`, "audit", "--replay", `${d}/big.tar.gz`, "--output", "-"],
+    env: { BEE_DENO: Deno.execPath(), NO_COLOR: "1" },
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const peakKb = Number(new TextDecoder().decode(timed.stderr).trim().split("\n").at(-1));
+  console.log(`replay of a 64 MB member: peak RSS ${Math.round(peakKb / 1024)} MiB`);
+  assert.ok(peakKb > 0 && peakKb < 400 * 1024, `peak RSS ${peakKb} KiB`);
+
+  // a FIFO is refused at once (it used to block forever)
+  await new Deno.Command("mkfifo", { args: [`${d}/fifo.tar.gz`] }).output();
+  const fifo = await runBee(["audit", "--replay", `${d}/fifo.tar.gz`, "--output", "-"], { path: fakeBin() });
+  assert.equal(fifo.code, 2);
+  assert.match(fifo.stderr, /^bee: .*fifo\.tar\.gz is not a regular file/m);
+
+  // wrong types in snapshot.json: one line naming the field, exit 2, no JavaScript error text
+  for (
+    const [over, field] of [
+      [{ files: null }, "files"],
+      [{ runs: [null] }, "runs.0"],
+      [{ runs: [{ argv: ["x"], result: { kind: "exited", code: "0" } }] }, "runs.0.result"],
+    ] as const
+  ) {
+    Deno.writeTextFileSync(`${d}/bee-snapshot/snapshot.json`, snapshotJson(over));
+    await tarGz(d, `${d}/bad.tar.gz`, ["bee-snapshot/snapshot.json"]);
+    const r = await runBee(["audit", "--replay", `${d}/bad.tar.gz`, "--output", "-"], { path: fakeBin() });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`^bee: .*snapshot\\.json ${field.replace(".", "\\.")}`, "m"));
+    assert.doesNotMatch(r.stderr, /TypeError|Cannot read|at .*\.ts:\d+/);
+  }
 });

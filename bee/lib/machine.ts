@@ -3,7 +3,8 @@
 // file reads under another root) and a snapshot — everything a run read, saved as one .tar.gz that
 // replays the same run bit for bit (the model is ghw's snapshots).
 import { exec, type ExecOptions, type ExecResult } from "./exec.ts";
-import { readAllTarGz, writeTarGzEntries } from "./tar.ts";
+import { readTarGz, writeTarGzEntries } from "./tar.ts";
+import { z } from "zod";
 import { atomicRename } from "./atomic_write.ts";
 
 /** One recorded interaction with the machine. */
@@ -190,6 +191,36 @@ export interface SnapshotData {
 }
 
 const SNAPSHOT_JSON = "bee-snapshot/snapshot.json";
+/** Bounds on reading a snapshot: its JSON, and everything inflated before it (a small file can inflate to GBs). */
+const SNAPSHOT_MAX_JSON = 128 * 1024 * 1024;
+const SNAPSHOT_MAX_SCAN = 256 * 1024 * 1024;
+
+const Str = z.string();
+const SavedRunSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("missing"), command: Str, durationMs: z.number() }),
+  z.object({ kind: z.literal("timeout"), command: Str, durationMs: z.number(), stdout: Str, stderr: Str }),
+  z.object({ kind: z.literal("denied"), command: Str, durationMs: z.number(), message: Str }),
+  z.object({
+    kind: z.literal("exited"),
+    command: Str,
+    durationMs: z.number(),
+    code: z.number().int(),
+    signal: Str.nullable(),
+    stdout: Str,
+    stderr: Str,
+    truncated: z.boolean(),
+  }),
+]);
+/** What a snapshot.json must be before a replay trusts it (a hostile file gets one line, not a TypeError). */
+const SnapshotSchema = z.object({
+  format: z.literal("bee-snapshot/1"),
+  taken_at: Str,
+  runs: z.array(z.object({ argv: z.array(Str).min(1), result: SavedRunSchema })),
+  files: z.record(Str, Str.nullable()),
+  dirs: z.record(Str, z.array(Str).nullable()),
+  links: z.record(Str, Str.nullable()),
+  exists: z.record(Str, z.boolean()),
+});
 
 /** Wraps a machine and keeps every answer, to be saved as a snapshot. */
 export class RecordingMachine implements Machine {
@@ -270,26 +301,57 @@ export class SnapshotMachine implements Machine {
     }
   }
 
-  /** Loads a snapshot file; throws an Error with a one-line reason when it is not one. */
+  /**
+   * Loads a snapshot file; throws an Error with a one-line reason when it is not one. Only snapshot.json is
+   * kept (the browsable copies under root/ are skipped unread), the whole archive is inflated at most
+   * SNAPSHOT_MAX_SCAN bytes, and the JSON is checked against its schema before anything uses it.
+   */
   static async load(path: string): Promise<SnapshotMachine> {
-    let all: Map<string, Uint8Array> | null;
+    const st = await Deno.lstat(path).catch(() => null);
+    if (!st) throw new Error(`cannot read snapshot ${path}: no such file`);
+    if (!st.isFile) throw new Error(`${path} is not a regular file (a snapshot is a .tar.gz file)`);
+    let raw: Uint8Array | null = null;
+    let ok: boolean;
     try {
-      all = await readAllTarGz(path);
+      ok = await readTarGz(
+        path,
+        (e) => e.name === SNAPSHOT_JSON,
+        (_e, data) => {
+          raw = data;
+          return "stop";
+        },
+        SNAPSHOT_MAX_JSON,
+        SNAPSHOT_MAX_SCAN,
+      );
     } catch (e) {
       throw new Error(`cannot read snapshot ${path}: ${(e as Error).message}`);
     }
-    const raw = all?.get(SNAPSHOT_JSON);
-    if (!raw) throw new Error(`${path} is not a bee snapshot (no ${SNAPSHOT_JSON})`);
-    let data: SnapshotData;
+    if (!raw) {
+      throw new Error(
+        ok
+          ? `${path} is not a bee snapshot (no ${SNAPSHOT_JSON})`
+          : `${path} is not a bee snapshot (corrupt, or over ${
+            SNAPSHOT_MAX_SCAN >> 20
+          } MiB unpacked before ${SNAPSHOT_JSON})`,
+      );
+    }
+    let json: unknown;
     try {
-      data = JSON.parse(new TextDecoder().decode(raw));
+      json = JSON.parse(new TextDecoder().decode(raw));
     } catch {
       throw new Error(`${path}: snapshot.json is not valid JSON`);
     }
-    if (data?.format !== "bee-snapshot/1" || !Array.isArray(data.runs)) {
-      throw new Error(`${path}: unsupported snapshot format ${String(data?.format).slice(0, 40)}`);
+    if ((json as { format?: unknown })?.format !== "bee-snapshot/1") {
+      throw new Error(
+        `${path}: unsupported snapshot format ${String((json as { format?: unknown })?.format).slice(0, 40)}`,
+      );
     }
-    return new SnapshotMachine(data, path);
+    const parsed = SnapshotSchema.safeParse(json);
+    if (!parsed.success) {
+      const i = parsed.error.issues[0]!;
+      throw new Error(`${path}: snapshot.json ${i.path.join(".") || "(top)"}: ${i.message}`.slice(0, 300));
+    }
+    return new SnapshotMachine(parsed.data as SnapshotData, path);
   }
 
   describe(path: string): string {

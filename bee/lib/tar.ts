@@ -33,7 +33,10 @@ export async function readTarGz(
 ): Promise<boolean> {
   const file = await Deno.open(path, { read: true });
   const reader = file.readable.pipeThrough(new DecompressionStream("gzip")).getReader();
-  let buf = new Uint8Array(0);
+  // `buf` is a view of the unread bytes inside `store`, which grows geometrically (doubling), so reading
+  // a large member costs linear time, not a copy of everything so far per chunk
+  let store = new Uint8Array(64 * 1024);
+  let buf = store.subarray(0, 0);
   let scanned = 0;
   const need = async (n: number): Promise<boolean> => {
     while (buf.length < n) {
@@ -41,10 +44,20 @@ export async function readTarGz(
       if (done) return false;
       scanned += value.length;
       if (scanned > maxScan) return false;
-      const next = new Uint8Array(buf.length + value.length);
-      next.set(buf);
-      next.set(value, buf.length);
-      buf = next;
+      const start = buf.byteOffset - store.byteOffset, len = buf.length;
+      if (start + len + value.length > store.length) {
+        if (len + value.length > store.length / 2) {
+          let cap = store.length;
+          while (cap < 2 * (len + value.length)) cap *= 2;
+          const next = new Uint8Array(cap);
+          next.set(buf);
+          store = next;
+        } else store.copyWithin(0, start, start + len); // room enough once the read part is dropped
+        buf = store.subarray(0, len);
+      }
+      const at = buf.byteOffset - store.byteOffset;
+      store.set(value, at + len);
+      buf = store.subarray(at, at + len + value.length);
     }
     return true;
   };
