@@ -184,3 +184,34 @@ Deno.test("22.6: hostile snapshots: inflation bounded, large members skipped fas
     assert.doesNotMatch(r.stderr, /TypeError|Cannot read|at .*\.ts:\d+/);
   }
 });
+
+Deno.test("22.8: --root DIR --snapshot never copies host files that links in DIR point at", async () => {
+  const host = Deno.makeTempDirSync({ prefix: "bee-host-secret-" });
+  const marker = `SECRET-${crypto.randomUUID()}`;
+  Deno.writeTextFileSync(`${host}/shadow`, `root:$6$${marker}:19000:0:99999:7:::\n`);
+  // a captured tree whose files link out: absolute, and relative climbing far above the root
+  const root = Deno.makeTempDirSync({ prefix: "bee-root-" });
+  Deno.mkdirSync(`${root}/proc`);
+  Deno.mkdirSync(`${root}/sys/class/dmi/id`, { recursive: true });
+  Deno.symlinkSync(`${host}/shadow`, `${root}/proc/cpuinfo`);
+  Deno.symlinkSync(`../../../../../../../../../..${host}/shadow`, `${root}/proc/meminfo`);
+  Deno.symlinkSync(`/proc/../../..${host}`, `${root}/sys/class/dmi/id/board_vendor`);
+  // the same names inside the root are what the links reach instead
+  Deno.mkdirSync(`${root}${host}`, { recursive: true });
+  Deno.writeTextFileSync(`${root}${host}/shadow`, "MemTotal:       1024 kB\n");
+  const snap = `${Deno.makeTempDirSync()}/s.tar.gz`;
+  const r = await runBee(
+    ["audit", "--root", root, "--snapshot", snap, "--output", `${Deno.makeTempDirSync()}/a.json`, "--no-qr"],
+    { path: fakeBin() },
+  );
+  assert.ok(r.code === 0 || r.code === 1, r.stderr);
+  const { readAllTarGz } = await import("../bee/lib/tar.ts");
+  const files = (await readAllTarGz(snap))!;
+  const all = [...files.values()].map((v) => new TextDecoder().decode(v)).join("\n");
+  assert.ok(!all.includes(marker), "no host file content in the snapshot");
+  assert.ok(all.includes("MemTotal:       1024 kB"), "links resolve inside the root instead");
+  const { resolveInside } = await import("../bee/lib/machine.ts");
+  assert.equal(await resolveInside(root, "/proc/cpuinfo"), `${root}${host}/shadow`);
+  assert.equal(await resolveInside(root, "/proc/meminfo"), `${root}${host}/shadow`);
+  assert.equal(await resolveInside(root, "/proc/cpuinfo", false), `${root}/proc/cpuinfo`);
+});

@@ -109,6 +109,36 @@ export async function readRegularText(path: string, max = MAX_READ_BYTES): Promi
   }
 }
 
+/**
+ * `path` resolved inside `root` as if `root` were `/`: every symlink on the way, absolute or relative, is
+ * followed within `root`, and `..` never climbs above it — a captured tree's `proc/cpuinfo -> /etc/shadow`
+ * names `<root>/etc/shadow`, never the host's file. The last component is followed only with `followLast`.
+ */
+export async function resolveInside(root: string, path: string, followLast = true): Promise<string> {
+  const base = root.replace(/\/+$/, "");
+  let rest = path.split("/").filter((p) => p && p !== ".");
+  const done: string[] = [];
+  let hops = 0;
+  while (rest.length) {
+    const part = rest.shift()!;
+    if (part === "..") {
+      done.pop();
+      continue;
+    }
+    const here = `${base}/${[...done, part].join("/")}`;
+    const st = await Deno.lstat(here).catch(() => null);
+    if (st?.isSymlink && (rest.length > 0 || followLast)) {
+      if (++hops > 40) throw new Error(`${path}: too many levels of symbolic links under ${root}`);
+      const target = await Deno.readLink(here);
+      if (target.startsWith("/")) done.length = 0;
+      rest = [...target.split("/").filter((p) => p && p !== "."), ...rest];
+      continue;
+    }
+    done.push(part);
+  }
+  return `${base}/${done.join("/")}`;
+}
+
 /** The machine bee runs on; file reads may come from another root (a captured tree). */
 export class LiveMachine implements Machine {
   readonly kind = "live" as const;
@@ -117,6 +147,11 @@ export class LiveMachine implements Machine {
 
   private p(path: string): string {
     return this.root === "/" ? path : `${this.root.replace(/\/+$/, "")}/${path.replace(/^\/+/, "")}`;
+  }
+
+  /** Where `path` really is: as given on the live machine, else resolved inside the root (never leaving it). */
+  private async at(path: string, followLast = true): Promise<string> {
+    return this.root === "/" ? path : await resolveInside(this.root, path, followLast);
   }
 
   describe(path: string): string {
@@ -139,14 +174,19 @@ export class LiveMachine implements Machine {
   }
 
   readText(path: string): Promise<string | null> {
-    return this.timed("read", path, () => readRegularText(this.p(path)), (v) => v === null ? "absent" : "ok");
+    return this.timed(
+      "read",
+      path,
+      async () => readRegularText(await this.at(path).catch(() => "/nonexistent/\0")),
+      (v) => v === null ? "absent" : "ok",
+    );
   }
 
   readDir(path: string): Promise<string[] | null> {
     return this.timed("list", path, async () => {
       try {
         const names: string[] = [];
-        for await (const e of Deno.readDir(this.p(path))) names.push(e.name);
+        for await (const e of Deno.readDir(await this.at(path))) names.push(e.name);
         return names.sort();
       } catch {
         return null;
@@ -157,7 +197,7 @@ export class LiveMachine implements Machine {
   readLink(path: string): Promise<string | null> {
     return this.timed("link", path, async () => {
       try {
-        return await Deno.readLink(this.p(path));
+        return await Deno.readLink(await this.at(path, false));
       } catch {
         return null;
       }
@@ -167,7 +207,7 @@ export class LiveMachine implements Machine {
   exists(path: string): Promise<boolean> {
     return this.timed("exists", path, async () => {
       try {
-        await Deno.lstat(this.p(path));
+        await Deno.lstat(await this.at(path, false));
         return true;
       } catch {
         return false;
