@@ -213,6 +213,24 @@ Deno.test("web: /metrics exposes verdict, counts and per-GPU gauges", async () =
   assert.match(r.body, /^bee_machine_info\{serial="[^"]*",manufacturer=/m);
 });
 
+Deno.test("22.9: /metrics never repeats a series: two findings of one code and component are one series of 2", async () => {
+  const a = warnAudit();
+  const f = { code: "bom.unchecked", component: "bom", severity: "WARN" as const, message: "x", action: "y" };
+  a.hardware.summary.findings = [
+    { ...f, message: "GPU line not checked" },
+    { ...f, message: "NIC line not checked" },
+    ...a.hardware.summary.findings,
+  ];
+  const body = (await get(setup(a).handler, "/metrics")).body;
+  const seen = new Set<string>();
+  for (const l of body.split("\n").filter((l) => l && !l.startsWith("#"))) {
+    const key = l.slice(0, l.lastIndexOf(" "));
+    assert.ok(!seen.has(key), `series repeated: ${key}`);
+    seen.add(key);
+  }
+  assert.match(body, /^bee_finding\{code="bom\.unchecked",component="bom",severity="WARN"\} 2$/m);
+});
+
 Deno.test("web: 'as ordered' beside the verdict when the audit was made against an order; escaped", async () => {
   const a = warnAudit();
   assert.doesNotMatch((await get(setup(a).handler, "/")).body, /as-ordered/);

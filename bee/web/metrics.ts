@@ -11,13 +11,17 @@ function label(v: unknown): string {
 /** Metrics text (format 0.0.4). `audit` is null when there is no valid audit. */
 export function renderMetrics(audit: Audit | null, sats: SatArchive[]): string {
   const out: string[] = [];
+  // every series once: rows whose labels come out the same (two findings of one code on one component, or
+  // labels equal after bounding) are summed into one series — Prometheus rejects a repeated series
   const metric = (name: string, help: string, rows: [Record<string, unknown>, number | null][]) => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
+    const series = new Map<string, number>();
     for (const [labels, v] of rows) {
       if (v === null || !Number.isFinite(v)) continue;
       const l = Object.entries(labels).map(([k, x]) => `${k}="${label(x)}"`).join(",");
-      out.push(`${name}${l ? `{${l}}` : ""} ${v}`);
+      series.set(l, (series.get(l) ?? 0) + v);
     }
+    for (const [l, v] of series) out.push(`${name}${l ? `{${l}}` : ""} ${v}`);
   };
   metric("bee_audit_present", "1 when a valid audit is available", [[{}, audit ? 1 : 0]]);
   if (audit) {
@@ -52,7 +56,7 @@ export function renderMetrics(audit: Audit | null, sats: SatArchive[]): string {
     }
     metric(
       "bee_finding",
-      "1 per finding of the audit (at most 500), by rule code, component and severity",
+      "findings of the audit (the first 500) by rule code, component and severity",
       s.findings.slice(0, 500).map((
         f,
       ) => [{ code: f.code, component: f.component, severity: f.severity }, 1]),
