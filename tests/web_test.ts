@@ -278,3 +278,42 @@ Deno.test("web: /expect.schema.json is the committed order schema, beside the au
     JSON.parse(Deno.readTextFileSync(new URL("../bee/expect/expect.schema.json", import.meta.url))),
   );
 });
+
+Deno.test("22.13: 1200 archives are read once, not at every listing; 40 parallel metrics pages inflate once", async () => {
+  const { archiveReads, listSatArchives, archiveMember } = await import("../bee/sat/archives.ts");
+  const { writeTarGzEntries } = await import("../bee/lib/tar.ts");
+  const dir = Deno.makeTempDirSync({ prefix: "bee-many-sat-" });
+  const one = `${dir}/bee-sat-memory-h-20261130T100000Z.tar.gz`;
+  await writeTarGzEntries(one, [
+    {
+      name: "bee-sat-memory-h-20261130T100000Z/summary.txt",
+      data: new TextEncoder().encode("kind=memory\noverall_status=OK\n"),
+    },
+  ]);
+  const bytes = Deno.readFileSync(one);
+  for (let i = 1; i < 1200; i++) {
+    const t = new Date(Date.UTC(2026, 10, 1) + i * 60_000).toISOString().replace(/[-:]/g, "").replace(
+      /\.\d+Z$/,
+      "Z",
+    );
+    Deno.writeFileSync(`${dir}/bee-sat-memory-h-${t}.tar.gz`, bytes);
+  }
+  const r0 = archiveReads.summaries;
+  assert.equal((await listSatArchives(dir)).length, 1200);
+  assert.equal(archiveReads.summaries - r0, 1200);
+  const t0 = performance.now();
+  await listSatArchives(dir);
+  console.log(`second listing of 1200 archives: ${Math.round(performance.now() - t0)} ms`);
+  assert.equal(archiveReads.summaries - r0, 1200, "the second listing read no summary again");
+
+  // a metrics page of 20 MB: 40 requests at once share one inflate, later ones come from the cache
+  const html = new TextEncoder().encode("<html>" + "x".repeat(20_000_000) + "</html>");
+  const a = `${dir}/bee-sat-nvidia-h-20261201T100000Z.tar.gz`;
+  await writeTarGzEntries(a, [{ name: "bee-sat-nvidia-h-20261201T100000Z/gpu-metrics.html", data: html }]);
+  const m0 = archiveReads.members;
+  const got = await Promise.all(Array.from({ length: 40 }, () => archiveMember(a, "/gpu-metrics.html")));
+  assert.ok(got.every((g) => g?.length === html.length));
+  assert.equal(archiveReads.members - m0, 1, "one inflate for 40 requests");
+  await archiveMember(a, "/gpu-metrics.html");
+  assert.equal(archiveReads.members - m0, 1, "then served from the cache");
+});

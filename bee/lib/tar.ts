@@ -110,6 +110,7 @@ export async function extractFromTarGz(
   path: string,
   suffix: string,
   maxScan = Infinity,
+  maxBytes = 16 * 1024 * 1024,
 ): Promise<Uint8Array | null> {
   let found: Uint8Array | null = null;
   try {
@@ -120,7 +121,7 @@ export async function extractFromTarGz(
         found = data;
         return "stop";
       },
-      16 * 1024 * 1024,
+      maxBytes,
       maxScan,
     );
   } catch {

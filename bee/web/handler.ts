@@ -9,7 +9,7 @@ import expectSchema from "../expect/expect.schema.json" with { type: "json" };
 import { renderAuditPage, renderBadAudit, renderNoAudit } from "./render.ts";
 import { renderMetrics } from "./metrics.ts";
 import { bundleFiles, bundleName, bundleTar } from "../export/bundle.ts";
-import { ARCHIVE_NAME, extractFromTarGz, listSatArchives } from "../sat/archives.ts";
+import { ARCHIVE_NAME, archiveMember, listSatArchives } from "../sat/archives.ts";
 import { esc, page, t, table } from "./html.ts";
 
 export interface WebOptions {
@@ -201,7 +201,7 @@ async function route(path: string, opts: WebOptions, head: boolean): Promise<Res
     if (known) {
       const file = `${opts.satDir}/${known.name}`;
       if (m[2]) {
-        const html = await extractFromTarGz(file, "/gpu-metrics.html", 256 * 1024 * 1024);
+        const html = await archiveMember(file, "/gpu-metrics.html");
         if (html) return respond(new TextDecoder().decode(html), 200, HTML);
       } else {
         const disposition = { "content-disposition": `attachment; filename="${known.name}"` };
