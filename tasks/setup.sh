@@ -17,7 +17,7 @@ want="dmidecode:dmidecode lspci:pciutils smartctl:smartmontools nvme:nvme-cli ip
 [ "${1:-}" = test ] && want="$want chromium:chromium memtester:memtester xmllint:libxml2-utils tmux:tmux pgrep:procps systemd-analyze:systemd xz:xz-utils makeself:makeself mkfs.ext4:e2fsprogs losetup:mount sha256sum:coreutils tar:tar"
 # `sh tasks/setup.sh iso`: what `deno task iso` and its QEMU test need (builder container, base image, VMs;
 # runc because Debian's podman defaults to crun, which refuses hosts with hybrid cgroups)
-[ "${1:-}" = iso ] && want="podman:podman runc:runc debootstrap:debootstrap qemu-system-x86_64:qemu-system-x86 /usr/share/ovmf/OVMF.fd:ovmf ssh:openssh-client ssh-keygen:openssh-client xz:xz-utils file:file mkfs.ext4:e2fsprogs"
+[ "${1:-}" = iso ] && want="podman:podman runc:runc debootstrap:debootstrap qemu-system-x86_64:qemu-system-x86 /usr/share/ovmf/OVMF.fd:ovmf ssh:openssh-client ssh-keygen:openssh-client xz:xz-utils file:file mkfs.ext4:e2fsprogs xorriso:xorriso"
 missing=""
 for pair in $want; do
   cmd=${pair%%:*}; pkg=${pair#*:}

@@ -657,3 +657,16 @@ Deno.test("deno task iso --expect: a bad order file stops the build at once, in 
   ]);
   await Deno.remove(d, { recursive: true });
 });
+
+Deno.test("22.14: no boot entry of the live-build configuration carries `components` (failsafe included)", () => {
+  const cfg = Deno.readTextFileSync(`${repo}/iso/builder/auto/config`);
+  const appends = [...cfg.matchAll(/--bootappend-live(-failsafe)? "([^"]*)"/g)].map((
+    m,
+  ) => [m[1] ?? "", m[2]!]);
+  // both set explicitly: live-build's own failsafe default is "boot=live components memtest …"
+  assert.deepEqual(appends.map(([k]) => k), ["", "-failsafe"]);
+  for (const [, line] of appends) {
+    assert.doesNotMatch(line!, /(^|\s)components(\s|=|$)/);
+    assert.match(line!, /^boot=live toram /);
+  }
+});

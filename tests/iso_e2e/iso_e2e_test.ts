@@ -78,6 +78,50 @@ Deno.test({ name: "iso: deno task iso builds a hybrid ISO in the builder contain
   iso = out;
 });
 
+Deno.test({
+  name: "iso: no boot menu entry carries `components` (it would re-enable sudo and passwords)",
+  ...opts,
+}, async () => {
+  const dir = `${logs}/menus`;
+  await Deno.mkdir(dir, { recursive: true });
+  const x = await exec(
+    "xorriso",
+    [
+      "-osirrox",
+      "on",
+      "-indev",
+      needIso(),
+      "-extract",
+      "/isolinux",
+      `${dir}/isolinux`,
+      "-extract",
+      "/boot/grub",
+      `${dir}/grub`,
+    ],
+    { timeoutMs: 120_000 },
+  );
+  assert.equal(x.kind === "exited" && x.code, 0, x.kind === "exited" ? x.stderr : x.kind);
+  const lines: string[] = [];
+  for (const sub of ["isolinux", "grub"]) {
+    for await (const e of Deno.readDir(`${dir}/${sub}`)) {
+      if (!e.isFile || !/\.cfg$/.test(e.name)) continue;
+      const text = await Deno.readTextFile(`${dir}/${sub}/${e.name}`);
+      for (const l of text.split("\n")) {
+        if (/^\s*(append|linux)\s/.test(l) && /boot=live/.test(l)) {
+          lines.push(`${sub}/${e.name}: ${l.trim()}`);
+        }
+      }
+    }
+  }
+  figure(`${lines.length} kernel command lines in the boot menus`);
+  assert.ok(lines.length >= 4, `BIOS and UEFI entries found: ${lines.join(" | ")}`);
+  for (const l of lines) {
+    assert.doesNotMatch(l, /(^|\s)components(\s|=|$)/, l);
+    assert.match(l, /\btoram\b/, l);
+  }
+  assert.ok(lines.some((l) => /nosmp/.test(l)), "a failsafe entry is still there");
+});
+
 Deno.test({ name: "iso BIOS boot: SSH answers with the baked-in key", ...opts }, async () => {
   bios = new Vm({
     iso: needIso(),
