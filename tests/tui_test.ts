@@ -272,6 +272,13 @@ Deno.test("tui: a running SAT is named on the main menu and a second one is refu
       kind: "storage",
       folder: "bee-sat-storage-x",
       started: "2026-11-30T10:11:12Z",
+      // as bee writes it: the holder's start time, so a reused PID is told apart
+      start_ticks: Number(
+        (() => {
+          const st = Deno.readTextFileSync(`/proc/${Deno.pid}/stat`);
+          return st.slice(st.lastIndexOf(")") + 2).split(" ")[19];
+        })(),
+      ),
     }),
   );
   const { tmux } = setup({ nvtop: false, stress: "slow", lock });
