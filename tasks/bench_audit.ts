@@ -9,7 +9,7 @@ import {
   runBee,
   writeFakeTool,
 } from "../tests/helpers.ts";
-import { Audit } from "../bee/audit/schema.ts";
+import { Audit } from "../bee/model/schema.ts";
 import { PER_TOOL_CONCURRENCY } from "../bee/lib/machine.ts";
 
 const bin = fakeBin();

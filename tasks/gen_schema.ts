@@ -1,10 +1,10 @@
-// Writes bee/audit/audit.schema.json and bee/expect/expect.schema.json from their zod schemas
+// Writes bee/model/audit.schema.json and bee/model/expect.schema.json from their zod schemas
 // (`deno task schema`); a test checks the committed files are current.
-import { auditJsonSchema } from "../bee/audit/schema.ts";
-import { expectJsonSchema } from "../bee/expect/schema.ts";
+import { auditJsonSchema } from "../bee/model/schema.ts";
+import { expectJsonSchema } from "../bee/model/expect.ts";
 
-export const SCHEMA_FILE = new URL("../bee/audit/audit.schema.json", import.meta.url);
-export const EXPECT_SCHEMA_FILE = new URL("../bee/expect/expect.schema.json", import.meta.url);
+export const SCHEMA_FILE = new URL("../bee/model/audit.schema.json", import.meta.url);
+export const EXPECT_SCHEMA_FILE = new URL("../bee/model/expect.schema.json", import.meta.url);
 
 /** The exact text the committed audit schema file must have. */
 export function schemaText(): string {

@@ -1,6 +1,6 @@
 // Whole `bee audit` runs through the real launcher, with fake tools on PATH and a replayed root.
 import assert from "node:assert/strict";
-import { Audit } from "../bee/audit/schema.ts";
+import { Audit } from "../bee/model/schema.ts";
 import { fakeBin, fixture, qemuDevboxRoot, qemuDevboxTools, runBee, writeFakeTool } from "./helpers.ts";
 
 function readAudit(path: string): Audit {

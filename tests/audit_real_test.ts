@@ -1,7 +1,7 @@
 // A real `bee audit` of the machine the tests run on, with whatever tools it has; assertions are
 // made against what those tools themselves say.
 import assert from "node:assert/strict";
-import { Audit } from "../bee/audit/schema.ts";
+import { Audit } from "../bee/model/schema.ts";
 import { runBee } from "./helpers.ts";
 
 async function sh(cmd: string): Promise<{ code: number; out: string }> {

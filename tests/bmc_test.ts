@@ -1,10 +1,10 @@
 // The BMC: `ipmitool mc info` and `ipmitool sel elist` parsed from real captures (QEMU's emulated BMC, the
 // SEL filled by real Add SEL Entry commands), and the SEL / SDR thermal rules.
 import assert from "node:assert/strict";
-import { parseIpmiSdr, parseMcInfo, parseSelElist, selTime } from "../bee/audit/parsers/ipmitool.ts";
-import { parseEthtoolInfo } from "../bee/audit/parsers/ethtool.ts";
+import { parseIpmiSdr, parseMcInfo, parseSelElist, selTime } from "../bee/parsers/ipmitool.ts";
+import { parseEthtoolInfo } from "../bee/parsers/ethtool.ts";
 import { judge, NO_HARDWARE, SEL_RECENT_DAYS } from "../bee/audit/verdict.ts";
-import type { Hardware } from "../bee/audit/schema.ts";
+import type { Hardware } from "../bee/model/schema.ts";
 import { fixture } from "./helpers.ts";
 
 type Hw = Omit<Hardware, "summary">;

@@ -4,7 +4,7 @@ import {
   cpuSocketsFromDmi,
   memorySlotsFromDmi,
   parseDmidecode,
-} from "../bee/audit/parsers/dmidecode.ts";
+} from "../bee/parsers/dmidecode.ts";
 import { fixture } from "./helpers.ts";
 
 Deno.test("dmidecode: board identity from the qemu-devbox matches its qemu.args SMBIOS strings", () => {

@@ -3,12 +3,12 @@
 // parsed data (the A6000 nvidia-smi capture) with hand-written order lines.
 import assert from "node:assert/strict";
 import { parse as parseYaml } from "yaml";
-import { Audit } from "../bee/audit/schema.ts";
-import { parseNvidiaSmiQ } from "../bee/audit/parsers/nvidia_smi.ts";
+import { Audit } from "../bee/model/schema.ts";
+import { parseNvidiaSmiQ } from "../bee/parsers/nvidia_smi.ts";
 import { compareExpect } from "../bee/expect/compare.ts";
 import { expectFromAudit } from "../bee/expect/from_audit.ts";
 import { parseExpect } from "../bee/expect/load.ts";
-import type { Expect } from "../bee/expect/schema.ts";
+import type { Expect } from "../bee/model/expect.ts";
 import { NO_HARDWARE } from "../bee/audit/verdict.ts";
 import { fakeBin, fixture, qemuDevboxRoot, qemuDevboxTools, runBee } from "./helpers.ts";
 

@@ -1,6 +1,6 @@
 // Test helpers: fixture reading, fake tools on PATH, machine roots replayed from captures, and a
 // runner for the real `bin/bee` launcher.
-import type { PciDevice } from "../bee/audit/schema.ts";
+import type { PciDevice } from "../bee/model/schema.ts";
 
 export const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 export const FIX = `${REPO}/tests/fixtures`;

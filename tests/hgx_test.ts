@@ -11,7 +11,7 @@ import {
   fabricBlocker,
   fabricNotReady,
 } from "../bee/sat/nvidia_fabric.ts";
-import { parseNvidiaSmiQ } from "../bee/audit/parsers/nvidia_smi.ts";
+import { parseNvidiaSmiQ } from "../bee/parsers/nvidia_smi.ts";
 import { fixture } from "./helpers.ts";
 
 const H100 = "NVIDIA H100 80GB HBM3";

@@ -1,10 +1,10 @@
 // InfiniBand / RDMA adapters from /sys/class/infiniband: the real mlx5_0 tree (procfs test data) through the
 // whole audit, and the port rules on labelled edits of it.
 import assert from "node:assert/strict";
-import { Audit, type Hardware, type IbDevice } from "../bee/audit/schema.ts";
+import { Audit, type Hardware, type IbDevice } from "../bee/model/schema.ts";
 import { judge, NO_HARDWARE } from "../bee/audit/verdict.ts";
 import { compareExpect } from "../bee/expect/compare.ts";
-import { parseIbDevice, parseIbPort, parseMstflintQuery } from "../bee/audit/parsers/infiniband.ts";
+import { parseIbDevice, parseIbPort, parseMstflintQuery } from "../bee/parsers/infiniband.ts";
 import { fakeBin, fixture, pciDevice, qemuDevboxRoot, qemuDevboxTools, runBee } from "./helpers.ts";
 
 type Hw = Omit<Hardware, "summary">;

@@ -1,9 +1,9 @@
 // NVLink and the GPU fabric: `nvidia-smi nvlink -s` and `topo -m` of a real H100 PCIe pair on NVLink bridges,
 // `nvlink -e` in its published layout (hand-made counts), through the parsers, the audit and the rules.
 import assert from "node:assert/strict";
-import { parseNvlinkErrors, parseNvlinkStatus, parseTopoMatrix } from "../bee/audit/parsers/nvlink.ts";
-import { parseNvidiaSmiQ } from "../bee/audit/parsers/nvidia_smi.ts";
-import { Audit, type Gpu, type Hardware, type NvlinkLink, type PciDevice } from "../bee/audit/schema.ts";
+import { parseNvlinkErrors, parseNvlinkStatus, parseTopoMatrix } from "../bee/parsers/nvlink.ts";
+import { parseNvidiaSmiQ } from "../bee/parsers/nvidia_smi.ts";
+import { Audit, type Gpu, type Hardware, type NvlinkLink, type PciDevice } from "../bee/model/schema.ts";
 import { judge, NO_HARDWARE } from "../bee/audit/verdict.ts";
 import { fakeBin, fixture, pciDevice, qemuDevboxRoot, qemuDevboxTools, runBee } from "./helpers.ts";
 

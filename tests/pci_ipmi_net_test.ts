@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { normalizePciAddress, parseLspciVmm } from "../bee/audit/parsers/lspci.ts";
-import { parsePciSysfs } from "../bee/audit/parsers/pci_sysfs.ts";
-import { parseIpmiFru, parseIpmiSdr } from "../bee/audit/parsers/ipmitool.ts";
-import { parseIpAddr, parseNetSysfs } from "../bee/audit/parsers/ip.ts";
+import { normalizePciAddress, parseLspciVmm } from "../bee/parsers/lspci.ts";
+import { parsePciSysfs } from "../bee/parsers/pci_sysfs.ts";
+import { parseIpmiFru, parseIpmiSdr } from "../bee/parsers/ipmitool.ts";
+import { parseIpAddr, parseNetSysfs } from "../bee/parsers/ip.ts";
 import { fixture } from "./helpers.ts";
 
 Deno.test("lspci: qemu-devbox functions with names", () => {

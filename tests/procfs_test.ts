@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseCpuinfo, parseMeminfo, topologyCounts } from "../bee/audit/parsers/procfs.ts";
+import { parseCpuinfo, parseMeminfo, topologyCounts } from "../bee/parsers/procfs.ts";
 import { fixture } from "./helpers.ts";
 
 Deno.test("procfs: cpuinfo of the dev VM (real capture)", () => {

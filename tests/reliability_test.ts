@@ -2,7 +2,7 @@
 // moments, many disks, concurrent SATs. Each test reproduces a way bee lost data, hung or gave a wrong
 // answer (they failed on commit 83d381f), through the real launcher and flow code with fake tools on PATH.
 import assert from "node:assert/strict";
-import { Audit } from "../bee/audit/schema.ts";
+import { Audit } from "../bee/model/schema.ts";
 import {
   fakeBin,
   FIX,

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { qrText, terminalSummary } from "../bee/audit/report.ts";
-import { Audit } from "../bee/audit/schema.ts";
-import { parseNvidiaSmiQ } from "../bee/audit/parsers/nvidia_smi.ts";
-import { boardFromDmi, parseDmidecode } from "../bee/audit/parsers/dmidecode.ts";
+import { Audit } from "../bee/model/schema.ts";
+import { parseNvidiaSmiQ } from "../bee/parsers/nvidia_smi.ts";
+import { boardFromDmi, parseDmidecode } from "../bee/parsers/dmidecode.ts";
 import { fixture } from "./helpers.ts";
 
 function audit(): Audit {

@@ -5,8 +5,8 @@ import { runBee, satArgs } from "./helpers.ts";
 import { passAudit } from "./web_fixtures.ts";
 import { readAllTarGz } from "../bee/lib/tar.ts";
 import { parseSummary } from "../bee/sat/summary.ts";
-import { smartAccess } from "../bee/audit/parsers/smartctl.ts";
-import { isPhysicalDisk, parseLsblk } from "../bee/audit/parsers/lsblk.ts";
+import { smartAccess } from "../bee/parsers/smartctl.ts";
+import { isPhysicalDisk, parseLsblk } from "../bee/parsers/lsblk.ts";
 
 const dec = new TextDecoder();
 const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

@@ -17,12 +17,12 @@ import {
   metricsTermChart,
 } from "../bee/sat/gpu_metrics.ts";
 import { judgeHealth, judgeXids, newLines, parseXids } from "../bee/sat/gpu_health.ts";
-import { parseNvidiaSmiQ } from "../bee/audit/parsers/nvidia_smi.ts";
+import { parseNvidiaSmiQ } from "../bee/parsers/nvidia_smi.ts";
 import { memtesterSizeMb, parseMemtester } from "../bee/sat/memory.ts";
-import { ataSelfTest, scsiSelfTest, smartAccess } from "../bee/audit/parsers/smartctl.ts";
-import { nvmeSelfTest, nvmeSupportsSelfTest } from "../bee/audit/parsers/nvme.ts";
+import { ataSelfTest, scsiSelfTest, smartAccess } from "../bee/parsers/smartctl.ts";
+import { nvmeSelfTest, nvmeSupportsSelfTest } from "../bee/parsers/nvme.ts";
 import { parseDuration, parseGpuList, parseGpuSelection } from "../bee/sat/nvidia.ts";
-import { parseMeminfo } from "../bee/audit/parsers/procfs.ts";
+import { parseMeminfo } from "../bee/parsers/procfs.ts";
 import { readAllTarGz, writeTarGz } from "../bee/lib/tar.ts";
 import { archiveTag } from "../bee/sat/runner.ts";
 import { foldP2pLine, judgeP2p } from "../bee/sat/gpu_p2p.ts";

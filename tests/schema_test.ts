@@ -3,8 +3,8 @@ import { expectSchemaText, schemaText } from "../tasks/gen_schema.ts";
 import { REPO } from "./helpers.ts";
 
 Deno.test("schema: the committed JSON Schema is the one generated from the zod schema", () => {
-  const committed = Deno.readTextFileSync(`${REPO}/bee/audit/audit.schema.json`);
-  assert.equal(committed, schemaText(), "run `deno task schema` and commit bee/audit/audit.schema.json");
+  const committed = Deno.readTextFileSync(`${REPO}/bee/model/audit.schema.json`);
+  assert.equal(committed, schemaText(), "run `deno task schema` and commit bee/model/audit.schema.json");
 });
 
 Deno.test("schema: JSON Schema names every collector and the verdict enum", () => {
@@ -17,11 +17,11 @@ Deno.test("schema: JSON Schema names every collector and the verdict enum", () =
 });
 
 Deno.test("schema: the committed expectation JSON Schema is the one generated from its zod schema", () => {
-  const committed = Deno.readTextFileSync(`${REPO}/bee/expect/expect.schema.json`);
+  const committed = Deno.readTextFileSync(`${REPO}/bee/model/expect.schema.json`);
   assert.equal(
     committed,
     expectSchemaText(),
-    "run `deno task schema` and commit bee/expect/expect.schema.json",
+    "run `deno task schema` and commit bee/model/expect.schema.json",
   );
   const s = JSON.parse(committed);
   assert.deepEqual(Object.keys(s.properties).sort(), [

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { isPhysicalDisk, nvmeController, parseLsblk } from "../bee/audit/parsers/lsblk.ts";
-import { exitBits, parseSmartctl } from "../bee/audit/parsers/smartctl.ts";
-import { parseNvmeIdCtrl, parseNvmeSmartLog } from "../bee/audit/parsers/nvme.ts";
+import { isPhysicalDisk, nvmeController, parseLsblk } from "../bee/parsers/lsblk.ts";
+import { exitBits, parseSmartctl } from "../bee/parsers/smartctl.ts";
+import { parseNvmeIdCtrl, parseNvmeSmartLog } from "../bee/parsers/nvme.ts";
 import { fixture } from "./helpers.ts";
 
 Deno.test("lsblk: qemu-devbox disks with model, serial, transport; loop and rom filtered", () => {

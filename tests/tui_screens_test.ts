@@ -1,7 +1,7 @@
 // TUI screens as pure functions: width bound, control characters from hardware removed.
 import assert from "node:assert/strict";
 import { fit, networkScreen, resultScreen, runningScreen } from "../bee/tui/screens.ts";
-import { parseIpAddr } from "../bee/audit/parsers/ip.ts";
+import { parseIpAddr } from "../bee/parsers/ip.ts";
 
 Deno.test("screens: fit drops control characters, keeps colours, bounds visible width", () => {
   assert.equal(fit("GPU\x1b[2J\x07 name\r\n", 80), "GPU[2J name");

@@ -56,7 +56,14 @@ function shq(s: string): string {
 }
 
 function setup(
-  o: { nvtop: boolean; stress: "slow" | "hang"; runtime?: string; env?: string[]; lock?: string },
+  o: {
+    nvtop: boolean;
+    stress: "slow" | "hang";
+    runtime?: string;
+    env?: string[];
+    lock?: string;
+    auditText?: string;
+  },
 ) {
   const bin = fakeBin();
   nvidiaFakes(bin);
@@ -89,7 +96,7 @@ while :; do c=$(/bin/dd bs=1 count=1 2>/dev/null); [ "$c" = q ] && break; done
     );
   }
   const audit = `${Deno.makeTempDirSync()}/bee-audit.json`;
-  Deno.writeTextFileSync(audit, JSON.stringify(passAudit()));
+  Deno.writeTextFileSync(audit, o.auditText ?? JSON.stringify(passAudit()));
   const satDir = Deno.makeTempDirSync();
   const env = [
     `PATH=${bin}`,
@@ -289,6 +296,19 @@ Deno.test("tui: a running SAT is named on the main menu and a second one is refu
     await tmux.waitFor(/Memory \(memtester\)/);
     tmux.keys("Down", "Enter");
     await tmux.waitFor(/A SAT is already running: storage/);
+  } finally {
+    tmux.kill();
+  }
+});
+
+Deno.test("tui: a corrupt audit is named as unreadable (the web page's reader), never taken for no audit", async () => {
+  const { tmux } = setup({ nvtop: false, stress: "slow", auditText: '{"bee": {"version": "0.1.0"}, "trunc' });
+  try {
+    const menu = await tmux.waitFor(/server audit and burn-in[\s\S]*Quit/);
+    assert.match(menu, /Hardware summary \(audit unreadable\)/);
+    tmux.keys("Enter");
+    const screen = await tmux.waitFor(/Re-run audit" to write a new one/);
+    assert.match(screen, /is not valid JSON \(truncated or corrupt\)/);
   } finally {
     tmux.kill();
   }

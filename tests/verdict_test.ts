@@ -8,10 +8,10 @@ import {
   SAT_RULE_ROWS,
   summarize,
 } from "../bee/audit/verdict.ts";
-import { parseSmartctl } from "../bee/audit/parsers/smartctl.ts";
-import { parseNvidiaSmiQ } from "../bee/audit/parsers/nvidia_smi.ts";
-import { parseIpmiSdr } from "../bee/audit/parsers/ipmitool.ts";
-import type { CollectorStatus, Disk, Hardware } from "../bee/audit/schema.ts";
+import { parseSmartctl } from "../bee/parsers/smartctl.ts";
+import { parseNvidiaSmiQ } from "../bee/parsers/nvidia_smi.ts";
+import { parseIpmiSdr } from "../bee/parsers/ipmitool.ts";
+import type { CollectorStatus, Disk, Hardware } from "../bee/model/schema.ts";
 import { fixture, REPO } from "./helpers.ts";
 import { pciDevice as pci } from "./helpers.ts";
 
@@ -309,7 +309,7 @@ PS Redundancy    | 77h | ok  |  7.1 | Redundancy Lost
 });
 
 Deno.test("memory: Optane PMem (real capture) is listed as its own kind and never counted as DRAM", async () => {
-  const { memorySlotsFromDmi, parseDmidecode } = await import("../bee/audit/parsers/dmidecode.ts");
+  const { memorySlotsFromDmi, parseDmidecode } = await import("../bee/parsers/dmidecode.ts");
   const text = fixture("dmidecode/tum-adelaide-optane-memory.txt");
   const slots = memorySlotsFromDmi(parseDmidecode(text));
   assert.deepEqual(slots.map((s) => s.kind), [

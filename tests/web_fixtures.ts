@@ -1,14 +1,14 @@
 // Audit documents for the web tests, assembled from parsed real captures: a PASS qemu-devbox, a
 // WARN machine, and a FAIL 8-GPU server (the three real A6000 GPU sections cloned to eight).
-import { Audit, type Gpu } from "../bee/audit/schema.ts";
+import { Audit, type Gpu } from "../bee/model/schema.ts";
 import {
   boardFromDmi,
   cpuSocketsFromDmi,
   memorySlotsFromDmi,
   parseDmidecode,
-} from "../bee/audit/parsers/dmidecode.ts";
-import { parseNvidiaSmiQ } from "../bee/audit/parsers/nvidia_smi.ts";
-import { parseSmartctl } from "../bee/audit/parsers/smartctl.ts";
+} from "../bee/parsers/dmidecode.ts";
+import { parseNvidiaSmiQ } from "../bee/parsers/nvidia_smi.ts";
+import { parseSmartctl } from "../bee/parsers/smartctl.ts";
 import { judge, summarize } from "../bee/audit/verdict.ts";
 import { fixture } from "./helpers.ts";
 

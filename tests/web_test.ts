@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { makeHandler } from "../bee/web/handler.ts";
-import { Audit } from "../bee/audit/schema.ts";
+import { Audit } from "../bee/model/schema.ts";
 import { eightGpuFailAudit, hostileAudit, passAudit, warnAudit } from "./web_fixtures.ts";
 
 function setup(audit: Audit | string | null) {
@@ -275,7 +275,7 @@ Deno.test("web: /expect.schema.json is the committed order schema, beside the au
   assert.equal(r.headers.get("content-type"), "application/schema+json");
   assert.deepEqual(
     JSON.parse(r.body),
-    JSON.parse(Deno.readTextFileSync(new URL("../bee/expect/expect.schema.json", import.meta.url))),
+    JSON.parse(Deno.readTextFileSync(new URL("../bee/model/expect.schema.json", import.meta.url))),
   );
 });
 

@@ -3,7 +3,7 @@
 // status, not a throw.
 import type { ExecResult } from "../lib/exec.ts";
 import type { Machine } from "../lib/machine.ts";
-import type { CollectorName, CollectorStatus, CommandRecord } from "./schema.ts";
+import type { CollectorName, CollectorStatus, CommandRecord } from "../model/schema.ts";
 
 type Status = CollectorStatus["status"];
 

@@ -1,5 +1,5 @@
 // Human-facing renderings of an audit: the terminal summary and the compact text the QR code holds.
-import type { Audit } from "./schema.ts";
+import type { Audit } from "../model/schema.ts";
 import { forTerminal as T } from "../lib/text.ts";
 
 const GiB = 1024 ** 3;

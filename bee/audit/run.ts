@@ -20,10 +20,10 @@ import {
   Psu,
   SCHEMA_VERSION,
   Storage,
-} from "./schema.ts";
+} from "../model/schema.ts";
 import { judge, summarize } from "./verdict.ts";
-import type { Expect } from "../expect/schema.ts";
-import type { Finding } from "./schema.ts";
+import type { Expect } from "../model/expect.ts";
+import type { Finding } from "../model/schema.ts";
 import { BEE_VERSION, gitCommit } from "../version.ts";
 import { clean } from "../lib/text.ts";
 import { LiveMachine, type Machine } from "../lib/machine.ts";

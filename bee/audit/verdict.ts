@@ -14,11 +14,11 @@ import type {
   SdrSensor,
   Smart,
   Summary,
-} from "./schema.ts";
-import { SMARTCTL_EXIT_BITS } from "./parsers/smartctl.ts";
-import { selTime } from "./parsers/ipmitool.ts";
+} from "../model/schema.ts";
+import { SMARTCTL_EXIT_BITS } from "../parsers/smartctl.ts";
+import { selTime } from "../parsers/ipmitool.ts";
 import { type BomHit, compareExpect } from "../expect/compare.ts";
-import type { Expect } from "../expect/schema.ts";
+import type { Expect } from "../model/expect.ts";
 
 type Sev = Finding["severity"];
 

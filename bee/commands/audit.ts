@@ -10,7 +10,7 @@ import { LiveMachine, type Machine, RecordingMachine, SnapshotMachine } from "..
 import { killAllGroups } from "../lib/exec.ts";
 import { forTerminal } from "../lib/text.ts";
 import { loadExpect } from "../expect/load.ts";
-import type { Expect } from "../expect/schema.ts";
+import type { Expect } from "../model/expect.ts";
 
 function seconds(v: string): number {
   const n = Number(v);

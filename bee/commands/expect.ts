@@ -1,37 +1,20 @@
 // `bee expect --from-audit AUDIT.json [--output FILE]`: a starting expected bill of materials (YAML) from a
 // known-good machine's audit; `bee expect --check FILE` validates an order file against its schema.
 import { Command } from "commander";
-import { Audit } from "../audit/schema.ts";
+import type { Audit } from "../model/schema.ts";
+import { loadAudit } from "../model/load.ts";
 import { expectFromAudit, expectYaml } from "../expect/from_audit.ts";
 import { loadExpect } from "../expect/load.ts";
 import { atomicWrite, notReplaceable } from "../lib/atomic_write.ts";
 import { forTerminal } from "../lib/text.ts";
 import { UserError } from "../lib/errors.ts";
-import { readRegularText } from "../lib/machine.ts";
 
-/** Largest audit file read (an 8-GPU server's audit is well under 1 MiB). */
-const MAX_AUDIT = 64 * 1024 * 1024;
-
+/** The audit to start an order from, through the one audit reader (regular file, bounded, schema-checked). */
 async function readAudit(path: string): Promise<Audit> {
-  const st = await Deno.stat(path).catch(() => null);
-  if (!st) throw new UserError(`cannot read audit ${path}: no such file`, 2);
-  if (!st.isFile) throw new UserError(`cannot read audit ${path}: not a regular file`, 2);
-  const text = await readRegularText(path, MAX_AUDIT);
-  let data: unknown;
-  try {
-    data = JSON.parse(text ?? "");
-  } catch {
-    throw new UserError(`${path}: not JSON (an audit written by bee audit is expected)`, 2);
-  }
-  const r = Audit.safeParse(data);
-  if (!r.success) {
-    const i = r.error.issues[0]!;
-    throw new UserError(
-      `${path}: not a bee audit (${i.path.join(".") || "top"}: ${i.message.slice(0, 120)})`,
-      2,
-    );
-  }
-  return r.data;
+  const l = await loadAudit(path);
+  if (l.kind === "missing") throw new UserError(`cannot read audit ${path}: no such file`, 2);
+  if (l.kind === "bad") throw new UserError(`${path}: not a bee audit (${l.problem.replace(`${path} `, "")})`, 2);
+  return l.audit;
 }
 
 export function expectCommand(): Command {

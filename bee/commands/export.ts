@@ -6,23 +6,13 @@ import { PATHS } from "../lib/paths.ts";
 import { ExitStatus, UserError } from "../lib/errors.ts";
 import { exec } from "../lib/exec.ts";
 import { forTerminal } from "../lib/text.ts";
-import { Audit } from "../audit/schema.ts";
-import { readRegularText } from "../lib/machine.ts";
+import { auditOrNull } from "../model/load.ts";
 import { bundleFiles, bundleName } from "../export/bundle.ts";
 import { ExportAborted, exportTo } from "../export/copy.ts";
 import { LSBLK_COLUMNS, type UsbTarget, usbTargets } from "../export/usb.ts";
 
 const say = (s: string) => Deno.stderr.writeSync(new TextEncoder().encode(forTerminal(s) + "\n"));
 const first = (s: string) => s.trim().split("\n")[0]?.slice(0, 200) ?? "";
-
-async function auditOf(path: string): Promise<Audit | null> {
-  try {
-    const r = Audit.safeParse(JSON.parse((await readRegularText(path)) ?? ""));
-    return r.success ? r.data : null;
-  } catch {
-    return null;
-  }
-}
 
 async function findStick(device: string | undefined): Promise<UsbTarget> {
   const r = await exec("lsblk", ["-J", "-b", "-o", LSBLK_COLUMNS], { timeoutMs: 30_000 });
@@ -119,7 +109,7 @@ export function exportCommand(): Command {
       if (!files.length) {
         throw new UserError(`nothing to export: no audit at ${o.audit} and no archive in ${o.satDir}`);
       }
-      const name = bundleName(await auditOf(o.audit), new Date());
+      const name = bundleName(await auditOrNull(o.audit), new Date());
       const total = files.reduce((n, f) => n + f.size, 0);
       say(`bee export: ${files.length} file(s), ${(total / 1e6).toFixed(1)} MB → ${name}`);
       const sig = exportSignals();

@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { PATHS } from "../lib/paths.ts";
 import { ExitStatus, UserError } from "../lib/errors.ts";
 import { runAudit } from "../audit/run.ts";
+import { loadAudit } from "../model/load.ts";
 import { archiveTag, runSat, type SatPlan } from "../sat/runner.ts";
 import { parseDuration, parseGpuSelection, planNvidia } from "../sat/nvidia.ts";
 import { planMemory } from "../sat/memory.ts";
@@ -49,32 +50,31 @@ function overrides(): Record<string, string | undefined> {
   return Object.fromEntries(ENV_KEYS.map((k) => [k, Deno.env.get(k)]));
 }
 
-/** The audit to copy into the archive: the file if there is one, else a fresh audit of this machine. */
+/**
+ * The audit to copy into the archive: the file when it is a good audit (through the one audit reader), else a
+ * fresh audit of this machine — a missing or unreadable file is said in `source`.
+ */
 async function auditFor(
   path: string,
   signal: AbortSignal,
 ): Promise<{ text: string | null; serial: string | null; source: string }> {
-  let text: string | null = null;
-  let source = path;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch {
-    Deno.stderr.writeSync(new TextEncoder().encode(`bee sat: no audit at ${path}; running one now…\n`));
-    try {
-      text = JSON.stringify(await runAudit({ signal }), null, 2) + "\n";
-      source = "fresh audit (no audit file)";
-    } catch (e) {
-      return { text: null, serial: null, source: `none: ${(e as Error).message}` };
-    }
+  const l = await loadAudit(path);
+  if (l.kind === "ok") {
+    const serial = l.audit.hardware.board?.system.serial ?? null;
+    return { text: l.raw, serial: serial === null ? null : serial.slice(0, 128), source: path };
   }
-  let serial: string | null = null;
+  const why = l.kind === "missing" ? `no audit at ${path}` : l.problem;
+  Deno.stderr.writeSync(new TextEncoder().encode(forTerminal(`bee sat: ${why}; running one now…`) + "\n"));
   try {
-    const v = JSON.parse(text)?.hardware?.board?.system?.serial;
-    serial = typeof v === "string" ? v.slice(0, 128) : null;
-  } catch {
-    source += " (not JSON)";
+    const audit = await runAudit({ signal });
+    return {
+      text: JSON.stringify(audit, null, 2) + "\n",
+      serial: audit.hardware.board?.system.serial ?? null,
+      source: `fresh audit (${why.slice(0, 160)})`,
+    };
+  } catch (e) {
+    return { text: null, serial: null, source: `none: ${(e as Error).message}` };
   }
-  return { text, serial, source };
 }
 
 async function execute(

@@ -2,8 +2,8 @@
 // order line claims the parts it describes (first line that fits wins), and every difference becomes a
 // hit of one of the `bom.*` rule rows — missing or extra parts, other firmware, slow links, parts bee
 // could not see. Pure: audit data and expectation in, hits out.
-import type { Hardware } from "../audit/schema.ts";
-import type { Expect, OnDiff } from "./schema.ts";
+import type { Hardware } from "../model/schema.ts";
+import type { Expect, OnDiff } from "../model/expect.ts";
 
 type Hw = Omit<Hardware, "summary">;
 type Sev = "WARN" | "FAIL";

@@ -1,8 +1,8 @@
 // `bee expect --from-audit`: a starting order file from a known-good machine's audit — the parts grouped
 // into lines with plain `count:` fields, firmware pinned where every part of a line agrees.
 import { stringify } from "yaml";
-import type { Audit } from "../audit/schema.ts";
-import { type Expect, EXPECT_VERSION } from "./schema.ts";
+import type { Audit } from "../model/schema.ts";
+import { type Expect, EXPECT_VERSION } from "../model/expect.ts";
 import { machineParts, orderDisks } from "./compare.ts";
 
 const GIB = 1024 ** 3;
@@ -135,7 +135,7 @@ export function expectYaml(e: Expect, source: string): string {
     "# Edit it to match the order; `bee audit --expect FILE` turns every difference into a finding.",
     "# A part fits the first line whose fields it matches (model: substring, case-insensitive); count is",
     "# how many the order has. Per line: on_missing / on_extra (default FAIL), on_firmware (default WARN),",
-    "# each FAIL, WARN or ignore. The schema: bee/expect/expect.schema.json in the bee sources.",
+    "# each FAIL, WARN or ignore. The schema: bee/model/expect.schema.json in the bee sources.",
   ];
   return `${head.join("\n")}\n${stringify(e, { lineWidth: 0 })}`;
 }

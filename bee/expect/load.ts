@@ -1,7 +1,7 @@
 // Reads an expected bill of materials (YAML or JSON) and checks it against its schema; every problem is
 // one line naming the file and the field.
 import { parse as parseYaml, YAMLParseError } from "yaml";
-import { Expect } from "./schema.ts";
+import { Expect } from "../model/expect.ts";
 import { UserError } from "../lib/errors.ts";
 import { readRegularText } from "../lib/machine.ts";
 

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { ARCHIVE_NAME } from "../sat/summary.ts";
 import { tarHeader, tarHeaderLength } from "../lib/tar.ts";
 import { archiveTag } from "../lib/names.ts";
-import type { Audit } from "../audit/schema.ts";
+import type { Audit } from "../model/schema.ts";
 
 const BLOCK = 512;
 

@@ -2,7 +2,7 @@
 // (summary.txt, gpu-metrics.html) by streaming through the gzip'd tar — nothing is unpacked to disk.
 
 import { extractFromTarGz } from "../lib/tar.ts";
-import { ARCHIVE_NAME, parseSummary } from "../sat/summary.ts";
+import { ARCHIVE_NAME, parseSummary } from "./summary.ts";
 
 export { ARCHIVE_NAME, extractFromTarGz, parseSummary };
 

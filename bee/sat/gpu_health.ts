@@ -1,6 +1,6 @@
 // Before/after GPU health: volatile ECC counts, retired pages and remapped rows from two
 // `nvidia-smi -q` parses, and the `NVRM: Xid` lines that appeared in the kernel log meanwhile.
-import type { Gpu, Nvidia } from "../audit/schema.ts";
+import type { Gpu, Nvidia } from "../model/schema.ts";
 import type { JobResult } from "./summary.ts";
 import { finding, judge, NO_HARDWARE } from "../audit/verdict.ts";
 

@@ -1,6 +1,6 @@
 // `bee sat memory`: memtester over the free memory minus a reserve the kernel needs, one pass by
 // default. FAILED on any FAILURE line or a non-zero exit; UNSUPPORTED only when memtester is absent.
-import { parseMeminfo } from "../audit/parsers/procfs.ts";
+import { parseMeminfo } from "../parsers/procfs.ts";
 import { envInt } from "../lib/env.ts";
 import type { SatPlan } from "./runner.ts";
 import type { JobResult } from "./summary.ts";

@@ -3,14 +3,14 @@
 import { LiveMachine } from "../lib/machine.ts";
 import { envInt } from "../lib/env.ts";
 import { UserError } from "../lib/errors.ts";
-import { driverUnavailable, noDevices, parseNvidiaSmiQ } from "../audit/parsers/nvidia_smi.ts";
-import type { Nvidia } from "../audit/schema.ts";
+import { driverUnavailable, noDevices, parseNvidiaSmiQ } from "../parsers/nvidia_smi.ts";
+import type { Nvidia } from "../model/schema.ts";
 import type { SatContext, SatJob, SatPlan } from "./runner.ts";
 import type { JobResult } from "./summary.ts";
 import { foldStressLine, judgeStress, newStressState, physicalIndex } from "./gpu_stress.ts";
 import { judgeHealth, judgeXids, newLines, parseXids } from "./gpu_health.ts";
 import { foldP2pLine, judgeP2p, type P2pState } from "./gpu_p2p.ts";
-import { parseTopoMatrix } from "../audit/parsers/nvlink.ts";
+import { parseTopoMatrix } from "../parsers/nvlink.ts";
 import { fabricNotReady, fabricPreflight } from "./nvidia_fabric.ts";
 import {
   hwSlowdowns,

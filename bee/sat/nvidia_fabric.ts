@@ -3,7 +3,7 @@
 // did not run (UNSUPPORTED, with the reason) instead of failing healthy GPUs. Pure functions, and one thin
 // preflight that asks the machine.
 import type { Machine } from "../lib/machine.ts";
-import type { Gpu } from "../audit/schema.ts";
+import type { Gpu } from "../model/schema.ts";
 import { clean } from "../lib/text.ts";
 
 /** NVSwitch functions (NVIDIA vendor 10de, PCI class 0680 "other bridge") in `lspci -n -d 10de:` output. */

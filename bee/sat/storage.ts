@@ -2,9 +2,9 @@
 // one (polled to completion with a timeout), then the self-test log and the data after. Disks whose
 // SMART cannot be reached (virtual disks, USB bridges hiding it) are UNSUPPORTED, never OK.
 import { LiveMachine } from "../lib/machine.ts";
-import { isPhysicalDisk, nvmeController, parseLsblk } from "../audit/parsers/lsblk.ts";
-import { ataSelfTest, scsiSelfTest, type SelfTestState, smartAccess } from "../audit/parsers/smartctl.ts";
-import { nvmeSelfTest, nvmeSupportsSelfTest } from "../audit/parsers/nvme.ts";
+import { isPhysicalDisk, nvmeController, parseLsblk } from "../parsers/lsblk.ts";
+import { ataSelfTest, scsiSelfTest, type SelfTestState, smartAccess } from "../parsers/smartctl.ts";
+import { nvmeSelfTest, nvmeSupportsSelfTest } from "../parsers/nvme.ts";
 import type { ProcResult } from "../lib/proc.ts";
 import type { SatContext, SatPlan } from "./runner.ts";
 import { type JobResult, summaryKey } from "./summary.ts";

@@ -1,6 +1,6 @@
 // The SAT summary.txt contract: `key=value` lines, per-job status OK|FAILED|UNSUPPORTED, and the
 // overall status derived from them. Pure functions: results in, text out (and back).
-import type { Finding } from "../audit/schema.ts";
+import type { Finding } from "../model/schema.ts";
 
 /** The only three values a job or the whole SAT may have. */
 export type JobStatus = "OK" | "FAILED" | "UNSUPPORTED";

@@ -7,8 +7,8 @@ import { LiveMachine } from "../lib/machine.ts";
 
 /** The TUI's few short commands (GPU list, addresses) go through the one machine interface. */
 const machine = new LiveMachine();
-import { Audit } from "../audit/schema.ts";
-import { parseIpAddr } from "../audit/parsers/ip.ts";
+import { loadAudit } from "../model/load.ts";
+import { parseIpAddr } from "../parsers/ip.ts";
 import { parseGpuList } from "../sat/nvidia.ts";
 import { extractFromTarGz } from "../lib/tar.ts";
 import { listSatArchives } from "../sat/archives.ts";
@@ -105,14 +105,6 @@ function readKey(timeoutMs?: number): Promise<string | null> {
     stdin.on("data", onData);
     if (timeoutMs !== undefined) timer = setTimeout(() => done(null), timeoutMs);
   });
-}
-
-async function loadAudit(path: string): Promise<Audit | null> {
-  try {
-    return Audit.parse(JSON.parse(await Deno.readTextFile(path)));
-  } catch {
-    return null;
-  }
 }
 
 /** Runs a child with the terminal (shell, nvtop, bee audit); the terminal is restored after. */
@@ -382,11 +374,15 @@ async function exportResults(o: TuiOptions): Promise<void> {
 /** The main loop; returns when the operator quits (host runtime) — the live CD never quits. */
 export async function runTui(o: TuiOptions): Promise<void> {
   while (true) {
-    const audit = await loadAudit(o.audit);
+    // the same reader as the web page: a corrupt audit is named as such, never taken for "no audit yet"
+    const loaded = await loadAudit(o.audit);
+    const audit = loaded.kind === "ok" ? loaded.audit : null;
     const verdict = audit
       ? `${audit.hardware.summary.verdict}${
         audit.expect ? `, as ordered: ${audit.expect.as_ordered ? "yes" : "NO"}` : ""
       }`
+      : loaded.kind === "bad"
+      ? "audit unreadable"
       : "no audit yet";
     const sat = await runningSat(o.satLock);
     const choices = [
@@ -416,7 +412,11 @@ export async function runTui(o: TuiOptions): Promise<void> {
     switch (v) {
       case "summary":
         await pager(
-          audit ? hardwareScreen(audit, color()) : [`no audit at ${o.audit}: choose "Re-run audit"`],
+          audit
+            ? hardwareScreen(audit, color())
+            : loaded.kind === "bad"
+            ? [fit(loaded.problem, 78), `choose "Re-run audit" to write a new one`]
+            : [`no audit at ${o.audit}: choose "Re-run audit"`],
         );
         break;
       case "audit":

@@ -1,7 +1,7 @@
 // Text screens of the TUI, as pure functions of their data: every line fits the width given
 // (80 columns at worst, through a BMC console), strings from hardware are stripped of control
 // characters and bounded.
-import type { Audit } from "../audit/schema.ts";
+import type { Audit } from "../model/schema.ts";
 import { terminalSummary } from "../audit/report.ts";
 import { forTerminal } from "../lib/text.ts";
 

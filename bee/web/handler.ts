@@ -2,10 +2,11 @@
 // the raw audit, its schema, SAT archives, Prometheus metrics and a health check. No process, no
 // write: the `web` permission set forbids both.
 import QRCode from "qrcode";
-import { Audit } from "../audit/schema.ts";
+import type { Audit } from "../model/schema.ts";
+import { loadAudit } from "../model/load.ts";
 import { qrText } from "../audit/report.ts";
-import schema from "../audit/audit.schema.json" with { type: "json" };
-import expectSchema from "../expect/expect.schema.json" with { type: "json" };
+import schema from "../model/audit.schema.json" with { type: "json" };
+import expectSchema from "../model/expect.schema.json" with { type: "json" };
 import { renderAuditPage, renderBadAudit, renderNoAudit } from "./render.ts";
 import { renderMetrics } from "./metrics.ts";
 import { bundleFiles, bundleName, bundleTar } from "../export/bundle.ts";
@@ -35,56 +36,6 @@ function respond(
 }
 const HTML = "text/html; charset=utf-8";
 const JSON_TYPE = "application/json; charset=utf-8";
-
-type Loaded = { kind: "missing" } | { kind: "bad"; problem: string } | {
-  kind: "ok";
-  audit: Audit;
-  raw: string;
-};
-
-/** Largest audit file served (an 8-GPU, 100-disk audit is well under 2 MiB). */
-const MAX_AUDIT_BYTES = 16 * 1024 * 1024;
-
-/**
- * Reads and validates the audit file; never throws. Only a regular file is opened — a FIFO would block
- * the reader for good, a symlink could point anywhere — and no problem message quotes the file's content.
- */
-export async function loadAudit(path: string): Promise<Loaded> {
-  let st: Deno.FileInfo;
-  try {
-    st = await Deno.lstat(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return { kind: "missing" };
-    return { kind: "bad", problem: `cannot read ${path}` };
-  }
-  if (!st.isFile) {
-    const what = st.isSymlink ? "a symbolic link" : st.isDirectory ? "a directory" : "not a regular file";
-    return { kind: "bad", problem: `${path} is ${what}; bee reads only a regular audit file` };
-  }
-  if (st.size > MAX_AUDIT_BYTES) return { kind: "bad", problem: `${path} is too large (${st.size} bytes)` };
-  let raw: string;
-  try {
-    raw = await Deno.readTextFile(path);
-  } catch {
-    return { kind: "bad", problem: `cannot read ${path}` };
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    // the parser's message quotes the text: never shown
-    return { kind: "bad", problem: `${path} is not valid JSON (truncated or corrupt): ${raw.length} bytes` };
-  }
-  const parsed = Audit.safeParse(json);
-  if (!parsed.success) {
-    const i = parsed.error.issues[0];
-    return {
-      kind: "bad",
-      problem: `${path} does not match the audit schema at ${i?.path.join(".") || "(root)"}: ${i?.message}`,
-    };
-  }
-  return { kind: "ok", audit: parsed.data, raw };
-}
 
 let qrCache: { key: string; svg: string } | null = null;
 async function qrSvg(a: Audit): Promise<string> {

@@ -1,7 +1,7 @@
 // Prometheus text exposition of the audit and the SAT results, with bounded cardinality so one Prometheus
 // can scrape a whole burn-in floor: findings by code/component/severity, SAT results by kind and status
 // (never one series per archive), and one info series naming the machine.
-import type { Audit } from "../audit/schema.ts";
+import type { Audit } from "../model/schema.ts";
 import type { SatArchive } from "../sat/archives.ts";
 
 function label(v: unknown): string {

@@ -1,5 +1,5 @@
 // Renders the operator's page from an audit: verdict banner, findings, one table per component.
-import type { Audit } from "../audit/schema.ts";
+import type { Audit } from "../model/schema.ts";
 import { bytes, esc, page, t, table } from "./html.ts";
 import { asOrderedText } from "../audit/report.ts";
 

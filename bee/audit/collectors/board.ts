@@ -1,7 +1,7 @@
 // board: BIOS, system and baseboard identity from `dmidecode -t 0,1,2`.
 import { type Collector, CollectorStop, firstLine } from "../collector.ts";
-import { boardFromDmi, parseDmidecode } from "../parsers/dmidecode.ts";
-import type { Board } from "../schema.ts";
+import { boardFromDmi, parseDmidecode } from "../../parsers/dmidecode.ts";
+import type { Board } from "../../model/schema.ts";
 
 /** dmidecode's words when the firmware published no table (seen on Firecracker VMs). */
 export const NO_SMBIOS = /No SMBIOS nor DMI entry point found|\/dev\/mem: No such file/;

@@ -2,9 +2,9 @@
 // logical CPUs, sysfs topology for packages and cores.
 import { NO_SMBIOS } from "./board.ts";
 import { type Collector, CollectorStop } from "../collector.ts";
-import { cpuSocketsFromDmi, parseDmidecode } from "../parsers/dmidecode.ts";
-import { parseCpuinfo, topologyCounts } from "../parsers/procfs.ts";
-import type { Cpu } from "../schema.ts";
+import { cpuSocketsFromDmi, parseDmidecode } from "../../parsers/dmidecode.ts";
+import { parseCpuinfo, topologyCounts } from "../../parsers/procfs.ts";
+import type { Cpu } from "../../model/schema.ts";
 
 export const cpu: Collector<Cpu> = {
   name: "cpu",

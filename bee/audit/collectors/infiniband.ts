@@ -2,8 +2,13 @@
 // and per port the link state, rate and error counters from the kernel; `mstflint q` (where installed) adds
 // the firmware on flash, to catch an update burned but not yet running. No RDMA adapters: an empty list.
 import type { Collector } from "../collector.ts";
-import { IB_ERROR_COUNTERS, parseIbDevice, parseIbPort, parseMstflintQuery } from "../parsers/infiniband.ts";
-import type { Infiniband } from "../schema.ts";
+import {
+  IB_ERROR_COUNTERS,
+  parseIbDevice,
+  parseIbPort,
+  parseMstflintQuery,
+} from "../../parsers/infiniband.ts";
+import type { Infiniband } from "../../model/schema.ts";
 
 const IB = "/sys/class/infiniband";
 const DEVICE_FILES = ["hca_type", "board_id", "fw_ver", "node_guid"];

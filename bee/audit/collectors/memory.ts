@@ -1,10 +1,10 @@
 // memory: every DIMM slot from `dmidecode -t 17`, MemTotal from /proc/meminfo and EDAC counters.
 import { NO_SMBIOS } from "./board.ts";
 import type { Collector, CollectorContext } from "../collector.ts";
-import { memorySlotsFromDmi, parseDmidecode } from "../parsers/dmidecode.ts";
-import { parseMeminfo } from "../parsers/procfs.ts";
+import { memorySlotsFromDmi, parseDmidecode } from "../../parsers/dmidecode.ts";
+import { parseMeminfo } from "../../parsers/procfs.ts";
 import { clean, int } from "../../lib/text.ts";
-import type { Memory } from "../schema.ts";
+import type { Memory } from "../../model/schema.ts";
 
 const EDAC_MC = "/sys/devices/system/edac/mc";
 

@@ -1,9 +1,9 @@
 // pcie: every PCI function from `lspci -vmm -D`, with driver, NUMA node and link state from sysfs.
 import type { Collector, CollectorContext } from "../collector.ts";
-import { normalizePciAddress, parseLspciVmm } from "../parsers/lspci.ts";
-import { parsePciSysfs, type PciSysfsAttrs } from "../parsers/pci_sysfs.ts";
-import type { PciDevice, Pcie } from "../schema.ts";
-import { parseAerTotal } from "../parsers/aer.ts";
+import { normalizePciAddress, parseLspciVmm } from "../../parsers/lspci.ts";
+import { parsePciSysfs, type PciSysfsAttrs } from "../../parsers/pci_sysfs.ts";
+import type { PciDevice, Pcie } from "../../model/schema.ts";
+import { parseAerTotal } from "../../parsers/aer.ts";
 
 /** AER counters of one function (the kernel's aer_dev_* files, or aer/err_* where it moved them). */
 async function aerCounts(ctx: CollectorContext, addr: string): Promise<PciDevice["aer"]> {

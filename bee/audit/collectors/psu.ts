@@ -1,8 +1,8 @@
 // psu: FRU inventory (`ipmitool fru`) and sensor states (`ipmitool sdr elist`); skipped silently when
 // the machine has no IPMI device node.
 import { type Collector, type CollectorContext, CollectorStop } from "../collector.ts";
-import { parseIpmiFru, parseIpmiSdr } from "../parsers/ipmitool.ts";
-import type { Psu } from "../schema.ts";
+import { parseIpmiFru, parseIpmiSdr } from "../../parsers/ipmitool.ts";
+import type { Psu } from "../../model/schema.ts";
 
 const IPMI_NODES = ["/dev/ipmi0", "/dev/ipmi/0", "/dev/ipmidev/0"];
 

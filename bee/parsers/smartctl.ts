@@ -1,7 +1,7 @@
 // Parses `smartctl -j` output (ATA, SCSI/SAS and NVMe) and decodes its exit-status bits.
-import { clean, int } from "../../lib/text.ts";
+import { clean, int } from "../lib/text.ts";
 import { jsonObject, num, o, str } from "./json.ts";
-import type { NvmeHealth, Smart } from "../schema.ts";
+import type { NvmeHealth, Smart } from "../model/schema.ts";
 
 /** Meaning of each smartctl exit-status bit (smartctl(8), "RETURN VALUES"). */
 export const SMARTCTL_EXIT_BITS: Record<number, string> = {

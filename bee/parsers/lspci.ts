@@ -1,5 +1,5 @@
 // Parses `lspci -vmm -D` (and `-nvmm -D` for numeric IDs) into one record per PCI function.
-import { clean } from "../../lib/text.ts";
+import { clean } from "../lib/text.ts";
 
 /** One PCI function as lspci names it. */
 export interface LspciEntry {

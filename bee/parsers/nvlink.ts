@@ -1,7 +1,7 @@
 // Parses `nvidia-smi nvlink -s` (per-link speed, `<inactive>`), `nvidia-smi nvlink -e` (per-link replay,
 // recovery and CRC error counters; the older "Link N: X Errors: v" lines and the newer nested layout) and
 // the GPU-to-GPU part of `nvidia-smi topo -m`.
-import { clean, int, num } from "../../lib/text.ts";
+import { clean, int, num } from "../lib/text.ts";
 
 export interface NvlinkLink {
   link: number;

@@ -1,7 +1,7 @@
 // Parses nvme-cli JSON: `nvme id-ctrl -o json` and `nvme smart-log -o json` (1.x and 2.x key names).
-import { clean, int } from "../../lib/text.ts";
+import { clean, int } from "../lib/text.ts";
 import { jsonObject, num, o } from "./json.ts";
-import type { NvmeHealth } from "../schema.ts";
+import type { NvmeHealth } from "../model/schema.ts";
 import type { SelfTestState } from "./smartctl.ts";
 
 type Json = Record<string, unknown>;

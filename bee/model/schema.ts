@@ -1,5 +1,5 @@
 // The audit JSON contract: one zod schema, from which the TypeScript types and the committed
-// JSON Schema (bee/audit/audit.schema.json, `deno task schema`) are both derived.
+// JSON Schema (bee/model/audit.schema.json, `deno task schema`) are both derived.
 import { z } from "zod";
 
 /** Bumped when a field changes meaning or is removed; additions keep the version. */

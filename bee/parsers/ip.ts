@@ -1,5 +1,5 @@
 // Parses `ip -j addr` into addresses per interface, and sysfs net attributes into link facts.
-import { clean, int } from "../../lib/text.ts";
+import { clean, int } from "../lib/text.ts";
 
 /** IPv4 and IPv6 addresses (with prefix length) per interface name. */
 export function parseIpAddr(

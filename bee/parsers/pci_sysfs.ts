@@ -1,5 +1,5 @@
 // Interprets the attribute files of one /sys/bus/pci/devices/<addr> directory.
-import { clean, int } from "../../lib/text.ts";
+import { clean, int } from "../lib/text.ts";
 
 /** What sysfs says of one PCI function; values are the raw attribute texts. */
 export interface PciSysfsAttrs {

@@ -1,7 +1,7 @@
 // Interprets /sys/class/infiniband/<dev> attribute files: the adapter (firmware, PSID, HCA type) and per
 // port the link state, physical state, rate and the error counters that point at cables and optics.
-import { clean, int } from "../../lib/text.ts";
-import type { IbDevice, IbPort } from "../schema.ts";
+import { clean, int } from "../lib/text.ts";
+import type { IbDevice, IbPort } from "../model/schema.ts";
 
 /** The port error counters bee keeps (IBTA PortCounters names as the kernel spells them). */
 export const IB_ERROR_COUNTERS = [

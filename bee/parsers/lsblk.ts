@@ -1,5 +1,5 @@
 // Parses `lsblk -J -b` (any column set that includes NAME) into whole-disk entries.
-import { clean } from "../../lib/text.ts";
+import { clean } from "../lib/text.ts";
 
 /** One block device as lsblk reports it. */
 export interface BlockDevice {

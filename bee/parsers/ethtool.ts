@@ -1,5 +1,5 @@
 // Parses `ethtool -i IFACE` (driver information): driver, firmware version and the bus address.
-import { clean } from "../../lib/text.ts";
+import { clean } from "../lib/text.ts";
 
 export interface EthtoolInfo {
   driver: string | null;

@@ -1,6 +1,6 @@
 // Parses `ipmitool fru` (FRU inventory) and `ipmitool sdr elist` (sensor records with status).
-import { clean, int } from "../../lib/text.ts";
-import type { SdrSensor, SelEvent } from "../schema.ts";
+import { clean, int } from "../lib/text.ts";
+import type { SdrSensor, SelEvent } from "../model/schema.ts";
 
 /** One FRU device and its `Key : Value` fields. */
 export interface FruInfo {

@@ -1,6 +1,6 @@
 // Parses a PCIe AER statistics file of sysfs (`aer_dev_correctable`, `aer_dev_nonfatal`, `aer_dev_fatal`,
 // or `aer/err_*` on kernels that moved them): `<ErrorName> <count>` lines and a `TOTAL_ERR_*` line.
-import { int } from "../../lib/text.ts";
+import { int } from "../lib/text.ts";
 
 /** The total of one AER file: its TOTAL_ERR_* line, else the sum of its counters; null when unreadable. */
 export function parseAerTotal(text: string | null): number | null {

@@ -1,5 +1,5 @@
 // The expected bill of materials (what the order says): one zod schema, from which the TypeScript types
-// and the published JSON Schema (bee/expect/expect.schema.json, `deno task schema`) are derived.
+// and the published JSON Schema (bee/model/expect.schema.json, `deno task schema`) are derived.
 import { z } from "zod";
 
 export const EXPECT_VERSION = 1;

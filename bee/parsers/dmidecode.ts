@@ -1,6 +1,6 @@
 // Parses `dmidecode` text output into handles, then into board, CPU socket and memory slot data.
-import { clean, int, sizeBytes } from "../../lib/text.ts";
-import type { Board } from "../schema.ts";
+import { clean, int, sizeBytes } from "../lib/text.ts";
+import type { Board } from "../model/schema.ts";
 
 /** One DMI structure: its type, title line and `Key: Value` fields (list items are dropped). */
 export interface DmiHandle {

@@ -1,7 +1,7 @@
 // Parses `nvidia-smi -q` text (drivers 470 to 580 layouts) into per-GPU health and identity.
-import { clean, int, num } from "../../lib/text.ts";
+import { clean, int, num } from "../lib/text.ts";
 import { normalizePciAddress } from "./lspci.ts";
-import type { Gpu, Nvidia } from "../schema.ts";
+import type { Gpu, Nvidia } from "../model/schema.ts";
 
 /** A node of the indented `Key : Value` tree that `nvidia-smi -q` prints. */
 export interface QNode {
