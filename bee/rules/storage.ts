@@ -1,0 +1,208 @@
+// Verdict rules of one area (disks: SMART, NVMe health, self-tests, wear): each row is code, severity, when, action, the source
+// of its threshold, and its check over the typed audit. The engine (bee/audit/verdict.ts) applies the rows.
+import { SMARTCTL_EXIT_BITS } from "../parsers/smartctl.ts";
+import { type Hit, hit, type JudgeInput, type Rule } from "./input.ts";
+
+/** Disks whose smartctl exit status has `bit` set. */
+const exitBit = (x: JudgeInput, bit: number): Hit[] =>
+  x.smartDisks().flatMap(({ s, comp }) =>
+    s.exit_bits.includes(bit)
+      ? [hit(comp, `smartctl exit status ${s.exit_status}: ${SMARTCTL_EXIT_BITS[bit]}`)]
+      : []
+  );
+
+const NVME_WARNING_BITS = [
+  "spare below threshold",
+  "temperature out of range",
+  "reliability degraded",
+  "read-only mode",
+  "volatile backup failed",
+  "persistent memory read-only",
+];
+
+export const STORAGE_RULES: Rule[] = [
+  {
+    code: "storage.smart_failed",
+    severity: "FAIL",
+    when: "SMART overall health self-assessment failed",
+    action: "Replace the disk before handover; copy off any data first.",
+    source: "smartctl(8): SMART overall-health self-assessment",
+    check: (x) =>
+      x.smartDisks().filter(({ s }) => s.passed === false).map(({ d, comp }) =>
+        hit(comp, `SMART overall health FAILED (${d.model ?? "unknown model"}, serial ${d.serial ?? "?"})`)
+      ),
+  },
+  {
+    code: "storage.smart_disk_failing",
+    severity: "FAIL",
+    when: "smartctl exit bit 3: SMART status DISK FAILING",
+    action: "Replace the disk before handover.",
+    source: "smartctl(8) RETURN VALUES, exit bit 3",
+    check: (x) => exitBit(x, 3),
+  },
+  {
+    code: "storage.smart_prefail",
+    severity: "FAIL",
+    when: "smartctl exit bit 4: a pre-failure attribute is at or below its threshold",
+    action: "Replace the disk; the attribute table in the audit says which attribute tripped.",
+    source: "smartctl(8) RETURN VALUES, exit bit 4",
+    check: (x) => exitBit(x, 4),
+  },
+  {
+    code: "storage.smart_past_threshold",
+    severity: "WARN",
+    when: "smartctl exit bit 5: a usage attribute was at or below its threshold in the past",
+    action: "Check the disk's attribute history; plan a replacement.",
+    source: "smartctl(8) RETURN VALUES, exit bit 5",
+    check: (x) => exitBit(x, 5),
+  },
+  {
+    code: "storage.smart_error_log",
+    severity: "WARN",
+    when: "smartctl exit bit 6: the device error log has entries",
+    action: "Read the error log (smartctl -x); run a long self-test.",
+    source: "smartctl(8) RETURN VALUES, exit bit 6",
+    check: (x) => exitBit(x, 6),
+  },
+  {
+    code: "storage.smart_selftest_log",
+    severity: "WARN",
+    when: "smartctl exit bit 7: the self-test log records failed tests",
+    action: "Re-run a self-test; replace the disk if it fails again.",
+    source: "smartctl(8) RETURN VALUES, exit bit 7",
+    check: (x) => exitBit(x, 7),
+  },
+  {
+    code: "storage.reallocated_sectors",
+    severity: "WARN",
+    when: "reallocated sectors (ATA id 5) or SAS grown defects > 0",
+    action: "Watch the count during burn-in; replace the disk if it grows.",
+    source:
+      "MAAS smartctl-validate / Backblaze drive stats: any reallocated sector (ATA id 5) or SCSI grown defect",
+    check: (x) =>
+      x.smartDisks().flatMap(({ s, comp }) =>
+        (s.reallocated_sectors ?? 0) + (s.grown_defects ?? 0) > 0
+          ? [
+            hit(
+              comp,
+              s.grown_defects
+                ? `${s.grown_defects} grown defects`
+                : `${s.reallocated_sectors} reallocated sectors`,
+            ),
+          ]
+          : []
+      ),
+  },
+  {
+    code: "storage.pending_sectors",
+    severity: "WARN",
+    when: "pending (id 197) or offline-uncorrectable (id 198) sectors > 0",
+    action: "Run a long self-test or full-surface write; replace the disk if sectors stay pending.",
+    source: "ATA SMART ids 197/198 (smartmontools attribute notes): any pending sector",
+    check: (x) =>
+      x.smartDisks().flatMap(({ s, comp }) =>
+        (s.pending_sectors ?? 0) + (s.offline_uncorrectable ?? 0) > 0
+          ? [
+            hit(
+              comp,
+              `${s.pending_sectors ?? 0} pending, ${
+                s.offline_uncorrectable ?? 0
+              } offline-uncorrectable sectors`,
+            ),
+          ]
+          : []
+      ),
+  },
+  {
+    code: "storage.uncorrected_errors",
+    severity: "WARN",
+    when: "SAS error counter log shows uncorrected read/write errors",
+    action: "Check cabling and the HBA; replace the disk if errors grow.",
+    source: "SCSI error counter log (smartctl -x): total uncorrected errors",
+    check: (x) =>
+      x.smartDisks().flatMap(({ s, comp }) =>
+        (s.uncorrected_read_errors ?? 0) + (s.uncorrected_write_errors ?? 0) > 0
+          ? [
+            hit(
+              comp,
+              `${s.uncorrected_read_errors ?? 0} uncorrected read, ${
+                s.uncorrected_write_errors ?? 0
+              } uncorrected write errors`,
+            ),
+          ]
+          : []
+      ),
+  },
+  {
+    code: "storage.nvme_critical_warning",
+    severity: "FAIL",
+    when: "NVMe critical_warning ≠ 0",
+    action: "Replace the NVMe drive; the message decodes which warning bits are set.",
+    source: "NVMe base spec, SMART/Health log byte 0 (critical warning bits)",
+    check: (x) =>
+      x.nvmeHealth().flatMap(({ h, comp }) => {
+        if (h.critical_warning === null || h.critical_warning === 0) return [];
+        const set = NVME_WARNING_BITS.filter((_, i) => h.critical_warning! & (1 << i));
+        return [
+          hit(
+            comp,
+            `critical_warning=0x${h.critical_warning.toString(16)} (${set.join(", ") || "reserved bits"})`,
+          ),
+        ];
+      }),
+  },
+  {
+    code: "storage.nvme_spare_low",
+    severity: "FAIL",
+    when: "NVMe available_spare below available_spare_threshold",
+    action: "Replace the NVMe drive.",
+    source: "NVMe base spec: Available Spare below Available Spare Threshold",
+    check: (x) =>
+      x.nvmeHealth().flatMap(({ h, comp }) =>
+        h.available_spare !== null && h.available_spare_threshold !== null &&
+          h.available_spare < h.available_spare_threshold
+          ? [
+            hit(
+              comp,
+              `available spare ${h.available_spare}% below threshold ${h.available_spare_threshold}%`,
+            ),
+          ]
+          : []
+      ),
+  },
+  {
+    code: "storage.nvme_wear",
+    severity: "WARN",
+    when: "NVMe percentage_used ≥ 90",
+    action: "The drive is near its rated endurance; plan a replacement.",
+    source: "NVMe base spec Percentage Used; 90 % chosen by bee (vendors rate endurance at 100 %)",
+    check: (x) =>
+      x.nvmeHealth().flatMap(({ h, comp }) =>
+        h.percentage_used !== null && h.percentage_used >= 90
+          ? [hit(comp, `percentage used ${h.percentage_used}%`)]
+          : []
+      ),
+  },
+  {
+    code: "storage.nvme_media_errors",
+    severity: "WARN",
+    when: "NVMe media_errors > 0",
+    action: "Run the NVMe self-test; replace the drive if errors grow.",
+    source: "NVMe base spec: Media and Data Integrity Errors > 0",
+    check: (x) =>
+      x.nvmeHealth().flatMap(({ h, comp }) =>
+        h.media_errors !== null && h.media_errors > 0 ? [hit(comp, `${h.media_errors} media errors`)] : []
+      ),
+  },
+  {
+    code: "storage.smart_unchecked",
+    severity: "WARN",
+    when: "disks present but smartctl is not installed",
+    action: "Install smartmontools (it ships in the bee ISO) and re-run the audit.",
+    source: "bee: a disk whose SMART was not read cannot pass",
+    check: (x) =>
+      x.hw.storage && x.hw.storage.disks.length > 0 && x.hw.storage.smartctl_missing
+        ? [hit("storage", `${x.hw.storage.disks.length} disk(s) not checked: smartctl not installed`)]
+        : [],
+  },
+];
