@@ -2,25 +2,9 @@
 // document with its verdict. Each collector's section is validated on its own: a value out of range costs
 // its field (set to null and noted), or at worst its collector — never the whole audit. An audit-wide
 // deadline writes the audit with what it has when a tool never answers.
-import type { z } from "zod";
-import { COLLECTORS } from "./collectors/index.ts";
-import { type CollectorRun, runCollector } from "./collector.ts";
-import {
-  Audit,
-  Bmc,
-  Board,
-  type CollectorName,
-  type CollectorStatus,
-  Cpu,
-  Infiniband,
-  Memory,
-  Network,
-  Nvidia,
-  Pcie,
-  Psu,
-  SCHEMA_VERSION,
-  Storage,
-} from "../model/schema.ts";
+import { COLLECTORS, SECTIONS } from "../areas/index.ts";
+import { type CollectorRun, runCollector } from "../collect/collector.ts";
+import { Audit, type CollectorName, type CollectorStatus, SCHEMA_VERSION } from "../model/schema.ts";
 import { judge, summarize } from "./verdict.ts";
 import type { Expect } from "../model/expect.ts";
 import type { Finding } from "../model/schema.ts";
@@ -45,20 +29,6 @@ export interface AuditOptions {
   /** Aborts the audit from outside (SIGINT/SIGTERM): running commands are killed, collectors stop. */
   signal?: AbortSignal;
 }
-
-/** The schema of each collector's section. */
-const SECTIONS: Record<CollectorName, z.ZodType> = {
-  board: Board,
-  cpu: Cpu,
-  memory: Memory,
-  storage: Storage,
-  pcie: Pcie,
-  psu: Psu,
-  nvidia: Nvidia,
-  network: Network,
-  bmc: Bmc,
-  infiniband: Infiniband,
-};
 
 /** Sets the field at `path` to null; false when there is nothing to null (then nulling cannot help). */
 function nullAt(obj: unknown, path: PropertyKey[]): boolean {

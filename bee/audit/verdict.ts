@@ -1,22 +1,27 @@
-// The verdict engine: applies every rule row (bee/rules/, one file per area) to the typed audit, turns hits
-// into findings and findings into the verdict. The rows and their checks live with their areas.
+// The verdict engine: applies every rule row (each area's bee/areas/<area>/rules.ts, then the cross-area rows
+// of bee/rules/) to the typed audit, turns hits into findings and findings into the verdict.
 import type { CollectorStatus, Finding, Hardware, Summary } from "../model/schema.ts";
 import type { Expect } from "../model/expect.ts";
-import { BOM_RULE_ROWS, JudgeInput, type Rule, RULE_ROWS, SAT_RULE_ROWS } from "../rules/index.ts";
+import { JudgeInput, type Rule } from "../rules/input.ts";
+import { COLLECTOR_RULES } from "../rules/collector.ts";
+import { BOM_RULES } from "../rules/bom.ts";
+import { NVIDIA_SAT_RULES } from "../areas/nvidia/rules.ts";
+import { AREA_RULES, NO_HARDWARE } from "../areas/index.ts";
 
-export {
-  AER_CORRECTABLE_LIMIT,
-  BOM_RULE_ROWS,
-  type Hit,
-  IB_ERROR_LIMIT,
-  JudgeInput,
-  NVSWITCHES_PER_HGX,
-  RETIRED_PAGES_LIMIT,
-  type Rule,
-  RULE_ROWS,
-  SAT_RULE_ROWS,
-  SEL_RECENT_DAYS,
-} from "../rules/index.ts";
+export { type Hit, JudgeInput, type Rule, SEL_RECENT_DAYS } from "../rules/input.ts";
+export { NVSWITCHES_PER_HGX, RETIRED_PAGES_LIMIT } from "../areas/nvidia/rules.ts";
+export { IB_ERROR_LIMIT } from "../areas/infiniband/rules.ts";
+export { AER_CORRECTABLE_LIMIT } from "../areas/pcie/rules.ts";
+export { NO_HARDWARE };
+
+/** The audit's rows: every area's (in rule order), then the collectors' own. */
+export const RULE_ROWS: Rule[] = [...AREA_RULES, ...COLLECTOR_RULES];
+
+/** The order rows (`bee audit --expect FILE`). */
+export const BOM_RULE_ROWS: Rule[] = BOM_RULES;
+
+/** Rows only `bee sat nvidia` raises. */
+export const SAT_RULE_ROWS: Rule[] = NVIDIA_SAT_RULES;
 
 /** The rows by code (code → severity, when, action, source). */
 export const RULES: Record<string, Omit<Rule, "code" | "check">> = Object.fromEntries(
@@ -35,18 +40,6 @@ export function finding(code: string, component: string, message: string): Findi
     action: r.action,
   };
 }
-
-/** Hardware with no section read: the base for judging one section alone (the SAT's after-state GPUs). */
-export const NO_HARDWARE: Omit<Hardware, "summary"> = Object.freeze({
-  board: null,
-  cpu: null,
-  memory: null,
-  storage: null,
-  pcie: null,
-  psu: null,
-  nvidia: null,
-  network: null,
-});
 
 /** Applies every rule to the hardware data and the collector statuses. */
 export function judge(

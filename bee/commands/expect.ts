@@ -13,7 +13,9 @@ import { UserError } from "../lib/errors.ts";
 async function readAudit(path: string): Promise<Audit> {
   const l = await loadAudit(path);
   if (l.kind === "missing") throw new UserError(`cannot read audit ${path}: no such file`, 2);
-  if (l.kind === "bad") throw new UserError(`${path}: not a bee audit (${l.problem.replace(`${path} `, "")})`, 2);
+  if (l.kind === "bad") {
+    throw new UserError(`${path}: not a bee audit (${l.problem.replace(`${path} `, "")})`, 2);
+  }
   return l.audit;
 }
 

@@ -1,6 +1,6 @@
 // Verdict rules of one area (power supplies and their redundancy): each row is code, severity, when, action, the source
 // of its threshold, and its check over the typed audit. The engine (bee/audit/verdict.ts) applies the rows.
-import { hit, type Rule } from "./input.ts";
+import { hit, type Rule } from "../../rules/input.ts";
 
 const PSU_CRITICAL = (st: string, reading: string) =>
   /^(cr|nr|lcr|ucr|lnr|unr)$/.test(st) ||

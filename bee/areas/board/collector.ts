@@ -1,5 +1,5 @@
 // board: BIOS, system and baseboard identity from `dmidecode -t 0,1,2`.
-import { type Collector, CollectorStop, firstLine } from "../collector.ts";
+import { type Collector, CollectorStop, firstLine } from "../../collect/collector.ts";
 import { boardFromDmi, parseDmidecode } from "../../parsers/dmidecode.ts";
 import type { Board } from "../../model/schema.ts";
 

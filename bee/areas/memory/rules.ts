@@ -1,6 +1,6 @@
 // Verdict rules of one area (DIMMs, EDAC and BMC memory sensors): each row is code, severity, when, action, the source
 // of its threshold, and its check over the typed audit. The engine (bee/audit/verdict.ts) applies the rows.
-import { type Hit, hit, type JudgeInput, type Rule } from "./input.ts";
+import { type Hit, hit, type JudgeInput, type Rule } from "../../rules/input.ts";
 
 /** EDAC errors per memory controller, naming the DIMMs (label → audit slot) that carry them. */
 const edacHits = (x: JudgeInput, key: "ue_count" | "ce_count", what: string): Hit[] =>

@@ -1,6 +1,6 @@
 // Verdict rules of one area (InfiniBand / RDMA ports): each row is code, severity, when, action, the source
 // of its threshold, and its check over the typed audit. The engine (bee/audit/verdict.ts) applies the rows.
-import { hit, type Rule } from "./input.ts";
+import { hit, type Rule } from "../../rules/input.ts";
 
 /** Symbol / receive errors since the driver loaded that make an InfiniBand link suspect. */
 export const IB_ERROR_LIMIT = 10;

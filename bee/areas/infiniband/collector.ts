@@ -1,7 +1,7 @@
 // infiniband: InfiniBand / RDMA adapters (ConnectX and others) from /sys/class/infiniband — firmware, PSID,
 // and per port the link state, rate and error counters from the kernel; `mstflint q` (where installed) adds
 // the firmware on flash, to catch an update burned but not yet running. No RDMA adapters: an empty list.
-import type { Collector } from "../collector.ts";
+import type { Collector } from "../../collect/collector.ts";
 import {
   IB_ERROR_COUNTERS,
   parseIbDevice,

@@ -1,8 +1,8 @@
 // network: interfaces with MAC, link state and speed from /sys/class/net, addresses from `ip -j addr`.
-import type { Collector } from "../collector.ts";
+import type { Collector } from "../../collect/collector.ts";
 import { parseIpAddr, parseNetSysfs } from "../../parsers/ip.ts";
 import type { NetInterface, Network } from "../../model/schema.ts";
-import { firstLine } from "../collector.ts";
+import { firstLine } from "../../collect/collector.ts";
 import { type EthtoolInfo, parseEthtoolInfo } from "../../parsers/ethtool.ts";
 
 const NET = "/sys/class/net";

@@ -1,7 +1,7 @@
 // Verdict rules of one area (NVIDIA GPUs, NVLink, NVSwitch fabric (and the SAT-only XID rows)): each row is code, severity, when, action, the source
 // of its threshold, and its check over the typed audit. The engine (bee/audit/verdict.ts) applies the rows.
-import type { Gpu } from "../model/schema.ts";
-import { hit, type Rule } from "./input.ts";
+import type { Gpu } from "../../model/schema.ts";
+import { hit, type Rule } from "../../rules/input.ts";
 
 /** GPUs whose 8-GPU HGX baseboards carry a known number of NVSwitches (by nvidia-smi product name). */
 const NVSWITCH_MODELS: Record<string, RegExp> = {

@@ -1,11 +1,11 @@
 // storage: disks from `lsblk -J -b`, SMART from `smartctl -j -a` per disk, and NVMe identity and
 // health from `nvme id-ctrl` / `nvme smart-log` per controller.
-import type { Collector, CollectorContext } from "../collector.ts";
+import type { Collector, CollectorContext } from "../../collect/collector.ts";
 import { type BlockDevice, isPhysicalDisk, nvmeController, parseLsblk } from "../../parsers/lsblk.ts";
 import { parseSmartctl } from "../../parsers/smartctl.ts";
 import { parseNvmeIdCtrl, parseNvmeSmartLog } from "../../parsers/nvme.ts";
 import type { Disk, NvmeController, Smart, Storage } from "../../model/schema.ts";
-import { firstLine } from "../collector.ts";
+import { firstLine } from "../../collect/collector.ts";
 
 const LSBLK_COLUMNS = "NAME,PATH,TYPE,SIZE,MODEL,SERIAL,VENDOR,REV,TRAN,ROTA,RM,WWN";
 

@@ -1,7 +1,7 @@
 // cpu: sockets from `dmidecode -t 4`, cross-checked with what the kernel sees: /proc/cpuinfo for the model and
 // logical CPUs, sysfs topology for packages and cores.
-import { NO_SMBIOS } from "./board.ts";
-import { type Collector, CollectorStop } from "../collector.ts";
+import { NO_SMBIOS } from "../board/collector.ts";
+import { type Collector, CollectorStop } from "../../collect/collector.ts";
 import { cpuSocketsFromDmi, parseDmidecode } from "../../parsers/dmidecode.ts";
 import { parseCpuinfo, topologyCounts } from "../../parsers/procfs.ts";
 import type { Cpu } from "../../model/schema.ts";

@@ -1,6 +1,6 @@
 // psu: FRU inventory (`ipmitool fru`) and sensor states (`ipmitool sdr elist`); skipped silently when
 // the machine has no IPMI device node.
-import { type Collector, type CollectorContext, CollectorStop } from "../collector.ts";
+import { type Collector, type CollectorContext, CollectorStop } from "../../collect/collector.ts";
 import { parseIpmiFru, parseIpmiSdr } from "../../parsers/ipmitool.ts";
 import type { Psu } from "../../model/schema.ts";
 

@@ -1,6 +1,6 @@
 // Verdict rules of one area (PCIe links, AER, devices that fell off): each row is code, severity, when, action, the source
 // of its threshold, and its check over the typed audit. The engine (bee/audit/verdict.ts) applies the rows.
-import { hit, type Rule } from "./input.ts";
+import { hit, type Rule } from "../../rules/input.ts";
 
 /** Correctable AER errors since boot that make a link suspect. */
 export const AER_CORRECTABLE_LIMIT = 10;

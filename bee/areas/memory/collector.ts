@@ -1,6 +1,6 @@
 // memory: every DIMM slot from `dmidecode -t 17`, MemTotal from /proc/meminfo and EDAC counters.
-import { NO_SMBIOS } from "./board.ts";
-import type { Collector, CollectorContext } from "../collector.ts";
+import { NO_SMBIOS } from "../board/collector.ts";
+import type { Collector, CollectorContext } from "../../collect/collector.ts";
 import { memorySlotsFromDmi, parseDmidecode } from "../../parsers/dmidecode.ts";
 import { parseMeminfo } from "../../parsers/procfs.ts";
 import { clean, int } from "../../lib/text.ts";

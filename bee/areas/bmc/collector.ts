@@ -1,9 +1,9 @@
 // bmc: the BMC's identity and firmware (`ipmitool mc info`) and its System Event Log (`ipmitool sel
 // elist`, the latest SEL_KEEP entries kept); skipped silently when the machine has no IPMI device node.
-import { type Collector, CollectorStop, firstLine } from "../collector.ts";
+import { type Collector, CollectorStop, firstLine } from "../../collect/collector.ts";
 import { parseMcInfo, parseSelElist } from "../../parsers/ipmitool.ts";
 import type { Bmc } from "../../model/schema.ts";
-import { requireIpmi } from "./psu.ts";
+import { requireIpmi } from "../psu/collector.ts";
 
 /** SEL entries kept in the audit (the newest); the count of all of them is kept too. */
 export const SEL_KEEP = 200;

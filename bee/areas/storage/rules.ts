@@ -1,7 +1,7 @@
 // Verdict rules of one area (disks: SMART, NVMe health, self-tests, wear): each row is code, severity, when, action, the source
 // of its threshold, and its check over the typed audit. The engine (bee/audit/verdict.ts) applies the rows.
-import { SMARTCTL_EXIT_BITS } from "../parsers/smartctl.ts";
-import { type Hit, hit, type JudgeInput, type Rule } from "./input.ts";
+import { SMARTCTL_EXIT_BITS } from "../../parsers/smartctl.ts";
+import { type Hit, hit, type JudgeInput, type Rule } from "../../rules/input.ts";
 
 /** Disks whose smartctl exit status has `bit` set. */
 const exitBit = (x: JudgeInput, bit: number): Hit[] =>

@@ -1,11 +1,11 @@
 // nvidia: per-GPU identity and health from `nvidia-smi -q`; skipped when nvidia-smi is absent or the
 // kernel driver is not loaded.
-import { type Collector, CollectorStop, firstLine } from "../collector.ts";
+import { type Collector, CollectorStop, firstLine } from "../../collect/collector.ts";
 import { driverUnavailable, noDevices, parseNvidiaSmiQ } from "../../parsers/nvidia_smi.ts";
 import type { Nvidia } from "../../model/schema.ts";
 import { clean } from "../../lib/text.ts";
 import { parseNvlinkErrors, parseNvlinkStatus, parseTopoMatrix } from "../../parsers/nvlink.ts";
-import type { CollectorContext } from "../collector.ts";
+import type { CollectorContext } from "../../collect/collector.ts";
 
 /** Written by the ISO's bee-nvidia.service on NVSwitch systems: what became of Fabric Manager at boot. */
 const FM_BOOT_STATE = "/run/bee/fabricmanager";

@@ -1,6 +1,6 @@
 // Verdict rules of one area (the BMC: SEL events and SDR temperatures/fans): each row is code, severity, when, action, the source
 // of its threshold, and its check over the typed audit. The engine (bee/audit/verdict.ts) applies the rows.
-import { hit, type Rule, SEL_RECENT_DAYS } from "./input.ts";
+import { hit, type Rule, SEL_RECENT_DAYS } from "../../rules/input.ts";
 
 export const BMC_RULES: Rule[] = [
   {

@@ -1,5 +1,5 @@
 // pcie: every PCI function from `lspci -vmm -D`, with driver, NUMA node and link state from sysfs.
-import type { Collector, CollectorContext } from "../collector.ts";
+import type { Collector, CollectorContext } from "../../collect/collector.ts";
 import { normalizePciAddress, parseLspciVmm } from "../../parsers/lspci.ts";
 import { parsePciSysfs, type PciSysfsAttrs } from "../../parsers/pci_sysfs.ts";
 import type { PciDevice, Pcie } from "../../model/schema.ts";

@@ -1,0 +1,12 @@
+// The board area: its collector, section schema and rules, declared once (see bee/areas/area.ts).
+import type { Area } from "../area.ts";
+import { Board } from "../../model/schema.ts";
+import { board } from "./collector.ts";
+
+export const BOARD_AREA: Area = {
+  name: "board",
+  collector: board,
+  schema: Board,
+  rules: [],
+  rulesRank: 9,
+};
