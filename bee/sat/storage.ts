@@ -39,105 +39,109 @@ function notStarted(
   return { name: job, status: "FAILED", reason: `could not start the ${what} (${how})`, facts };
 }
 
-async function testDisk(
-  ctx: SatContext,
-  name: string,
-  opts: Required<Omit<StorageSatOptions, "signal">>,
-  report: (state: string) => void,
-): Promise<JobResult> {
-  const job = `storage_${summaryKey(name)}`;
-  const dev = `/dev/${name}`;
-  const ctrl = nvmeController(name);
-  const facts: Record<string, string | number | boolean | null> = { device: dev };
-  const t = opts.timeoutMs;
-  const before = await ctx.run(`smartctl-x-before-${name}.json`, "smartctl", ["-x", "-j", dev], {
-    timeoutMs: t,
-  });
-  if (before.kind === "missing") {
-    return { name: job, status: "UNSUPPORTED", reason: "smartctl not found", facts };
-  }
-  if (before.kind !== "exited") {
-    return { name: job, status: "FAILED", reason: `smartctl: ${before.kind}`, facts };
-  }
-  const access = smartAccess(await ctx.read(`smartctl-x-before-${name}.json`), before.code);
-  facts["protocol"] = access.protocol;
-  if (access.unsupported && !ctrl) {
-    return { name: job, status: "UNSUPPORTED", reason: access.unsupported, facts };
-  }
+/** One disk's self-test under way: how to poll it, or the result that ends the job before it starts. */
+type Started = { poll: () => Promise<SelfTestState | null> } | { result: JobResult };
 
-  let state: SelfTestState | null = null;
-  let poll: (() => Promise<SelfTestState | null>) | null = null;
-  if (ctrl) {
-    const base = ctrl.replace("/dev/", "");
-    for (
-      const [file, args] of [
-        [`nvme-smart-log-before-${base}.json`, ["smart-log", ctrl, "-o", "json"]],
-        [`nvme-error-log-${base}.json`, ["error-log", ctrl, "-o", "json"]],
-        [`nvme-id-ctrl-${base}.json`, ["id-ctrl", ctrl, "-o", "json"]],
-      ] as const
-    ) await ctx.run(file, "nvme", [...args], { timeoutMs: t });
-    const id = await ctx.read(`nvme-id-ctrl-${base}.json`);
-    if (!id) {
-      return {
-        name: job,
-        status: "UNSUPPORTED",
-        reason: access.unsupported ?? "nvme-cli could not identify the controller",
-        facts,
-      };
-    }
-    if (!nvmeSupportsSelfTest(id)) {
-      return {
-        name: job,
-        status: "UNSUPPORTED",
-        reason: "controller has no Device Self-test (OACS bit 4)",
-        facts,
-      };
-    }
-    const start = await ctx.run(`nvme-self-test-start-${base}.txt`, "nvme", [
-      "device-self-test",
-      ctrl,
-      "-n",
-      "0xffffffff",
-      "-s",
-      "1",
-    ], { timeoutMs: t });
-    if (start.kind !== "exited" || start.code !== 0) return notStarted(job, "NVMe self-test", start, facts);
-    poll = async () => {
+interface DiskJob {
+  ctx: SatContext;
+  job: string;
+  name: string;
+  dev: string;
+  t: number;
+  facts: Record<string, string | number | boolean | null>;
+}
+
+/** NVMe: the logs before, then a Device Self-test where the controller offers one (OACS bit 4). */
+async function startNvme(d: DiskJob, ctrl: string, unsupported: string | null): Promise<Started> {
+  const { ctx, job, t, facts } = d;
+  const base = ctrl.replace("/dev/", "");
+  for (
+    const [file, args] of [
+      [`nvme-smart-log-before-${base}.json`, ["smart-log", ctrl, "-o", "json"]],
+      [`nvme-error-log-${base}.json`, ["error-log", ctrl, "-o", "json"]],
+      [`nvme-id-ctrl-${base}.json`, ["id-ctrl", ctrl, "-o", "json"]],
+    ] as const
+  ) await ctx.run(file, "nvme", [...args], { timeoutMs: t });
+  const id = await ctx.read(`nvme-id-ctrl-${base}.json`);
+  if (!id) {
+    const reason = unsupported ?? "nvme-cli could not identify the controller";
+    return { result: { name: job, status: "UNSUPPORTED", reason, facts } };
+  }
+  if (!nvmeSupportsSelfTest(id)) {
+    const reason = "controller has no Device Self-test (OACS bit 4)";
+    return { result: { name: job, status: "UNSUPPORTED", reason, facts } };
+  }
+  const start = await ctx.run(`nvme-self-test-start-${base}.txt`, "nvme", [
+    "device-self-test",
+    ctrl,
+    "-n",
+    "0xffffffff",
+    "-s",
+    "1",
+  ], { timeoutMs: t });
+  if (start.kind !== "exited" || start.code !== 0) {
+    return { result: notStarted(job, "NVMe self-test", start, facts) };
+  }
+  return {
+    poll: async () => {
       const r = await ctx.capture("nvme", ["self-test-log", ctrl, "-o", "json"], { timeoutMs: t });
       return r.kind === "exited" && r.code === 0 ? nvmeSelfTest(r.stdout) : null;
+    },
+  };
+}
+
+/** ATA/SCSI: a SMART short self-test where the disk offers one. */
+async function startSmart(d: DiskJob, access: ReturnType<typeof smartAccess>): Promise<Started> {
+  const { ctx, job, dev, name, t, facts } = d;
+  if (access.passed === false) facts["health_before"] = "FAILED";
+  if (!access.selfTest) {
+    return {
+      result: { name: job, status: "UNSUPPORTED", reason: "the disk offers no SMART self-test", facts },
     };
-  } else {
-    if (access.passed === false) facts["health_before"] = "FAILED";
-    if (!access.selfTest) {
-      return { name: job, status: "UNSUPPORTED", reason: "the disk offers no SMART self-test", facts };
-    }
-    const start = await ctx.run(`smartctl-t-short-${name}.json`, "smartctl", ["-t", "short", "-j", dev], {
-      timeoutMs: t,
-    });
-    if (start.kind !== "exited" || (start.code & 0b111) !== 0) {
-      return notStarted(job, "short self-test", start, facts);
-    }
-    const ata = access.protocol === "ata";
-    poll = async () => {
+  }
+  const start = await ctx.run(`smartctl-t-short-${name}.json`, "smartctl", ["-t", "short", "-j", dev], {
+    timeoutMs: t,
+  });
+  if (start.kind !== "exited" || (start.code & 0b111) !== 0) {
+    return { result: notStarted(job, "short self-test", start, facts) };
+  }
+  const ata = access.protocol === "ata";
+  return {
+    poll: async () => {
       const r = await ctx.capture(
         "smartctl",
         ata ? ["-j", "-c", "-l", "selftest", dev] : ["-j", "-l", "selftest", dev],
         { timeoutMs: t },
       );
       return r.kind === "exited" ? (ata ? ataSelfTest(r.stdout) : scsiSelfTest(r.stdout)) : null;
-    };
-  }
-  const limit = Math.max(opts.selfTestTimeoutS, (access.pollingMinutes ?? 0) * 3 * 60);
+    },
+  };
+}
+
+/** Polls until the self-test ends, the limit passes or the SAT is aborted; the last state read. */
+async function waitSelfTest(
+  ctx: SatContext,
+  poll: () => Promise<SelfTestState | null>,
+  pollS: number,
+  limit: number,
+  report: (state: string) => void,
+): Promise<SelfTestState | null> {
+  let state: SelfTestState | null = null;
   const t0 = performance.now();
   while (!ctx.signal.aborted) {
-    await sleep(opts.pollS * 1000, ctx.signal);
+    await sleep(pollS * 1000, ctx.signal);
     if (ctx.signal.aborted) break;
     state = await poll();
     if (state && !state.running) break;
     report(state?.running ? `${state.remainingPct ?? "?"}% left` : "waiting");
     if ((performance.now() - t0) / 1000 > limit) break;
   }
-  // the log and the data after, whatever happened
+  return state;
+}
+
+/** The self-test log and the data after, whatever happened; SMART's overall health after, when readable. */
+async function collectAfter(d: DiskJob, ctrl: string | null): Promise<boolean | null | undefined> {
+  const { ctx, dev, name, t } = d;
   if (ctrl) {
     const base = ctrl.replace("/dev/", "");
     await ctx.run(`nvme-self-test-log-${base}.json`, "nvme", ["self-test-log", ctrl, "-o", "json"], {
@@ -154,30 +158,66 @@ async function testDisk(
   const after = await ctx.run(`smartctl-x-after-${name}.json`, "smartctl", ["-x", "-j", dev], {
     timeoutMs: t,
   });
-  const afterAccess = after.kind === "exited"
-    ? smartAccess(await ctx.read(`smartctl-x-after-${name}.json`), after.code)
-    : null;
-  if (ctx.signal.aborted) return { name: job, status: "FAILED", reason: "aborted", facts };
-  if (!state) return { name: job, status: "FAILED", reason: "self-test status could not be read", facts };
-  if (state.running) {
-    return {
-      name: job,
-      status: "FAILED",
-      reason: `self-test still running after ${Math.round(limit)} s`,
-      facts,
-    };
-  }
+  return after.kind === "exited"
+    ? smartAccess(await ctx.read(`smartctl-x-after-${name}.json`), after.code).passed
+    : undefined;
+}
+
+/** The job's verdict from the final self-test state and SMART health before and after. */
+function judgeDisk(
+  d: DiskJob,
+  state: SelfTestState | null,
+  limit: number,
+  healthBefore: boolean | null | undefined,
+  healthAfter: boolean | null | undefined,
+): JobResult {
+  const { ctx, job, facts } = d;
+  const failed = (reason: string): JobResult => ({ name: job, status: "FAILED", reason, facts });
+  if (ctx.signal.aborted) return failed("aborted");
+  if (!state) return failed("self-test status could not be read");
+  if (state.running) return failed(`self-test still running after ${Math.round(limit)} s`);
   facts["self_test"] = state.text;
-  if (state.passed === false) {
-    return { name: job, status: "FAILED", reason: `self-test: ${state.text}`, facts };
-  }
-  if (afterAccess?.passed === false || access.passed === false) {
-    return { name: job, status: "FAILED", reason: "SMART overall health: FAILED", facts };
-  }
-  if (state.passed === null) {
-    return { name: job, status: "FAILED", reason: `self-test did not complete: ${state.text}`, facts };
-  }
+  if (state.passed === false) return failed(`self-test: ${state.text}`);
+  if (healthAfter === false || healthBefore === false) return failed("SMART overall health: FAILED");
+  if (state.passed === null) return failed(`self-test did not complete: ${state.text}`);
   return { name: job, status: "OK", facts };
+}
+
+async function testDisk(
+  ctx: SatContext,
+  name: string,
+  opts: Required<Omit<StorageSatOptions, "signal">>,
+  report: (state: string) => void,
+): Promise<JobResult> {
+  const d: DiskJob = {
+    ctx,
+    job: `storage_${summaryKey(name)}`,
+    name,
+    dev: `/dev/${name}`,
+    t: opts.timeoutMs,
+    facts: { device: `/dev/${name}` },
+  };
+  const ctrl = nvmeController(name);
+  const before = await ctx.run(`smartctl-x-before-${name}.json`, "smartctl", ["-x", "-j", d.dev], {
+    timeoutMs: d.t,
+  });
+  if (before.kind === "missing") {
+    return { name: d.job, status: "UNSUPPORTED", reason: "smartctl not found", facts: d.facts };
+  }
+  if (before.kind !== "exited") {
+    return { name: d.job, status: "FAILED", reason: `smartctl: ${before.kind}`, facts: d.facts };
+  }
+  const access = smartAccess(await ctx.read(`smartctl-x-before-${name}.json`), before.code);
+  d.facts["protocol"] = access.protocol;
+  if (access.unsupported && !ctrl) {
+    return { name: d.job, status: "UNSUPPORTED", reason: access.unsupported, facts: d.facts };
+  }
+  const started = ctrl ? await startNvme(d, ctrl, access.unsupported ?? null) : await startSmart(d, access);
+  if ("result" in started) return started.result;
+  const limit = Math.max(opts.selfTestTimeoutS, (access.pollingMinutes ?? 0) * 3 * 60);
+  const state = await waitSelfTest(ctx, started.poll, opts.pollS, limit, report);
+  const healthAfter = await collectAfter(d, ctrl);
+  return judgeDisk(d, state, limit, access.passed, healthAfter);
 }
 
 /** Plans `bee sat storage` after listing the disks. */

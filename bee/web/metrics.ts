@@ -8,12 +8,45 @@ function label(v: unknown): string {
   return String(v ?? "").slice(0, 200).replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 }
 
+type Metric = (name: string, help: string, rows: [Record<string, unknown>, number | null][]) => void;
+
+/** SAT results: counts per kind and status, and the newest run per kind — no label per archive. */
+function satMetrics(metric: Metric, sats: SatArchive[]): void {
+  const counts = new Map<string, number>();
+  const newest = new Map<string, SatArchive>();
+  for (const a of sats) {
+    const kind = a.summary?.["kind"] ?? "unknown";
+    const status = a.overall_status ?? "UNKNOWN";
+    counts.set(`${kind}\0${status}`, (counts.get(`${kind}\0${status}`) ?? 0) + 1);
+    const n = newest.get(kind);
+    if (!n || (a.mtime?.getTime() ?? 0) > (n.mtime?.getTime() ?? 0)) newest.set(kind, a);
+  }
+  metric(
+    "bee_sat_runs",
+    "SAT archives on this machine by kind and overall status",
+    [...counts].map(([k, n]) => {
+      const [kind, status] = k.split("\0");
+      return [{ kind, status }, n];
+    }),
+  );
+  metric(
+    "bee_sat_last_result",
+    "1 for the overall status of the newest SAT of each kind",
+    [...newest].map(([kind, a]) => [{ kind, status: a.overall_status ?? "UNKNOWN" }, 1]),
+  );
+  metric(
+    "bee_sat_last_timestamp_seconds",
+    "when the newest SAT of each kind finished (archive time)",
+    [...newest].map(([kind, a]) => [{ kind }, a.mtime ? a.mtime.getTime() / 1000 : null]),
+  );
+}
+
 /** Metrics text (format 0.0.4). `audit` is null when there is no valid audit. */
 export function renderMetrics(audit: Audit | null, sats: SatArchive[]): string {
   const out: string[] = [];
   // every series once: rows whose labels come out the same (two findings of one code on one component, or
   // labels equal after bounding) are summed into one series — Prometheus rejects a repeated series
-  const metric = (name: string, help: string, rows: [Record<string, unknown>, number | null][]) => {
+  const metric: Metric = (name, help, rows) => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
     const series = new Map<string, number>();
     for (const [labels, v] of rows) {
@@ -90,33 +123,6 @@ export function renderMetrics(audit: Audit | null, sats: SatArchive[]): string {
       g((x) => x.remapped_rows.pending === null ? null : Number(x.remapped_rows.pending)),
     );
   }
-  // SAT results: counts per kind and status, and the newest run per kind — no label per archive
-  const counts = new Map<string, number>();
-  const newest = new Map<string, SatArchive>();
-  for (const a of sats) {
-    const kind = a.summary?.["kind"] ?? "unknown";
-    const status = a.overall_status ?? "UNKNOWN";
-    counts.set(`${kind}\0${status}`, (counts.get(`${kind}\0${status}`) ?? 0) + 1);
-    const n = newest.get(kind);
-    if (!n || (a.mtime?.getTime() ?? 0) > (n.mtime?.getTime() ?? 0)) newest.set(kind, a);
-  }
-  metric(
-    "bee_sat_runs",
-    "SAT archives on this machine by kind and overall status",
-    [...counts].map(([k, n]) => {
-      const [kind, status] = k.split("\0");
-      return [{ kind, status }, n];
-    }),
-  );
-  metric(
-    "bee_sat_last_result",
-    "1 for the overall status of the newest SAT of each kind",
-    [...newest].map(([kind, a]) => [{ kind, status: a.overall_status ?? "UNKNOWN" }, 1]),
-  );
-  metric(
-    "bee_sat_last_timestamp_seconds",
-    "when the newest SAT of each kind finished (archive time)",
-    [...newest].map(([kind, a]) => [{ kind }, a.mtime ? a.mtime.getTime() / 1000 : null]),
-  );
+  satMetrics(metric, sats);
   return out.join("\n") + "\n";
 }
