@@ -2,6 +2,7 @@
 // known-good machine's audit; `bee expect --check FILE` validates an order file against its schema.
 import { Command } from "commander";
 import type { Audit } from "../model/schema.ts";
+import { ORDER_CATEGORIES } from "../model/expect.ts";
 import { loadAudit } from "../model/load.ts";
 import { expectFromAudit, expectYaml } from "../expect/from_audit.ts";
 import { loadExpect } from "../expect/load.ts";
@@ -31,7 +32,7 @@ export function expectCommand(): Command {
     .action(async (opts: { fromAudit?: string; output?: string; check?: string }) => {
       if (opts.check) {
         const e = await loadExpect(opts.check);
-        const n = (["cpus", "memory", "disks", "gpus", "nics", "psus"] as const)
+        const n = ORDER_CATEGORIES
           .map((k) => `${k} ${e[k]?.reduce((s, l) => s + l.count, 0) ?? "-"}`).join(", ");
         console.log(forTerminal(`${opts.check}: valid${e.name ? ` (${e.name})` : ""}: ${n}`));
         return;

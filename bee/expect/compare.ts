@@ -3,7 +3,13 @@
 // hit of one of the `bom.*` rule rows — missing or extra parts, other firmware, slow links, parts bee
 // could not see. Pure: audit data and expectation in, hits out.
 import type { Hardware } from "../model/schema.ts";
-import type { Expect, OnDiff } from "../model/expect.ts";
+import {
+  type Expect,
+  type OnDiff,
+  ORDER_CATEGORIES,
+  ORDER_CATEGORY_SOURCE,
+  type OrderCategory,
+} from "../model/expect.ts";
 
 type Hw = Omit<Hardware, "summary">;
 type Sev = "WARN" | "FAIL";
@@ -235,86 +241,115 @@ function psuParts(hw: Hw): Part[] | null {
   return [...ents].sort().map((e) => ({ where: e, what: `PSU ${e}`, props: { model: null } }));
 }
 
-function lineSpecs(e: Expect): LineSpec[] {
-  const specs: LineSpec[] = [];
-  const base = (
-    category: string,
-    index: number,
-    l: { count: number; on_missing?: OnDiff; on_extra?: OnDiff; on_firmware?: OnDiff },
-    describe: string,
-  ) => ({
-    category,
-    index,
-    count: l.count,
-    describe: `${l.count} × ${describe}`,
-    onMissing: sev(l.on_missing, "FAIL"),
-    onExtra: sev(l.on_extra, "FAIL"),
-    onFirmware: sev(l.on_firmware, "WARN"),
-  });
-  const words = (...xs: (string | false | undefined | null)[]) => xs.filter(Boolean).join(" ") || "any";
-  (e.cpus ?? []).forEach((l, i) =>
-    specs.push({
-      ...base("cpus", i, l, words(l.model, l.cores !== undefined && `${l.cores} cores`)),
-      tests: [
-        ...(l.model ? [(p: Part) => contains(p.props.model!, l.model!)] : []),
-        ...(l.cores !== undefined
-          ? [(p: Part) => p.props.cores === null ? null : p.props.cores === l.cores]
-          : []),
-      ],
-      firmware: [],
-    })
-  );
-  (e.memory ?? []).forEach((l, i) =>
-    specs.push({
-      ...base(
-        "memory",
-        i,
-        l,
-        words(
-          l.size_gb !== undefined && `${l.size_gb} GB`,
-          l.type,
-          l.speed_mts !== undefined && `${l.speed_mts} MT/s`,
-          l.manufacturer,
-          l.part_number,
-        ),
+type LineBase = { count: number; on_missing?: OnDiff; on_extra?: OnDiff; on_firmware?: OnDiff };
+
+/** What every order line has: its place, its count, its description and its on_* settings. */
+const base = (category: string, index: number, l: LineBase, describe: string) => ({
+  category,
+  index,
+  count: l.count,
+  describe: `${l.count} × ${describe}`,
+  onMissing: sev(l.on_missing, "FAIL"),
+  onExtra: sev(l.on_extra, "FAIL"),
+  onFirmware: sev(l.on_firmware, "WARN"),
+});
+const words = (...xs: (string | false | undefined | null)[]) => xs.filter(Boolean).join(" ") || "any";
+
+const cpuSpecs = (e: Expect): LineSpec[] =>
+  (e.cpus ?? []).map((l, i) => ({
+    ...base("cpus", i, l, words(l.model, l.cores !== undefined && `${l.cores} cores`)),
+    tests: [
+      ...(l.model ? [(p: Part) => contains(p.props.model!, l.model!)] : []),
+      ...(l.cores !== undefined
+        ? [(p: Part) => p.props.cores === null ? null : p.props.cores === l.cores]
+        : []),
+    ],
+    firmware: [],
+  }));
+
+const memorySpecs = (e: Expect): LineSpec[] =>
+  (e.memory ?? []).map((l, i) => ({
+    ...base(
+      "memory",
+      i,
+      l,
+      words(
+        l.size_gb !== undefined && `${l.size_gb} GB`,
+        l.type,
+        l.speed_mts !== undefined && `${l.speed_mts} MT/s`,
+        l.manufacturer,
+        l.part_number,
       ),
-      tests: [
-        ...(l.size_gb !== undefined ? [(p: Part) => within(p.props.size_gb!, l.size_gb!, 0.01)] : []),
-        ...(l.speed_mts !== undefined
-          ? [(p: Part) => p.props.speed_mts === null ? null : p.props.speed_mts === l.speed_mts]
-          : []),
-        ...(l.type ? [(p: Part) => equalsCi(p.props.type!, l.type!)] : []),
-        ...(l.part_number ? [(p: Part) => contains(p.props.part_number!, l.part_number!)] : []),
-        ...(l.manufacturer ? [(p: Part) => contains(p.props.manufacturer!, l.manufacturer!)] : []),
-      ],
-      firmware: [],
-    })
+    ),
+    tests: [
+      ...(l.size_gb !== undefined ? [(p: Part) => within(p.props.size_gb!, l.size_gb!, 0.01)] : []),
+      ...(l.speed_mts !== undefined
+        ? [(p: Part) => p.props.speed_mts === null ? null : p.props.speed_mts === l.speed_mts]
+        : []),
+      ...(l.type ? [(p: Part) => equalsCi(p.props.type!, l.type!)] : []),
+      ...(l.part_number ? [(p: Part) => contains(p.props.part_number!, l.part_number!)] : []),
+      ...(l.manufacturer ? [(p: Part) => contains(p.props.manufacturer!, l.manufacturer!)] : []),
+    ],
+    firmware: [],
+  }));
+
+const diskSpecs = (e: Expect): LineSpec[] =>
+  (e.disks ?? []).map((l, i) => ({
+    ...base("disks", i, l, words(l.model, l.size_gb !== undefined && `${l.size_gb} GB`, l.transport)),
+    tests: [
+      ...(l.model ? [(p: Part) => contains(p.props.model!, l.model!)] : []),
+      ...(l.size_gb !== undefined ? [(p: Part) => within(p.props.size_gb!, l.size_gb!, 0.02)] : []),
+      ...(l.transport ? [(p: Part) => equalsCi(p.props.transport!, l.transport!)] : []),
+    ],
+    firmware: l.firmware ? [{ label: "firmware", prop: "firmware", want: l.firmware }] : [],
+  }));
+
+const gpuSpecs = (e: Expect): LineSpec[] =>
+  (e.gpus ?? []).map((l, i) => ({
+    ...base("gpus", i, l, words(l.model, l.memory_gib !== undefined && `${l.memory_gib} GiB`)),
+    tests: [
+      ...(l.model ? [(p: Part) => contains(p.props.model!, l.model!)] : []),
+      ...(l.memory_gib !== undefined ? [(p: Part) => within(p.props.memory_gib!, l.memory_gib!, 0.1)] : []),
+    ],
+    firmware: [
+      ...(l.vbios ? [{ label: "VBIOS", prop: "vbios", want: l.vbios }] : []),
+      ...(l.inforom ? [{ label: "InfoROM", prop: "inforom", want: l.inforom }] : []),
+    ],
+  }));
+
+/** The link speed an order's NIC line asks for, against every port of the adapters it claimed. */
+function linkHits(index: number, speedGbps: number, onLink: Sev, claimed: Part[]): BomHit[] {
+  const want = speedGbps * 1000;
+  const component = `bom:nics#${index + 1}`;
+  return claimed.flatMap((p) =>
+    (JSON.parse(String(p.props.links)) as {
+      port: string;
+      mbps: number | null;
+      carrier: boolean | null;
+      known: boolean;
+    }[])
+      .flatMap((pt): BomHit[] => {
+        if (!pt.known) return [];
+        if (pt.carrier === false || pt.mbps === null || pt.mbps <= 0) {
+          const message = `${pt.port} (${p.props.model}): no link; the order says ${speedGbps} Gb/s`;
+          return [{ code: "bom.link", component, message, severity: onLink }];
+        }
+        return pt.mbps < want
+          ? [{
+            code: "bom.link",
+            component,
+            message: `${pt.port} (${p.props.model}): link at ${
+              pt.mbps / 1000
+            } Gb/s, the order says ${speedGbps} Gb/s`,
+            severity: onLink,
+          }]
+          : [];
+      })
   );
-  (e.disks ?? []).forEach((l, i) =>
-    specs.push({
-      ...base("disks", i, l, words(l.model, l.size_gb !== undefined && `${l.size_gb} GB`, l.transport)),
-      tests: [
-        ...(l.model ? [(p: Part) => contains(p.props.model!, l.model!)] : []),
-        ...(l.size_gb !== undefined ? [(p: Part) => within(p.props.size_gb!, l.size_gb!, 0.02)] : []),
-        ...(l.transport ? [(p: Part) => equalsCi(p.props.transport!, l.transport!)] : []),
-      ],
-      firmware: l.firmware ? [{ label: "firmware", prop: "firmware", want: l.firmware }] : [],
-    })
-  );
-  (e.gpus ?? []).forEach((l, i) =>
-    specs.push({
-      ...base("gpus", i, l, words(l.model, l.memory_gib !== undefined && `${l.memory_gib} GiB`)),
-      tests: [
-        ...(l.model ? [(p: Part) => contains(p.props.model!, l.model!)] : []),
-        ...(l.memory_gib !== undefined ? [(p: Part) => within(p.props.memory_gib!, l.memory_gib!, 0.1)] : []),
-      ],
-      firmware: [
-        ...(l.vbios ? [{ label: "VBIOS", prop: "vbios", want: l.vbios }] : []),
-        ...(l.inforom ? [{ label: "InfoROM", prop: "inforom", want: l.inforom }] : []),
-      ],
-    })
-  );
-  (e.nics ?? []).forEach((l, i) => {
+}
+
+const nicSpecs = (e: Expect): LineSpec[] =>
+  (e.nics ?? []).map((l, i) => {
     const onLink = sev(l.on_link, "WARN");
     const spec: LineSpec = {
       ...base("nics", i, l, words(l.model, l.ports !== undefined && `${l.ports}-port`)),
@@ -325,129 +360,174 @@ function lineSpecs(e: Expect): LineSpec[] {
       firmware: l.firmware ? [{ label: "firmware", prop: "firmware", want: l.firmware }] : [],
     };
     if (l.speed_gbps !== undefined && onLink) {
-      const want = l.speed_gbps * 1000;
-      spec.extra = (claimed) =>
-        claimed.flatMap((p) =>
-          (JSON.parse(String(p.props.links)) as {
-            port: string;
-            mbps: number | null;
-            carrier: boolean | null;
-            known: boolean;
-          }[])
-            .flatMap((pt) => {
-              if (!pt.known) return [];
-              if (pt.carrier === false || pt.mbps === null || pt.mbps <= 0) {
-                return [{
-                  code: "bom.link" as const,
-                  component: `bom:nics#${i + 1}`,
-                  message: `${pt.port} (${p.props.model}): no link; the order says ${l.speed_gbps} Gb/s`,
-                  severity: onLink,
-                }];
-              }
-              return pt.mbps < want
-                ? [{
-                  code: "bom.link" as const,
-                  component: `bom:nics#${i + 1}`,
-                  message: `${pt.port} (${p.props.model}): link at ${
-                    pt.mbps / 1000
-                  } Gb/s, the order says ${l.speed_gbps} Gb/s`,
-                  severity: onLink,
-                }]
-                : [];
-            })
-        );
+      spec.extra = (claimed) => linkHits(i, l.speed_gbps!, onLink, claimed);
     }
-    specs.push(spec);
+    return spec;
   });
-  (e.psus ?? []).forEach((l, i) =>
-    specs.push({
-      ...base("psus", i, l, words(l.model, "PSU")),
-      tests: l.model ? [(p: Part) => contains(p.props.model!, l.model!)] : [],
-      firmware: [],
-    })
-  );
-  return specs;
-}
 
-const CATEGORY_SOURCE: Record<string, string> = {
-  cpus: "the cpu collector",
-  memory: "the memory collector (dmidecode)",
-  disks: "the storage collector",
-  gpus: "the nvidia and pcie collectors",
-  nics: "the pcie collector",
-  psus: "the psu collector (IPMI)",
-};
+const psuSpecs = (e: Expect): LineSpec[] =>
+  (e.psus ?? []).map((l, i) => ({
+    ...base("psus", i, l, words(l.model, "PSU")),
+    tests: l.model ? [(p: Part) => contains(p.props.model!, l.model!)] : [],
+    firmware: [],
+  }));
+
+/** The order's lines, category by category, with the tests a machine part must pass to fill them. */
+function lineSpecs(e: Expect): LineSpec[] {
+  return [...cpuSpecs(e), ...memorySpecs(e), ...diskSpecs(e), ...gpuSpecs(e), ...nicSpecs(e), ...psuSpecs(e)];
+}
 
 const list = (ps: Part[], n = 6) =>
   ps.slice(0, n).map((p) => `${p.where}: ${p.what}`).join("; ") +
   (ps.length > n ? `; … ${ps.length - n} more` : "");
 
-/** Every difference between the machine (audit sections) and the order. */
-export function compareExpect(hw: Hw, e: Expect): BomHit[] {
+/** System manufacturer and product against the order. */
+function systemHits(hw: Hw, e: Expect): BomHit[] {
   const hits: BomHit[] = [];
-  const parts = machineParts(hw);
   const sys = hw.board?.system;
-  if (e.system) {
-    const s = sev(e.system.on_mismatch, "FAIL");
-    for (const key of ["manufacturer", "product"] as const) {
-      const want = e.system[key];
-      if (!want || !s) continue;
-      const have = sys?.[key] ?? null;
-      if (have === null) {
-        hits.push({
-          code: "bom.unchecked",
-          component: "bom:system",
-          message: `system ${key} not read; the order says "${want}"`,
-          severity: "WARN",
-        });
-      } else if (!contains(have, want)) {
-        hits.push({
-          code: "bom.system",
-          component: "bom:system",
-          message: `system ${key} is "${have}", the order says "${want}"`,
-          severity: s,
-        });
-      }
+  const s = e.system ? sev(e.system.on_mismatch, "FAIL") : null;
+  if (!e.system || !s) return hits;
+  for (const key of ["manufacturer", "product"] as const) {
+    const want = e.system[key];
+    if (!want) continue;
+    const have = sys?.[key] ?? null;
+    if (have === null) {
+      const message = `system ${key} not read; the order says "${want}"`;
+      hits.push({ code: "bom.unchecked", component: "bom:system", message, severity: "WARN" });
+    } else if (!contains(have, want)) {
+      const message = `system ${key} is "${have}", the order says "${want}"`;
+      hits.push({ code: "bom.system", component: "bom:system", message, severity: s });
     }
   }
-  const fwCheck = (component: string, label: string, have: string | null, want: string, s: Sev | null) => {
-    if (!s) return;
-    if (have === null) {
-      hits.push({
-        code: "bom.unchecked",
-        component,
-        message: `${label} not read; the order says ${want}`,
-        severity: "WARN",
-      });
-    } else if (lc(have) !== lc(want)) {
+  return hits;
+}
+
+/** One firmware version against the order (not read: unchecked). */
+function firmwareHit(
+  component: string,
+  label: string,
+  have: string | null,
+  want: string,
+  s: Sev | null,
+): BomHit[] {
+  if (!s) return [];
+  if (have === null) {
+    return [{
+      code: "bom.unchecked",
+      component,
+      message: `${label} not read; the order says ${want}`,
+      severity: "WARN",
+    }];
+  }
+  return lc(have) !== lc(want)
+    ? [{
+      code: "bom.firmware",
+      component,
+      message: `${label} is ${have}, the order says ${want}`,
+      severity: s,
+    }]
+    : [];
+}
+
+/** A line's firmware checks over the parts it claimed. */
+function lineFirmwareHits(l: LineSpec, component: string, claimed: Part[]): BomHit[] {
+  const hits: BomHit[] = [];
+  if (!l.onFirmware) return hits;
+  for (const f of l.firmware) {
+    const unknown = claimed.filter((p) => p.props[f.prop] === null);
+    const other = claimed.filter((p) =>
+      p.props[f.prop] !== null && lc(String(p.props[f.prop])) !== lc(f.want)
+    );
+    if (other.length) {
       hits.push({
         code: "bom.firmware",
         component,
-        message: `${label} is ${have}, the order says ${want}`,
-        severity: s,
+        message: `${f.label} ${f.want} ordered; ${other.length} differ: ${
+          other.slice(0, 6).map((p) => `${p.where} ${p.props[f.prop]}`).join(", ")
+        }${other.length > 6 ? ", …" : ""}`,
+        severity: l.onFirmware,
       });
     }
-  };
+    if (unknown.length) {
+      hits.push({
+        code: "bom.unchecked",
+        component,
+        message: `${f.label} of ${unknown.length} part(s) not read (${
+          list(unknown, 3)
+        }); the order says ${f.want}`,
+        severity: "WARN",
+      });
+    }
+  }
+  return hits;
+}
+
+/** The lines of one category against the parts the machine has: each line claims the parts that fit it. */
+function categoryHits(category: OrderCategory, lines: LineSpec[], have: Part[]): BomHit[] {
+  const hits: BomHit[] = [];
+  let free = [...have];
+  for (const l of lines) {
+    const component = `bom:${category}#${l.index + 1}`;
+    const claimed = free.filter((p) => l.tests.every((t) => t(p) !== false));
+    free = free.filter((p) => !claimed.includes(p));
+    if (claimed.length < l.count && l.onMissing) {
+      hits.push({
+        code: "bom.missing",
+        component,
+        message: `ordered ${l.describe}, found ${claimed.length}${
+          claimed.length ? ` (${list(claimed, 4)})` : ""
+        }`,
+        severity: l.onMissing,
+      });
+    }
+    if (claimed.length > l.count && l.onExtra) {
+      hits.push({
+        code: "bom.extra",
+        component,
+        message: `ordered ${l.describe}, found ${claimed.length} (${
+          list(claimed.slice(l.count))
+        } beyond the order)`,
+        severity: l.onExtra,
+      });
+    }
+    hits.push(...lineFirmwareHits(l, component, claimed));
+    if (l.extra) hits.push(...l.extra(claimed));
+  }
+  if (free.length) {
+    const message = `${free.length} not in the order: ${list(free)}`;
+    hits.push({ code: "bom.extra", component: `bom:${category}`, message, severity: "FAIL" });
+  }
+  return hits;
+}
+
+/** Every difference between the machine (audit sections) and the order. */
+export function compareExpect(hw: Hw, e: Expect): BomHit[] {
+  const hits: BomHit[] = [...systemHits(hw, e)];
   if (e.bios) {
-    fwCheck(
-      "bom:bios",
-      "BIOS version",
-      hw.board?.bios.version ?? null,
-      e.bios.version,
-      sev(e.bios.on_firmware, "WARN"),
+    hits.push(
+      ...firmwareHit(
+        "bom:bios",
+        "BIOS version",
+        hw.board?.bios.version ?? null,
+        e.bios.version,
+        sev(e.bios.on_firmware, "WARN"),
+      ),
     );
   }
   if (e.bmc) {
-    fwCheck(
-      "bom:bmc",
-      "BMC firmware",
-      hw.bmc?.info?.firmware ?? null,
-      e.bmc.firmware,
-      sev(e.bmc.on_firmware, "WARN"),
+    hits.push(
+      ...firmwareHit(
+        "bom:bmc",
+        "BMC firmware",
+        hw.bmc?.info?.firmware ?? null,
+        e.bmc.firmware,
+        sev(e.bmc.on_firmware, "WARN"),
+      ),
     );
   }
+  const parts = machineParts(hw);
   const specs = lineSpecs(e);
-  for (const category of ["cpus", "memory", "disks", "gpus", "nics", "psus"]) {
+  for (const category of ORDER_CATEGORIES) {
     const lines = specs.filter((s) => s.category === category);
     if (!lines.length) continue;
     const have = parts[category];
@@ -455,74 +535,12 @@ export function compareExpect(hw: Hw, e: Expect): BomHit[] {
       hits.push({
         code: "bom.unchecked",
         component: `bom:${category}`,
-        message: `${category} not checked: ${CATEGORY_SOURCE[category]} returned nothing`,
+        message: `${category} not checked: ${ORDER_CATEGORY_SOURCE[category]} returned nothing`,
         severity: "WARN",
       });
       continue;
     }
-    let free = [...have];
-    for (const l of lines) {
-      const component = `bom:${category}#${l.index + 1}`;
-      const claimed = free.filter((p) => l.tests.every((t) => t(p) !== false));
-      free = free.filter((p) => !claimed.includes(p));
-      if (claimed.length < l.count && l.onMissing) {
-        hits.push({
-          code: "bom.missing",
-          component,
-          message: `ordered ${l.describe}, found ${claimed.length}${
-            claimed.length ? ` (${list(claimed, 4)})` : ""
-          }`,
-          severity: l.onMissing,
-        });
-      }
-      if (claimed.length > l.count && l.onExtra) {
-        hits.push({
-          code: "bom.extra",
-          component,
-          message: `ordered ${l.describe}, found ${claimed.length} (${
-            list(claimed.slice(l.count))
-          } beyond the order)`,
-          severity: l.onExtra,
-        });
-      }
-      if (l.onFirmware) {
-        for (const f of l.firmware) {
-          const unknown = claimed.filter((p) => p.props[f.prop] === null);
-          const other = claimed.filter((p) =>
-            p.props[f.prop] !== null && lc(String(p.props[f.prop])) !== lc(f.want)
-          );
-          if (other.length) {
-            hits.push({
-              code: "bom.firmware",
-              component,
-              message: `${f.label} ${f.want} ordered; ${other.length} differ: ${
-                other.slice(0, 6).map((p) => `${p.where} ${p.props[f.prop]}`).join(", ")
-              }${other.length > 6 ? ", …" : ""}`,
-              severity: l.onFirmware,
-            });
-          }
-          if (unknown.length) {
-            hits.push({
-              code: "bom.unchecked",
-              component,
-              message: `${f.label} of ${unknown.length} part(s) not read (${
-                list(unknown, 3)
-              }); the order says ${f.want}`,
-              severity: "WARN",
-            });
-          }
-        }
-      }
-      if (l.extra) hits.push(...l.extra(claimed));
-    }
-    if (free.length) {
-      hits.push({
-        code: "bom.extra",
-        component: `bom:${category}`,
-        message: `${free.length} not in the order: ${list(free)}`,
-        severity: "FAIL",
-      });
-    }
+    hits.push(...categoryHits(category, lines, have));
   }
   return hits;
 }

@@ -100,3 +100,17 @@ export function expectJsonSchema(): Record<string, unknown> {
     ...schema,
   };
 }
+
+/** The part categories an order lists, in the order they are compared and reported. */
+export const ORDER_CATEGORIES = ["cpus", "memory", "disks", "gpus", "nics", "psus"] as const;
+export type OrderCategory = typeof ORDER_CATEGORIES[number];
+
+/** Where the audit reads each category (named when that area read nothing). */
+export const ORDER_CATEGORY_SOURCE: Record<OrderCategory, string> = {
+  cpus: "the cpu collector",
+  memory: "the memory collector (dmidecode)",
+  disks: "the storage collector",
+  gpus: "the nvidia and pcie collectors",
+  nics: "the pcie collector",
+  psus: "the psu collector (IPMI)",
+};
