@@ -13,6 +13,8 @@ import { planStorage } from "../sat/storage.ts";
 import { killAllGroups } from "../lib/exec.ts";
 import { forTerminal } from "../lib/text.ts";
 import { notReplaceable } from "../lib/atomic_write.ts";
+import { onTermSignals } from "../lib/signals.ts";
+import { writeSatStatus } from "../sat/status.ts";
 
 /**
  * SIGINT/SIGTERM from the very start (GPU list, fresh audit): the tools running are killed and the SAT
@@ -20,16 +22,26 @@ import { notReplaceable } from "../lib/atomic_write.ts";
  */
 function earlyAbort(): { signal: AbortSignal; done(): void } {
   const c = new AbortController();
-  const sigs: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-  const hs = sigs.map((sig) => {
-    const h = () => {
-      c.abort(sig);
-      killAllGroups();
-    };
-    Deno.addSignalListener(sig, h);
-    return [sig, h] as const;
+  const done = onTermSignals((sig) => {
+    c.abort(sig);
+    killAllGroups();
   });
-  return { signal: c.signal, done: () => hs.forEach(([sig, h]) => Deno.removeSignalListener(sig, h)) };
+  return { signal: c.signal, done };
+}
+
+/**
+ * Runs one `bee sat` kind; a SAT that ends without an archive (a bad override, the SAT lock, a full disk…)
+ * still leaves its final status record, with the error, for whoever watches the status file.
+ */
+async function withFinalStatus(o: CommonOpts, kind: string, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (e) {
+    if (o.statusFile && e instanceof UserError) {
+      await writeSatStatus(o.statusFile, { kind, done: true, archive: null, error: `bee: ${e.message}` });
+    }
+    throw e;
+  }
 }
 
 interface CommonOpts {
@@ -162,24 +174,28 @@ export function satCommand(): Command {
       )
       .option("--duration <time>", "stress duration: 10m, 1h, 8h, 24h or seconds (default 10m)", durationArg)
       .option("--gpus <list>", "GPU indices to test, e.g. 0,2 (default: all)", gpusArg)
-      .action(async (o: CommonOpts & { duration?: number; gpus?: number[] }) => {
-        const early = earlyAbort();
-        const plan = await planNvidia({
-          durationS: o.duration ?? null,
-          gpus: o.gpus ?? null,
-          env: overrides(),
-          signal: early.signal,
-        });
-        await execute(plan, o, early);
-      }),
+      .action((o: CommonOpts & { duration?: number; gpus?: number[] }) =>
+        withFinalStatus(o, "nvidia", async () => {
+          const early = earlyAbort();
+          const plan = await planNvidia({
+            durationS: o.duration ?? null,
+            gpus: o.gpus ?? null,
+            env: overrides(),
+            signal: early.signal,
+          });
+          await execute(plan, o, early);
+        })
+      ),
   );
   sat.addCommand(
     common(new Command("memory"))
       .description("memtester over free memory (BEE_MEMTESTER_SIZE_MB, BEE_MEMTESTER_PASSES override)")
-      .action(async (o: CommonOpts) => {
-        const early = earlyAbort();
-        await execute(await planMemory({ env: overrides() }), o, early);
-      }),
+      .action((o: CommonOpts) =>
+        withFinalStatus(o, "memory", async () => {
+          const early = earlyAbort();
+          await execute(await planMemory({ env: overrides() }), o, early);
+        })
+      ),
   );
   sat.addCommand(
     common(new Command("storage"))
@@ -191,14 +207,16 @@ export function satCommand(): Command {
         pollArg,
         600,
       )
-      .action(async (o: CommonOpts & { poll: number; selfTestTimeout: number }) => {
-        const early = earlyAbort();
-        await execute(
-          await planStorage({ pollS: o.poll, selfTestTimeoutS: o.selfTestTimeout, signal: early.signal }),
-          o,
-          early,
-        );
-      }),
+      .action((o: CommonOpts & { poll: number; selfTestTimeout: number }) =>
+        withFinalStatus(o, "storage", async () => {
+          const early = earlyAbort();
+          await execute(
+            await planStorage({ pollS: o.poll, selfTestTimeoutS: o.selfTestTimeout, signal: early.signal }),
+            o,
+            early,
+          );
+        })
+      ),
   );
   sat.action(() => {
     throw new UserError("name a kind: bee sat nvidia | memory | storage (see bee sat --help)", 2);

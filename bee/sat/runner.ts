@@ -5,7 +5,8 @@
 import { type ProcOptions, type ProcResult, runProc } from "../lib/proc.ts";
 import type { ExecResult } from "../lib/exec.ts";
 import { LiveMachine, type Machine, type MachineCall } from "../lib/machine.ts";
-import { atomicWrite } from "../lib/atomic_write.ts";
+import { onTermSignals } from "../lib/signals.ts";
+import { type SatStatus, writeSatStatus } from "./status.ts";
 import { writeTarGz } from "../lib/tar.ts";
 import { archiveTag, safeHost } from "../lib/names.ts";
 import { UserError } from "../lib/errors.ts";
@@ -247,15 +248,8 @@ export async function takeSatLock(
   };
 }
 
-async function runLocked(
-  plan: SatPlan,
-  opts: RunSatOptions,
-  started: Date,
-  base: string,
-  now: () => Date,
-): Promise<SatOutcome> {
-  const { folder, dir } = await claimFolder(opts.outDir, base);
-
+/** Aborts the SAT on SIGINT/SIGTERM or the caller's signal; remembers the first reason. */
+function abortWiring(opts: RunSatOptions) {
   const controller = new AbortController();
   let abortedBy: string | null = null;
   const abort = (why: string) => {
@@ -263,80 +257,150 @@ async function runLocked(
     abortedBy = why;
     controller.abort(why);
   };
-  const onSig = (sig: "SIGINT" | "SIGTERM") => () => abort(sig);
-  const handlers = { SIGINT: onSig("SIGINT"), SIGTERM: onSig("SIGTERM") } as const;
-  for (const [s, h] of Object.entries(handlers)) Deno.addSignalListener(s as Deno.Signal, h);
+  const stopListening = onTermSignals(abort);
   const external = () =>
     abort(typeof opts.signal?.reason === "string" ? opts.signal.reason : "abort requested");
   opts.signal?.addEventListener("abort", external, { once: true });
   if (opts.signal?.aborted) external();
-
-  const plannedS = plan.jobs.reduce((s, j) => s + j.plannedS, 0);
-  const t0 = performance.now();
-  let current = { index: 0, name: "", detail: "", live: {} as Record<string, unknown> };
-  const isTty = (() => {
-    try {
-      return Deno.stderr.isTerminal();
-    } catch {
-      return false;
-    }
-  })();
-  const sink = opts.onProgress ?? ((line: string, final: boolean) => {
-    Deno.stderr.writeSync(enc.encode(isTty && !final ? `\r\x1b[K${line.slice(0, 200)}` : `${line}\n`));
-  });
-  const line = () => {
-    const el = (performance.now() - t0) / 1000;
-    return `bee sat ${plan.kind}: ${hms(el)} / ${
-      hms(plannedS)
-    }  [${current.index}/${plan.jobs.length}] ${current.name}${current.detail ? ` — ${current.detail}` : ""}`;
+  return {
+    controller,
+    abortedBy: () => abortedBy,
+    release() {
+      stopListening();
+      opts.signal?.removeEventListener("abort", external);
+    },
   };
-  const writeStatus = async (extra: Record<string, unknown> = {}) => {
-    if (!opts.statusFile) return;
-    const status = {
-      kind: plan.kind,
-      folder,
-      elapsed_s: Math.round((performance.now() - t0) / 1000),
-      planned_s: plannedS,
-      job: current.name,
-      job_index: current.index,
-      jobs: plan.jobs.length,
-      detail: current.detail,
-      aborting: abortedBy !== null,
-      ...current.live,
+}
+
+/** What the SAT is doing now, shown as a progress line on stderr and written to the status file. */
+class Reporter {
+  current = { index: 0, name: "", detail: "", live: {} as Record<string, unknown> };
+  readonly t0 = performance.now();
+  readonly plannedS: number;
+  private tick: ReturnType<typeof setInterval> | null = null;
+  private readonly isTty: boolean;
+  private readonly sink: (line: string, final: boolean) => void;
+
+  constructor(
+    readonly plan: SatPlan,
+    readonly folder: string,
+    readonly statusFile: string | null,
+    readonly aborting: () => boolean,
+    onProgress?: (line: string, final: boolean) => void,
+  ) {
+    this.plannedS = plan.jobs.reduce((s, j) => s + j.plannedS, 0);
+    this.isTty = (() => {
+      try {
+        return Deno.stderr.isTerminal();
+      } catch {
+        return false;
+      }
+    })();
+    this.sink = onProgress ?? ((line: string, final: boolean) => {
+      Deno.stderr.writeSync(enc.encode(this.isTty && !final ? `\r\x1b[K${line.slice(0, 200)}` : `${line}\n`));
+    });
+  }
+
+  elapsedS(): number {
+    return (performance.now() - this.t0) / 1000;
+  }
+
+  line(): string {
+    const c = this.current;
+    return `bee sat ${this.plan.kind}: ${hms(this.elapsedS())} / ${
+      hms(this.plannedS)
+    }  [${c.index}/${this.plan.jobs.length}] ${c.name}${c.detail ? ` — ${c.detail}` : ""}`;
+  }
+
+  show(): void {
+    this.sink(this.line(), false);
+  }
+
+  async status(extra: SatStatus = {}): Promise<void> {
+    if (!this.statusFile) return;
+    await writeSatStatus(this.statusFile, {
+      kind: this.plan.kind,
+      folder: this.folder,
+      elapsed_s: Math.round(this.elapsedS()),
+      planned_s: this.plannedS,
+      job: this.current.name,
+      job_index: this.current.index,
+      jobs: this.plan.jobs.length,
+      detail: this.current.detail,
+      aborting: this.aborting(),
+      ...this.current.live,
       ...extra,
-    };
-    await atomicWrite(opts.statusFile, JSON.stringify(status) + "\n").catch(() => {});
-  };
-  let lastPrinted = 0;
-  const tick = setInterval(() => {
-    const el = performance.now() - t0;
-    if (isTty || el - lastPrinted >= 10_000) {
-      lastPrinted = el;
-      sink(line(), false);
-    }
-    writeStatus();
-  }, 1000);
+    });
+  }
 
-  const satLog: string[] = [];
-  const log = (l: string) => satLog.push(`${new Date().toISOString()} ${l}`);
-  const commands: string[] = (plan.planCalls ?? []).filter((c) => c.op === "run").map((c) =>
-    `(plan) ${(c.duration_ms / 1000).toFixed(1)}s ${c.outcome} :: ${c.target}`
-  );
-  const machine = opts.machine ?? new LiveMachine();
-  const ctx: SatContext = {
+  /** Every second: the status file; the progress line every second on a terminal, else every 10 s. */
+  start(): void {
+    let lastPrinted = 0;
+    this.tick = setInterval(() => {
+      const el = performance.now() - this.t0;
+      if (this.isTty || el - lastPrinted >= 10_000) {
+        lastPrinted = el;
+        this.show();
+      }
+      this.status();
+    }, 1000);
+  }
+
+  stop(): void {
+    if (this.tick !== null) clearInterval(this.tick);
+    this.tick = null;
+  }
+}
+
+/** Reads a file of the work folder back (bounded), "" when absent. */
+async function readBounded(path: string, maxBytes: number): Promise<string> {
+  try {
+    const f = await Deno.open(path, { read: true });
+    try {
+      const buf = new Uint8Array(maxBytes);
+      let n = 0;
+      while (n < maxBytes) {
+        const r = await f.read(buf.subarray(n));
+        if (r === null) break;
+        n += r;
+      }
+      return new TextDecoder().decode(buf.subarray(0, n));
+    } finally {
+      f.close();
+    }
+  } catch {
+    return "";
+  }
+}
+
+/** The context jobs run in: commands into the work folder (logged), captures, reads, writes, progress. */
+function makeContext(
+  dir: string,
+  plan: SatPlan,
+  signal: AbortSignal,
+  machine: Machine,
+  reporter: Reporter,
+  commands: string[],
+  log: (l: string) => void,
+): SatContext {
+  const logged = (r: { durationMs: number; command: string }, how: string, tail: string) =>
+    commands.push(
+      `${new Date().toISOString()} ${(r.durationMs / 1000).toFixed(1)}s ${how} :: ${r.command}${tail}`,
+    );
+  return {
     dir,
-    signal: controller.signal,
+    signal,
     env: plan.env ?? {},
     progress(detail, live) {
-      current.detail = detail.slice(0, 160);
-      if (live) current.live = live;
+      reporter.current.detail = detail.slice(0, 160);
+      if (live) reporter.current.live = live;
     },
     log,
     async run(file, cmd, args, o) {
       const r = await runProc(cmd, args, {
         ...o,
         env: { ...plan.env, ...o.env },
-        signal: o.signal ?? controller.signal,
+        signal: o.signal ?? signal,
         stdoutPath: file === null ? null : `${dir}/${file}`,
       });
       const how = r.kind === "missing"
@@ -344,62 +408,37 @@ async function runLocked(
         : r.kind === "denied"
         ? `cannot start: ${r.message}`
         : `${r.kind} code=${r.code}${r.signal ? ` signal=${r.signal}` : ""}`;
-      commands.push(
-        `${new Date().toISOString()} ${(r.durationMs / 1000).toFixed(1)}s ${how} :: ${r.command}${
-          file ? ` > ${file}` : ""
-        }`,
-      );
+      logged(r, how, file ? ` > ${file}` : "");
       return r;
     },
     async capture(cmd, args, o) {
-      const r = await machine.run(cmd, args, {
-        timeoutMs: o.timeoutMs,
-        env: plan.env,
-        signal: controller.signal,
-      });
-      const how = r.kind === "exited" ? `exited code=${r.code}` : r.kind;
-      commands.push(
-        `${new Date().toISOString()} ${(r.durationMs / 1000).toFixed(1)}s ${how} :: ${r.command} (captured)`,
-      );
+      const r = await machine.run(cmd, args, { timeoutMs: o.timeoutMs, env: plan.env, signal });
+      logged(r, r.kind === "exited" ? `exited code=${r.code}` : r.kind, " (captured)");
       return r;
     },
-    async read(file, maxBytes = 64 * 1024 * 1024) {
-      try {
-        const f = await Deno.open(`${dir}/${file}`, { read: true });
-        try {
-          const buf = new Uint8Array(maxBytes);
-          let n = 0;
-          while (n < maxBytes) {
-            const r = await f.read(buf.subarray(n));
-            if (r === null) break;
-            n += r;
-          }
-          return new TextDecoder().decode(buf.subarray(0, n));
-        } finally {
-          f.close();
-        }
-      } catch {
-        return "";
-      }
-    },
+    read: (file, maxBytes = 64 * 1024 * 1024) => readBounded(`${dir}/${file}`, maxBytes),
     async write(file, data) {
       await Deno.writeTextFile(`${dir}/${file}`, data);
     },
   };
+}
 
-  log(`bee ${BEE_VERSION} sat ${plan.kind} on ${opts.host}; ${plan.jobs.length} jobs, planned ${plannedS} s`);
-  if (opts.audit.text !== null) await ctx.write("audit.json", opts.audit.text);
-  log(`audit: ${opts.audit.source}`);
-
+/** Runs the jobs in order; a job that throws is FAILED with its message; after an abort nothing else runs. */
+async function runJobs(
+  plan: SatPlan,
+  ctx: SatContext,
+  reporter: Reporter,
+  log: (l: string) => void,
+): Promise<JobResult[]> {
   const results: JobResult[] = [];
   for (const [i, job] of plan.jobs.entries()) {
-    current = { index: i + 1, name: job.name, detail: "", live: current.live };
-    if (controller.signal.aborted) {
+    reporter.current = { index: i + 1, name: job.name, detail: "", live: reporter.current.live };
+    if (ctx.signal.aborted) {
       results.push({ name: job.name, status: "FAILED", reason: "aborted before it started" });
       continue;
     }
-    sink(line(), false);
-    writeStatus();
+    reporter.show();
+    reporter.status();
     log(`job ${job.name}: start`);
     let got: JobResult[];
     try {
@@ -408,15 +447,89 @@ async function runLocked(
     } catch (e) {
       got = [{ name: job.name, status: "FAILED", reason: `internal error: ${(e as Error).message ?? e}` }];
     }
-    if (controller.signal.aborted) {
+    if (ctx.signal.aborted) {
       // whatever the job concluded, it did not run to its end
       got = got.map((g) => (g.status === "FAILED" ? g : { ...g, status: "FAILED", reason: "aborted" }));
     }
     for (const g of got) log(`job ${g.name}: ${g.status}${g.reason ? ` (${g.reason})` : ""}`);
     results.push(...got);
   }
-  clearInterval(tick);
+  return results;
+}
 
+/** summary.txt first, then sat.log and commands.log; the archive; the work folder removed once it is safe. */
+async function writeArchive(
+  opts: RunSatOptions,
+  ctx: SatContext,
+  folder: string,
+  reporter: Reporter,
+  texts: { summary: string; satLog: string[]; commands: string[] },
+): Promise<string> {
+  const archive = `${opts.outDir}/${folder}.tar.gz`;
+  try {
+    await ctx.write("summary.txt", texts.summary);
+    await ctx.write("sat.log", texts.satLog.join("\n") + "\n");
+    await ctx.write("commands.log", texts.commands.join("\n") + (texts.commands.length ? "\n" : ""));
+    // summary.txt first: readers find the verdict without reading the logs
+    await writeTarGz(archive, ctx.dir, folder, ["summary.txt", "sat.log"]);
+  } catch (e) {
+    // nothing is lost: the work folder with every log stays, and bee says so
+    const error = `archive not written (${
+      (e as Error).message.split("\n")[0]!.slice(0, 200)
+    }); results kept in ${ctx.dir}`;
+    await reporter.status({
+      done: true,
+      overall_status: "FAILED",
+      overall_reason: "archive not written",
+      archive: null,
+      error,
+    });
+    throw new UserError(error);
+  }
+  await Deno.remove(ctx.dir, { recursive: true }).catch(() => {});
+  return archive;
+}
+
+async function runLocked(
+  plan: SatPlan,
+  opts: RunSatOptions,
+  started: Date,
+  base: string,
+  now: () => Date,
+): Promise<SatOutcome> {
+  const { folder, dir } = await claimFolder(opts.outDir, base);
+  const wiring = abortWiring(opts);
+  const reporter = new Reporter(
+    plan,
+    folder,
+    opts.statusFile ?? null,
+    () => wiring.abortedBy() !== null,
+    opts.onProgress,
+  );
+  reporter.start();
+  const satLog: string[] = [];
+  const log = (l: string) => satLog.push(`${new Date().toISOString()} ${l}`);
+  const commands: string[] = (plan.planCalls ?? []).filter((c) => c.op === "run").map((c) =>
+    `(plan) ${(c.duration_ms / 1000).toFixed(1)}s ${c.outcome} :: ${c.target}`
+  );
+  const ctx = makeContext(
+    dir,
+    plan,
+    wiring.controller.signal,
+    opts.machine ?? new LiveMachine(),
+    reporter,
+    commands,
+    log,
+  );
+  log(
+    `bee ${BEE_VERSION} sat ${plan.kind} on ${opts.host}; ${plan.jobs.length} jobs, planned ${reporter.plannedS} s`,
+  );
+  if (opts.audit.text !== null) await ctx.write("audit.json", opts.audit.text);
+  log(`audit: ${opts.audit.source}`);
+  const results = await runJobs(plan, ctx, reporter, log);
+  reporter.stop();
+
+  const abortedBy = wiring.abortedBy();
   let status = overallStatus(results);
   let reason: string | null = null;
   if (abortedBy) {
@@ -427,7 +540,6 @@ async function runLocked(
     reason = results.filter((r) => r.status === status).map((r) => `${r.name}: ${r.reason ?? ""}`).join("; ")
       .slice(0, 400);
   }
-  const finished = now();
   const summary = renderSummary(
     {
       bee_version: BEE_VERSION,
@@ -435,8 +547,8 @@ async function runLocked(
       host: opts.host,
       system_serial: opts.audit.serial,
       started_utc: started.toISOString(),
-      finished_utc: finished.toISOString(),
-      duration_s: Math.round((performance.now() - t0) / 1000),
+      finished_utc: now().toISOString(),
+      duration_s: Math.round(reporter.elapsedS()),
       audit: opts.audit.source,
       aborted_by: abortedBy,
       ...plan.facts,
@@ -444,29 +556,9 @@ async function runLocked(
     results,
     { status, reason: reason ?? undefined },
   );
-  for (const [s, h] of Object.entries(handlers)) Deno.removeSignalListener(s as Deno.Signal, h);
-  opts.signal?.removeEventListener("abort", external);
-  const archive = `${opts.outDir}/${folder}.tar.gz`;
-  try {
-    await ctx.write("summary.txt", summary);
-    await ctx.write("sat.log", satLog.join("\n") + "\n");
-    await ctx.write("commands.log", commands.join("\n") + (commands.length ? "\n" : ""));
-    // summary.txt first: readers find the verdict without reading the logs
-    await writeTarGz(archive, dir, folder, ["summary.txt", "sat.log"]);
-  } catch (e) {
-    // nothing is lost: the work folder with every log stays, and bee says so
-    await writeStatus({
-      done: true,
-      overall_status: "FAILED",
-      overall_reason: "archive not written",
-      archive: null,
-    });
-    throw new UserError(
-      `archive not written (${(e as Error).message.split("\n")[0]!.slice(0, 200)}); results kept in ${dir}`,
-    );
-  }
-  await Deno.remove(dir, { recursive: true }).catch(() => {});
-  await writeStatus({ done: true, overall_status: status, overall_reason: reason, archive });
+  wiring.release();
+  const archive = await writeArchive(opts, ctx, folder, reporter, { summary, satLog, commands });
+  await reporter.status({ done: true, overall_status: status, overall_reason: reason, archive, error: null });
   return { archive, status, reason, jobs: results, aborted: abortedBy, summary };
 }
 

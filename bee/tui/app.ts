@@ -21,15 +21,9 @@ function describeSat(s: SatLockInfo): string {
   );
 }
 import { parseSummary } from "../sat/summary.ts";
-import {
-  fit,
-  hardwareScreen,
-  networkScreen,
-  resultScreen,
-  runningScreen,
-  type SatStatus,
-  stripAnsi,
-} from "./screens.ts";
+import { fit, hardwareScreen, networkScreen, resultScreen, runningScreen, stripAnsi } from "./screens.ts";
+import { readSatStatus } from "../sat/status.ts";
+import { runProc } from "../lib/proc.ts";
 
 export interface TuiOptions {
   runtime: "livecd" | "host";
@@ -137,15 +131,11 @@ function onPath(tool: string): boolean {
   return false;
 }
 
-async function readStatus(path: string): Promise<SatStatus | null> {
-  try {
-    return JSON.parse(await Deno.readTextFile(path)) as SatStatus;
-  } catch {
-    return null;
-  }
-}
-
-/** Runs `bee sat <args>` in the background with the running screen; returns the archive path. */
+/**
+ * Runs `bee sat <args>` in the background with the running screen, through the same process tracking as
+ * every command bee runs (its own process group, SIGTERM to abort, swept when it ends). What came of it is
+ * read from its final status record (archive or error) — never from its stdout or stderr.
+ */
 async function runSat(o: TuiOptions, args: string[], title: string, useNvtop: boolean): Promise<void> {
   const held = await runningSat(o.satLock);
   if (held) {
@@ -157,41 +147,33 @@ async function runSat(o: TuiOptions, args: string[], title: string, useNvtop: bo
   }
   const work = await Deno.makeTempDir({ prefix: "bee-tui-" });
   const statusFile = `${work}/status.json`;
-  const log = await Deno.open(`${work}/sat.log`, { write: true, create: true });
-  const child = new Deno.Command("/bin/sh", {
-    args: [
-      o.bee,
-      "sat",
-      ...args,
-      "--out",
-      o.satDir,
-      "--audit",
-      o.audit,
-      "--status-file",
-      statusFile,
-      "--lock",
-      o.satLock,
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    detached: true, // terminal signals (Ctrl-C in nvtop) must not reach the test
-  }).spawn();
-  let stdout = "";
-  const outDone = (async () => {
-    for await (const c of child.stdout.pipeThrough(new TextDecoderStream())) stdout += c;
-  })();
-  child.stderr.pipeTo(log.writable).catch(() => {});
+  const abort = new AbortController();
   let exited = false;
-  const status = child.status.then((s) => {
-    exited = true;
-    return s;
-  });
+  const proc = runProc("/bin/sh", [
+    o.bee,
+    "sat",
+    ...args,
+    "--out",
+    o.satDir,
+    "--audit",
+    o.audit,
+    "--status-file",
+    statusFile,
+    "--lock",
+    o.satLock,
+  ], {
+    timeoutMs: 8 * 24 * 3600 * 1000,
+    signal: abort.signal,
+    // after "abort", bee sat stops its job and still writes the archive: it gets the time it needs
+    graceMs: 30 * 60 * 1000,
+    stdoutPath: `${work}/sat.out`,
+    stderrPath: `${work}/sat.log`,
+  }).finally(() => exited = true);
   const nvtop = useNvtop && onPath("nvtop");
   if (nvtop) await foreground("nvtop", []);
   while (!exited) {
     clear();
-    write(runningScreen(await readStatus(statusFile), { nvtop, title }).join("\n") + "\n");
+    write(runningScreen(await readSatStatus(statusFile), { nvtop, title }).join("\n") + "\n");
     const k = await readKey(1000);
     if (exited) break;
     if (k === "o" && nvtop) await foreground("nvtop", []);
@@ -199,41 +181,36 @@ async function runSat(o: TuiOptions, args: string[], title: string, useNvtop: bo
       const yes = await ask((ctx) =>
         confirm({ message: "Abort the test? The archive is still written.", default: false }, ctx)
       );
-      if (yes) {
-        try {
-          Deno.kill(child.pid, "SIGTERM");
-        } catch { /* already gone */ }
-      }
+      if (yes) abort.abort();
     }
   }
-  const exit = await status;
-  await outDone;
-  const last = stdout.trimEnd().split("\n").at(-1) ?? "";
-  const archive = last.startsWith("archive: ") ? last.slice("archive: ".length) : "";
-  // bee sat's own words when it could not produce a result (bad override, SAT lock, full disk…)
-  let errors: string[] = [];
-  if (!archive || exit.code !== 0) {
-    const err = await Deno.readTextFile(`${work}/sat.log`).catch(() => "");
-    const said = err.split(/[\r\n]+/).filter((l) => /^(bee|error)[: ]/.test(l));
-    errors = (said.length ? said : err.trim().split(/[\r\n]+/).slice(-5)).slice(-5);
-    if (!archive && !errors.length) errors = [`bee sat exited ${exit.code} without an archive`];
-  }
+  const r = await proc;
+  const final = await readSatStatus(statusFile);
+  const archive = final?.archive ?? "";
+  const errors = final?.error
+    ? [final.error]
+    : archive
+    ? []
+    : [`bee sat ended (${r.kind}${"code" in r ? ` ${r.code}` : ""}) without an archive or a final status`];
+  await Deno.remove(work, { recursive: true }).catch(() => {});
+  await pager(await resultOf(archive, errors));
+}
+
+/** The result screen of an archive: its summary and terminal chart (unknown when unreadable). */
+async function resultOf(archive: string, errors: string[]): Promise<string[]> {
   let summary: Record<string, string> = {};
   let chart: string | null = null;
   try {
-    const s = await extractFromTarGz(archive, "/summary.txt");
+    const s = archive ? await extractFromTarGz(archive, "/summary.txt") : null;
     if (s) summary = parseSummary(new TextDecoder().decode(s));
-    const c = await extractFromTarGz(archive, "/gpu-metrics-term.txt");
+    const c = archive ? await extractFromTarGz(archive, "/gpu-metrics-term.txt") : null;
     if (c) chart = new TextDecoder().decode(c);
   } catch { /* shown as unknown */ }
-  await Deno.remove(work, { recursive: true }).catch(() => {});
-  await pager(
-    resultScreen(
-      summary,
-      color() ? chart : (chart === null ? null : stripAnsi(chart)),
-      archive || "(none)",
-      errors,
-    ),
+  return resultScreen(
+    summary,
+    color() ? chart : (chart === null ? null : stripAnsi(chart)),
+    archive || "(none)",
+    errors,
   );
 }
 

@@ -4,6 +4,7 @@
 import type { Audit } from "../model/schema.ts";
 import { terminalSummary } from "../audit/report.ts";
 import { forTerminal } from "../lib/text.ts";
+import type { SatStatus } from "../sat/status.ts";
 
 /** One line made safe for a terminal (control characters dropped, SGR colours kept), cut to `width`. */
 export function fit(s: string, width = 80): string {
@@ -35,26 +36,7 @@ function hms(s: number): string {
 }
 
 /** The SAT status file as the runner writes it. */
-export interface SatStatus {
-  kind?: string;
-  elapsed_s?: number;
-  planned_s?: number;
-  job?: string;
-  job_index?: number;
-  jobs?: number;
-  detail?: string;
-  aborting?: boolean;
-  done?: boolean;
-  overall_status?: string;
-  archive?: string;
-  metrics?: {
-    gpu: number;
-    temperature_c: number | null;
-    utilization_pct: number | null;
-    power_w: number | null;
-    sm_clock_mhz: number | null;
-  }[];
-}
+export type { SatStatus };
 
 const n = (
   v: number | null | undefined,
