@@ -9,6 +9,7 @@ import { UserError } from "../lib/errors.ts";
 import { LiveMachine, type Machine, RecordingMachine, SnapshotMachine } from "../lib/machine.ts";
 import { killAllGroups } from "../lib/exec.ts";
 import { forTerminal } from "../lib/text.ts";
+import { exitCodeFor, onTermSignals } from "../lib/signals.ts";
 import { loadExpect } from "../expect/load.ts";
 import type { Expect } from "../model/expect.ts";
 import type { Audit } from "../model/schema.ts";
@@ -99,19 +100,11 @@ async function auditWithSignals(
   expect: Awaited<ReturnType<typeof orderFor>>,
 ) {
   const abort = new AbortController();
-  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-  const onSignal = (sig: Deno.Signal) => () => {
+  const stopListening = onTermSignals((sig) => {
     abort.abort(sig);
     killAllGroups();
     progress(`bee audit: ${sig}: stopped, every tool it started killed; no audit written`);
-    Deno.exit(sig === "SIGINT" ? 130 : 143);
-  };
-  const handlers = signals.map((sig) => {
-    const h = onSignal(sig);
-    try {
-      Deno.addSignalListener(sig, h);
-    } catch { /* not supported here */ }
-    return [sig, h] as const;
+    Deno.exit(exitCodeFor(sig));
   });
   try {
     return await runAudit({
@@ -128,11 +121,7 @@ async function auditWithSignals(
         ),
     });
   } finally {
-    for (const [sig, h] of handlers) {
-      try {
-        Deno.removeSignalListener(sig, h);
-      } catch { /* not supported */ }
-    }
+    stopListening();
     killAllGroups(); // anything a tool left behind
   }
 }

@@ -6,6 +6,7 @@ import { PATHS } from "../lib/paths.ts";
 import { ExitStatus, UserError } from "../lib/errors.ts";
 import { exec } from "../lib/exec.ts";
 import { forTerminal } from "../lib/text.ts";
+import { exitCodeFor, onTermSignals } from "../lib/signals.ts";
 import { auditOrNull } from "../model/load.ts";
 import { bundleFiles, bundleName } from "../export/bundle.ts";
 import { ExportAborted, exportTo } from "../export/copy.ts";
@@ -77,20 +78,14 @@ async function mountStick(stick: UsbTarget): Promise<string> {
 /** SIGINT/SIGTERM during an export: the copy stops, its partial folder goes, the stick is synced and unmounted. */
 function exportSignals(): { signal: AbortSignal; done(): void } {
   const c = new AbortController();
-  const sigs: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-  const hs = sigs.map((sig) => {
-    const h = () => c.abort(sig);
-    Deno.addSignalListener(sig, h);
-    return [sig, h] as const;
-  });
-  return { signal: c.signal, done: () => hs.forEach(([sig, h]) => Deno.removeSignalListener(sig, h)) };
+  return { signal: c.signal, done: onTermSignals((sig) => c.abort(sig)) };
 }
 
 /** One line and exit 130/143 after a signal, or the error as it was. */
 function stopped(e: unknown, where: string): never {
   if (e instanceof ExportAborted) {
     say(`bee export: ${e.signal}: stopped; the partial export was removed${where}`);
-    throw new ExitStatus(e.signal === "SIGINT" ? 130 : 143);
+    throw new ExitStatus(exitCodeFor(e.signal === "SIGINT" ? "SIGINT" : "SIGTERM"));
   }
   throw e;
 }
