@@ -4,6 +4,7 @@ import { makeHandler } from "../web/handler.ts";
 import { PATHS } from "../lib/paths.ts";
 import { UserError } from "../lib/errors.ts";
 import { serveHttp, type Server } from "../web/server.ts";
+import { onTermSignals } from "../lib/signals.ts";
 
 /** Splits `host:port` (IPv6 as `[::]:80`). */
 export function parseListen(v: string): { hostname: string; port: number } {
@@ -59,13 +60,7 @@ export function webCommand(): Command {
       } catch (e) {
         throw new UserError(`cannot listen on ${hostname}:${port}: ${(e as Error).message}`);
       }
-      const stop = () => server.shutdown();
-      try {
-        Deno.addSignalListener("SIGTERM", stop);
-        Deno.addSignalListener("SIGINT", stop);
-      } catch {
-        // signals not available: the process ends when killed
-      }
+      onTermSignals(() => server.shutdown());
       await server.finished;
     });
 }
