@@ -10,7 +10,7 @@ import {
   cudaNotInitialised,
   fabricBlocker,
   fabricNotReady,
-} from "../bee/sat/nvidia_fabric.ts";
+} from "../bee/sat/nvidia/fabric.ts";
 import { parseNvidiaSmiQ } from "../bee/parsers/nvidia_smi.ts";
 import { fixture } from "./helpers.ts";
 

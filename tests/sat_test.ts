@@ -21,7 +21,7 @@ import { parseNvidiaSmiQ } from "../bee/parsers/nvidia_smi.ts";
 import { memtesterSizeMb, parseMemtester } from "../bee/sat/memory.ts";
 import { ataSelfTest, scsiSelfTest, smartAccess } from "../bee/parsers/smartctl.ts";
 import { nvmeSelfTest, nvmeSupportsSelfTest } from "../bee/parsers/nvme.ts";
-import { parseDuration, parseGpuList, parseGpuSelection } from "../bee/sat/nvidia.ts";
+import { parseDuration, parseGpuList, parseGpuSelection } from "../bee/sat/nvidia/plan.ts";
 import { parseMeminfo } from "../bee/parsers/procfs.ts";
 import { readAllTarGz, writeTarGz } from "../bee/lib/tar.ts";
 import { archiveTag } from "../bee/sat/runner.ts";

@@ -7,7 +7,7 @@ import { ExitStatus, UserError } from "../lib/errors.ts";
 import { runAudit } from "../audit/run.ts";
 import { loadAudit } from "../model/load.ts";
 import { archiveTag, runSat, type SatPlan } from "../sat/runner.ts";
-import { parseDuration, parseGpuSelection, planNvidia } from "../sat/nvidia.ts";
+import { parseDuration, parseGpuSelection, planNvidia } from "../sat/nvidia/plan.ts";
 import { planMemory } from "../sat/memory.ts";
 import { planStorage } from "../sat/storage.ts";
 import { killAllGroups } from "../lib/exec.ts";

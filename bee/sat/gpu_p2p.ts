@@ -5,7 +5,7 @@
 import type { ProcResult } from "../lib/proc.ts";
 import type { JobResult } from "./summary.ts";
 import { physicalIndex } from "./gpu_stress.ts";
-import { cudaNotInitialised } from "./nvidia_fabric.ts";
+import { cudaNotInitialised } from "./nvidia/fabric.ts";
 
 /** A pair below this share of the median of its kind (same topo connection) is a broken path. */
 export const P2P_MIN_RATIO = 0.5;

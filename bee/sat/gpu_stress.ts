@@ -3,7 +3,7 @@
 // result for every selected GPU, found no mismatches or errors, and exited 0 — never on exit 0 alone.
 import type { ProcResult } from "../lib/proc.ts";
 import type { JobResult } from "./summary.ts";
-import { cudaNotInitialised } from "./nvidia_fabric.ts";
+import { cudaNotInitialised } from "./nvidia/fabric.ts";
 
 type Json = Record<string, unknown>;
 

@@ -9,7 +9,7 @@ import { LiveMachine } from "../lib/machine.ts";
 const machine = new LiveMachine();
 import { loadAudit } from "../model/load.ts";
 import { parseIpAddr } from "../parsers/ip.ts";
-import { parseGpuList } from "../sat/nvidia.ts";
+import { parseGpuList } from "../sat/nvidia/plan.ts";
 import { extractFromTarGz } from "../lib/tar.ts";
 import { listSatArchives } from "../sat/archives.ts";
 import { runningSat, type SatLockInfo } from "../sat/runner.ts";

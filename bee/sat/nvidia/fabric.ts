@@ -2,9 +2,9 @@
 // every CUDA call fails with error 802, "system not yet initialized". A SAT run then says why its CUDA jobs
 // did not run (UNSUPPORTED, with the reason) instead of failing healthy GPUs. Pure functions, and one thin
 // preflight that asks the machine.
-import type { Machine } from "../lib/machine.ts";
-import type { Gpu } from "../model/schema.ts";
-import { clean } from "../lib/text.ts";
+import type { Machine } from "../../lib/machine.ts";
+import type { Gpu } from "../../model/schema.ts";
+import { clean } from "../../lib/text.ts";
 
 /** NVSwitch functions (NVIDIA vendor 10de, PCI class 0680 "other bridge") in `lspci -n -d 10de:` output. */
 export function countNvswitches(lspciN: string): number {
