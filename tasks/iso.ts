@@ -18,21 +18,18 @@ import {
   copyTree,
   ensureBaseImage,
   ensureBuilderImage,
-  hashTree,
-  isoDenoJson,
   motdText,
   releaseText,
   removeTree,
-  sha256Hex,
 } from "./iso/steps.ts";
 import { loadVersions, splitKernelAbi, type Versions } from "./iso/versions.ts";
-import { buildNvidia, type NvidiaBuilt, stageNvidia } from "./iso/nvidia_stage.ts";
+import { buildNvidia, type NvidiaBuilt } from "./iso/nvidia_stage.ts";
+import { stageImage } from "./iso/stage.ts";
 import { nvidiaPins } from "./iso/nvidia.ts";
 import { parseExpect } from "../bee/expect/load.ts";
 import type { ContainerSetup } from "./iso/container.ts";
 
 const repo = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
-const VENDOR_TOOLS = ["storcli64", "sas2ircu", "sas3ircu", "ssacli", "arcconf"];
 
 function cacheRoot(): string {
   const env = Deno.env.toObject();
@@ -191,55 +188,13 @@ async function build(o: Options): Promise<string> {
     say("NVIDIA_SOURCE=none: an image without NVIDIA parts");
   }
 
-  // stage the overlay (iso/overlay stays untouched)
+  // stage the image (iso/overlay stays untouched): tasks/iso/stage.ts, one function per source
   const stage = `${dist}/iso-stage`;
-  const inputs = await step("stage overlay", async () => {
-    await removeTree(stage);
-    await copyTree(`${repo}/iso/overlay`, stage);
-    const lib = `${stage}/usr/local/lib/bee`;
-    await Deno.mkdir(`${lib}/bin`, { recursive: true });
-    await Deno.copyFile(bundle.path, `${lib}/bee.js`);
-    await Deno.copyFile(denoBin, `${lib}/deno`);
-    await Deno.chmod(`${lib}/deno`, 0o755);
-    await Deno.writeTextFile(`${lib}/deno.json`, isoDenoJson(await Deno.readTextFile(`${repo}/deno.json`)));
-    await Deno.copyFile(`${repo}/bin/bee`, `${lib}/bin/bee`);
-    await Deno.chmod(`${lib}/bin/bee`, 0o755);
-    await Deno.mkdir(`${stage}/usr/local/bin`, { recursive: true });
-    await Deno.symlink("../lib/bee/bin/bee", `${stage}/usr/local/bin/bee`);
-    if (keys) {
-      await Deno.mkdir(`${stage}/root/.ssh`, { recursive: true, mode: 0o700 });
-      await Deno.writeTextFile(`${stage}/root/.ssh/authorized_keys`, keys, { mode: 0o600 });
-    } else {
-      await Deno.mkdir(`${stage}/etc/bee`, { recursive: true });
-      await Deno.writeTextFile(`${stage}/etc/bee/ssh-password-login`, "built without SSH keys\n");
-    }
-    if (expectText !== null) {
-      // bee audit compares with it at every boot (PATHS.expect); its content is part of the input hash
-      await Deno.mkdir(`${stage}/etc/bee`, { recursive: true });
-      await Deno.writeTextFile(`${stage}/etc/bee/expect.yaml`, expectText, { mode: 0o644 });
-      say(`expected bill of materials ${o.expect} → /etc/bee/expect.yaml`);
-    }
-    for (const t of VENDOR_TOOLS) {
-      const src = `${repo}/iso/vendor/${t}`;
-      if (await Deno.stat(src).catch(() => null)) {
-        await Deno.copyFile(src, `${stage}/usr/local/bin/${t}`);
-        await Deno.chmod(`${stage}/usr/local/bin/${t}`, 0o755);
-        say(`vendor tool ${t} added`);
-      }
-    }
-    if (nvidia) await stageNvidia(nvidia, stage);
-    // what decides the image: the staged tree, the live-build tree (VERSIONS, Dockerfile), the mirrors
-    return await sha256Hex(
-      [
-        await hashTree(stage),
-        // the smoke test runs against a booted image; it is not part of it
-        await hashTree(`${repo}/iso/builder`, (rel) => rel === "smoketest.sh"),
-        v.mirror,
-        v.securityMirror,
-        v.squashfsCompression,
-      ].join("\n"),
-    );
-  }, (h) => `inputs ${h.slice(0, 16)}`);
+  const inputs = await step(
+    "stage the image",
+    () => stageImage({ repo, stage, bundle: bundle.path, deno: denoBin, keys, expectText, nvidia, say }, v),
+    (h) => `inputs ${h.slice(0, 16)}`,
+  );
 
   const out = o.out ?? `${dist}/bee-${BEE_VERSION}-amd64.iso`;
   const cached = `${cache}/images/${inputs}.iso`;
@@ -248,6 +203,25 @@ async function build(o: Options): Promise<string> {
     return out;
   }
 
+  await liveBuild({ o, v, stage, inputs, keys: !!keys, nvidia, dist, cache, cached, out, logFile });
+  return out;
+}
+
+/** Writes /etc/bee-release and the motd, runs live-build in its work dir, and caches and publishes the ISO. */
+async function liveBuild(x: {
+  o: Options;
+  v: Versions;
+  stage: string;
+  inputs: string;
+  keys: boolean;
+  nvidia: NvidiaBuilt | null;
+  dist: string;
+  cache: string;
+  cached: string;
+  out: string;
+  logFile: string;
+}): Promise<void> {
+  const { o, v, stage, inputs, nvidia, dist, cache, cached, out, logFile } = x;
   const commit = await gitCommit();
   const builtAt = new Date().toISOString().replace(/\.\d+Z$/, "Z");
   await Deno.mkdir(`${stage}/etc`, { recursive: true });
@@ -259,7 +233,7 @@ async function build(o: Options): Promise<string> {
       builtAt,
       inputs,
       v,
-      authKeys: !!keys,
+      authKeys: x.keys,
       nvidia: nvidia?.release ?? null,
     }),
   );
@@ -297,7 +271,6 @@ async function build(o: Options): Promise<string> {
     await pruneCache(`${cache}/images`, 2);
     await publish(cached, out);
   });
-  return out;
 }
 
 /** lb config && lb build, in the builder container or (--no-container) on this host. */
