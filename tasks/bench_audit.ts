@@ -8,7 +8,7 @@ import {
   qemuDevboxTools,
   runBee,
   writeFakeTool,
-} from "../tests/helpers.ts";
+} from "../testkit/helpers.ts";
 import { Audit } from "../bee/model/schema.ts";
 import { PER_TOOL_CONCURRENCY } from "../bee/lib/machine.ts";
 

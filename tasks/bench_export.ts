@@ -1,7 +1,7 @@
 // Benchmark: what leaving the machine costs — the web's /bundle.tar streamed by the real `bee web` process,
 // and `bee export --to` into a tmpfs folder, for an audit plus 4 × 256 MB SAT archives (random bytes).
-import { fakeBin, runBee, startWeb } from "../tests/helpers.ts";
-import { eightGpuFailAudit } from "../tests/web_fixtures.ts";
+import { fakeBin, runBee, startWeb } from "../testkit/helpers.ts";
+import { eightGpuFailAudit } from "../testkit/web_fixtures.ts";
 
 const dir = Deno.makeTempDirSync({ prefix: "bee-bench-export-" });
 Deno.writeTextFileSync(`${dir}/audit.json`, JSON.stringify(eightGpuFailAudit()));

@@ -1,7 +1,7 @@
 // Benchmark: requests/s and latency percentiles of `/` served by the real `bee web` process
 // (launcher, web permission set) with the 8-GPU FAIL audit, 16 concurrent clients on 127.0.0.1.
-import { startWeb } from "../tests/helpers.ts";
-import { eightGpuFailAudit } from "../tests/web_fixtures.ts";
+import { startWeb } from "../testkit/helpers.ts";
+import { eightGpuFailAudit } from "../testkit/web_fixtures.ts";
 
 const dir = Deno.makeTempDirSync({ prefix: "bee-bench-web-" });
 Deno.writeTextFileSync(`${dir}/audit.json`, JSON.stringify(eightGpuFailAudit()));

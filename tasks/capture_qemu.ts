@@ -2,7 +2,7 @@
 // (ipmi-bmc-sim on KCS) and captures real tool output from the live system over SSH into OUTDIR — the
 // fixtures of the BMC and network collectors (tests/fixtures/*/qemu-bee-*). The SEL gets real entries
 // from ipmitool's own `event` command (the BMC logs them as it would a sensor's), then is listed.
-import { bmcArgs, makeStickImage, usbStickArgs, Vm } from "../tests/iso_e2e/qemu.ts";
+import { bmcArgs, makeStickImage, usbStickArgs, Vm } from "../testkit/qemu.ts";
 
 const [iso, key, out] = Deno.args;
 if (!iso || !key || !out) {

@@ -1,7 +1,14 @@
 // Whole `bee audit` runs through the real launcher, with fake tools on PATH and a replayed root.
 import assert from "node:assert/strict";
 import { Audit } from "../bee/model/schema.ts";
-import { fakeBin, fixture, qemuDevboxRoot, qemuDevboxTools, runBee, writeFakeTool } from "./helpers.ts";
+import {
+  fakeBin,
+  fixture,
+  qemuDevboxRoot,
+  qemuDevboxTools,
+  runBee,
+  writeFakeTool,
+} from "../testkit/helpers.ts";
 
 function readAudit(path: string): Audit {
   return Audit.parse(JSON.parse(Deno.readTextFileSync(path)));

@@ -2,7 +2,7 @@
 // made against what those tools themselves say.
 import assert from "node:assert/strict";
 import { Audit } from "../bee/model/schema.ts";
-import { runBee } from "./helpers.ts";
+import { runBee } from "../testkit/helpers.ts";
 
 async function sh(cmd: string): Promise<{ code: number; out: string }> {
   const o = await new Deno.Command("sh", { args: ["-c", cmd], stdout: "piped", stderr: "null" }).output();

@@ -5,7 +5,7 @@ import { parseIpmiSdr, parseMcInfo, parseSelElist, selTime } from "../bee/parser
 import { parseEthtoolInfo } from "../bee/parsers/ethtool.ts";
 import { judge, NO_HARDWARE, SEL_RECENT_DAYS } from "../bee/audit/verdict.ts";
 import type { Hardware } from "../bee/model/schema.ts";
-import { fixture } from "./helpers.ts";
+import { fixture } from "../testkit/helpers.ts";
 
 type Hw = Omit<Hardware, "summary">;
 const codes = (hw: Partial<Hw>, now = Date.UTC(2026, 10, 30, 23, 40)) =>

@@ -3,7 +3,7 @@
 // script's own apt download runs; a .deb whose bytes differ from the Packages SHA256 must be refused
 // and leave the headers already there untouched.
 import assert from "node:assert/strict";
-import { REPO } from "./helpers.ts";
+import { REPO } from "../testkit/helpers.ts";
 
 const dec = new TextDecoder();
 const has = (cmd: string) =>

@@ -5,7 +5,7 @@ import {
   memorySlotsFromDmi,
   parseDmidecode,
 } from "../bee/parsers/dmidecode.ts";
-import { fixture } from "./helpers.ts";
+import { fixture } from "../testkit/helpers.ts";
 
 Deno.test("dmidecode: board identity from the qemu-devbox matches its qemu.args SMBIOS strings", () => {
   const b = boardFromDmi(parseDmidecode(fixture("dmidecode/qemu-devbox-t0-1-2.txt")))!;

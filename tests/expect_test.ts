@@ -10,7 +10,7 @@ import { expectFromAudit } from "../bee/expect/from_audit.ts";
 import { parseExpect } from "../bee/expect/load.ts";
 import type { Expect } from "../bee/model/expect.ts";
 import { NO_HARDWARE } from "../bee/audit/verdict.ts";
-import { fakeBin, fixture, qemuDevboxRoot, qemuDevboxTools, runBee } from "./helpers.ts";
+import { fakeBin, fixture, qemuDevboxRoot, qemuDevboxTools, runBee } from "../testkit/helpers.ts";
 
 const readAudit = (p: string) => Audit.parse(JSON.parse(Deno.readTextFileSync(p)));
 

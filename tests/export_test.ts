@@ -3,8 +3,8 @@
 // real capture below), full and read-only targets, and the web page's one-click bundle checked with the real
 // tar and sha256sum.
 import assert from "node:assert/strict";
-import { fakeBin, fixture, REPO, runBee, writeFakeTool } from "./helpers.ts";
-import { passAudit } from "./web_fixtures.ts";
+import { fakeBin, fixture, REPO, runBee, writeFakeTool } from "../testkit/helpers.ts";
+import { passAudit } from "../testkit/web_fixtures.ts";
 import { usbTargets } from "../bee/export/usb.ts";
 import { makeHandler } from "../bee/web/handler.ts";
 

@@ -1,7 +1,7 @@
 // bee-gpu-stress (iso/gpu-stress): the PTX-only program built with the real nvcc, its argument and
 // no-GPU paths (exit 2 with a clear message and a contract-conforming end line), and the peak table.
 import assert from "node:assert/strict";
-import { REPO } from "./helpers.ts";
+import { REPO } from "../testkit/helpers.ts";
 import { foldStressLine, newStressState } from "../bee/sat/gpu_stress.ts";
 import { peakRatio, peaksFor } from "../bee/sat/gpu_peaks.ts";
 

@@ -12,7 +12,7 @@ import {
   fabricNotReady,
 } from "../bee/sat/nvidia/fabric.ts";
 import { parseNvidiaSmiQ } from "../bee/parsers/nvidia_smi.ts";
-import { fixture } from "./helpers.ts";
+import { fixture } from "../testkit/helpers.ts";
 
 const H100 = "NVIDIA H100 80GB HBM3";
 const SUM = "00000000deadbeef0000000012345678";

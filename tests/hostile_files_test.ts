@@ -3,9 +3,9 @@
 // into a regular file, `--snapshot` renamed over a device node, a FIFO or a symlink; `bee expect --check`
 // printed the name raw.
 import assert from "node:assert/strict";
-import { fakeBin, qemuDevboxRoot, qemuDevboxTools, REPO, runBee } from "./helpers.ts";
+import { fakeBin, qemuDevboxRoot, qemuDevboxTools, REPO, runBee } from "../testkit/helpers.ts";
 import { atomicWrite, notReplaceable } from "../bee/lib/atomic_write.ts";
-import { passAudit } from "./web_fixtures.ts";
+import { passAudit } from "../testkit/web_fixtures.ts";
 
 function kinds(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -97,6 +97,7 @@ Deno.test("22.12: bee expect --check filters the order's name like every termina
   );
   const r = await runBee(["expect", "--check", `${d}/order.yaml`], { path: fakeBin() });
   assert.equal(r.code, 0, r.stderr);
+  // deno-lint-ignore no-control-regex
   assert.doesNotMatch(r.stdout, /[\x00-\x08\x0b-\x1f\x7f]/, JSON.stringify(r.stdout));
   assert.match(r.stdout, /valid \(evil.*order\)/);
 });

@@ -5,7 +5,7 @@ import { Audit, type Hardware, type IbDevice } from "../bee/model/schema.ts";
 import { judge, NO_HARDWARE } from "../bee/audit/verdict.ts";
 import { compareExpect } from "../bee/expect/compare.ts";
 import { parseIbDevice, parseIbPort, parseMstflintQuery } from "../bee/parsers/infiniband.ts";
-import { fakeBin, fixture, pciDevice, qemuDevboxRoot, qemuDevboxTools, runBee } from "./helpers.ts";
+import { fakeBin, fixture, pciDevice, qemuDevboxRoot, qemuDevboxTools, runBee } from "../testkit/helpers.ts";
 
 type Hw = Omit<Hardware, "summary">;
 

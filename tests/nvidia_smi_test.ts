@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { driverUnavailable, noDevices, parseNvidiaSmiQ } from "../bee/parsers/nvidia_smi.ts";
-import { fixture } from "./helpers.ts";
+import { fixture } from "../testkit/helpers.ts";
 
 const A6000 = "nvidia_smi/ampere__rtx-a6000-x9-first3__550.127.05.txt";
 

@@ -5,7 +5,7 @@ import { parseNvlinkErrors, parseNvlinkStatus, parseTopoMatrix } from "../bee/pa
 import { parseNvidiaSmiQ } from "../bee/parsers/nvidia_smi.ts";
 import { Audit, type Gpu, type Hardware, type NvlinkLink, type PciDevice } from "../bee/model/schema.ts";
 import { judge, NO_HARDWARE } from "../bee/audit/verdict.ts";
-import { fakeBin, fixture, pciDevice, qemuDevboxRoot, qemuDevboxTools, runBee } from "./helpers.ts";
+import { fakeBin, fixture, pciDevice, qemuDevboxRoot, qemuDevboxTools, runBee } from "../testkit/helpers.ts";
 
 type Hw = Omit<Hardware, "summary">;
 const codes = (hw: Partial<Hw>) =>

@@ -3,7 +3,7 @@ import { normalizePciAddress, parseLspciVmm } from "../bee/parsers/lspci.ts";
 import { parsePciSysfs } from "../bee/parsers/pci_sysfs.ts";
 import { parseIpmiFru, parseIpmiSdr } from "../bee/parsers/ipmitool.ts";
 import { parseIpAddr, parseNetSysfs } from "../bee/parsers/ip.ts";
-import { fixture } from "./helpers.ts";
+import { fixture } from "../testkit/helpers.ts";
 
 Deno.test("lspci: qemu-devbox functions with names", () => {
   const e = parseLspciVmm(fixture("lspci/qemu-devbox-vmm-D.txt"));

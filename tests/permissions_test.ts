@@ -1,6 +1,6 @@
 // The launcher gives each flow its own permission set; the sets in deno.json are what the README says.
 import assert from "node:assert/strict";
-import { fakeBin, REPO, runBee } from "./helpers.ts";
+import { fakeBin, REPO, runBee } from "../testkit/helpers.ts";
 
 const config = JSON.parse(Deno.readTextFileSync(`${REPO}/deno.json`));
 

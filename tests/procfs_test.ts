@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseCpuinfo, parseMeminfo, topologyCounts } from "../bee/parsers/procfs.ts";
-import { fixture } from "./helpers.ts";
+import { fixture } from "../testkit/helpers.ts";
 
 Deno.test("procfs: cpuinfo of the dev VM (real capture)", () => {
   const c = parseCpuinfo(fixture("procfs/firecracker-devvm-cpuinfo.txt"))!;

@@ -13,8 +13,8 @@ import {
   REPO,
   runBee,
   writeFakeTool,
-} from "./helpers.ts";
-import { passAudit } from "./web_fixtures.ts";
+} from "../testkit/helpers.ts";
+import { passAudit } from "../testkit/web_fixtures.ts";
 import { readAllTarGz } from "../bee/lib/tar.ts";
 import { parseSummary } from "../bee/sat/summary.ts";
 import { runSat, type SatPlan } from "../bee/sat/runner.ts";

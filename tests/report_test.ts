@@ -3,7 +3,7 @@ import { qrText, terminalSummary } from "../bee/audit/report.ts";
 import { Audit } from "../bee/model/schema.ts";
 import { parseNvidiaSmiQ } from "../bee/parsers/nvidia_smi.ts";
 import { boardFromDmi, parseDmidecode } from "../bee/parsers/dmidecode.ts";
-import { fixture } from "./helpers.ts";
+import { fixture } from "../testkit/helpers.ts";
 
 function audit(): Audit {
   return Audit.parse({

@@ -1,6 +1,6 @@
 // Fake NVIDIA tools for the SAT flow tests: nvidia-smi (GPU list, -q before/after, metrics poller),
 // bee-gpu-stress in each behaviour the judge must handle, dmesg before/after, nvidia-bug-report.sh.
-import { FIX, writeFakeTool } from "./helpers.ts";
+import { FIX, writeFakeTool } from "../testkit/helpers.ts";
 
 export type StressMode =
   | "clean"

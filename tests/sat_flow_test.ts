@@ -1,9 +1,9 @@
 // Whole `bee sat` flows through the real launcher and code, with fake tools on PATH: every status
 // path, the summary, the archive's contents read back, the runtime overrides, and abort by SIGTERM.
 import assert from "node:assert/strict";
-import { fakeBin, fixture, privateLock, REPO, runBee, satArgs, writeFakeTool } from "./helpers.ts";
+import { fakeBin, fixture, privateLock, REPO, runBee, satArgs, writeFakeTool } from "../testkit/helpers.ts";
 import { fakeStress, type NvidiaFakes, nvidiaFakes, type StressMode } from "./sat_fakes.ts";
-import { passAudit } from "./web_fixtures.ts";
+import { passAudit } from "../testkit/web_fixtures.ts";
 import { readAllTarGz } from "../bee/lib/tar.ts";
 import { parseSummary } from "../bee/sat/summary.ts";
 

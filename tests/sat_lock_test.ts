@@ -4,7 +4,7 @@
 // refused SATs forever.
 import assert from "node:assert/strict";
 import { runningSat, takeSatLock } from "../bee/sat/runner.ts";
-import { REPO } from "./helpers.ts";
+import { REPO } from "../testkit/helpers.ts";
 
 const dec = new TextDecoder();
 

@@ -1,8 +1,8 @@
 // Real components on this machine: `bee sat memory` with the real memtester at a small size, and
 // `bee sat storage` on this machine's real disks, judged against what smartctl really says here.
 import assert from "node:assert/strict";
-import { runBee, satArgs } from "./helpers.ts";
-import { passAudit } from "./web_fixtures.ts";
+import { runBee, satArgs } from "../testkit/helpers.ts";
+import { passAudit } from "../testkit/web_fixtures.ts";
 import { readAllTarGz } from "../bee/lib/tar.ts";
 import { parseSummary } from "../bee/sat/summary.ts";
 import { smartAccess } from "../bee/parsers/smartctl.ts";

@@ -1,8 +1,8 @@
 // The TUI ↔ `bee sat` contract (issue 20, point 4): one SatStatus type, written by the SAT, read by the TUI.
 // The final record carries the archive, or the error that kept the SAT from writing one.
 import assert from "node:assert/strict";
-import { fakeBin, runBee, satArgs } from "./helpers.ts";
-import { passAudit } from "./web_fixtures.ts";
+import { fakeBin, runBee, satArgs } from "../testkit/helpers.ts";
+import { passAudit } from "../testkit/web_fixtures.ts";
 import { readSatStatus, SatStatusSchema } from "../bee/sat/status.ts";
 
 function auditFile(): string {

@@ -1,7 +1,7 @@
 // Pure SAT pieces: summary contract, stress JSON-lines judgement, metrics parsing and charts,
 // before/after GPU health, XIDs, memtester, self-test parsers, tar round trip.
 import assert from "node:assert/strict";
-import { FIX, fixture } from "./helpers.ts";
+import { FIX, fixture } from "../testkit/helpers.ts";
 import { overallStatus, parseSummary, renderSummary } from "../bee/sat/summary.ts";
 import { foldStressLine, judgeStress, newStressState, type StressJudgeInput } from "../bee/sat/gpu_stress.ts";
 import {

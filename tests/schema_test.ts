@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { expectSchemaText, schemaText } from "../tasks/gen_schema.ts";
-import { REPO } from "./helpers.ts";
+import { REPO } from "../testkit/helpers.ts";
 
 Deno.test("schema: the committed JSON Schema is the one generated from the zod schema", () => {
   const committed = Deno.readTextFileSync(`${REPO}/bee/model/audit.schema.json`);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { isPhysicalDisk, nvmeController, parseLsblk } from "../bee/parsers/lsblk.ts";
 import { exitBits, parseSmartctl } from "../bee/parsers/smartctl.ts";
 import { parseNvmeIdCtrl, parseNvmeSmartLog } from "../bee/parsers/nvme.ts";
-import { fixture } from "./helpers.ts";
+import { fixture } from "../testkit/helpers.ts";
 
 Deno.test("lsblk: qemu-devbox disks with model, serial, transport; loop and rom filtered", () => {
   const all = parseLsblk(fixture("lsblk/qemu-devbox-J-O.txt"));

@@ -3,7 +3,7 @@
 // main), no import circle between folders, no source file in bee/ or tasks/ over 600 lines, no function over
 // 100 lines (data tables are not functions).
 import assert from "node:assert/strict";
-import { REPO } from "./helpers.ts";
+import { REPO } from "../testkit/helpers.ts";
 
 const LAYERS: Record<string, number> = {
   "lib": 0,
@@ -55,7 +55,9 @@ Deno.test("structure: bee/'s folders import only downward, with no circle", () =
       const to = top(norm(`${dir}/${m[1]}`.replace(/^\//, "")));
       if (to === from) continue;
       assert.ok(to in LAYERS, `bee/${rel} imports outside bee/: ${m[1]}`);
-      if (LAYERS[to]! > LAYERS[from]!) bad.push(`bee/${rel} (${from}) imports ${m[1]} (${to}, a higher layer)`);
+      if (LAYERS[to]! > LAYERS[from]!) {
+        bad.push(`bee/${rel} (${from}) imports ${m[1]} (${to}, a higher layer)`);
+      }
       if (LAYERS[to]! === LAYERS[from]!) bad.push(`bee/${rel} (${from}) imports its sibling layer ${to}`);
     }
   }
@@ -117,4 +119,14 @@ Deno.test("structure: the function-length scanner finds what it should", () => {
     "};",
   ].join("\n");
   assert.deepEqual(functionLengths(text).map((f) => [f.name, f.lines]), [["a", 5], ["m", 3], ["f", 3]]);
+});
+
+Deno.test("structure: tasks/ never imports the test suite (shared helpers live in testkit/)", () => {
+  const bad: string[] = [];
+  for (const f of tsFiles(`${REPO}/tasks`)) {
+    for (const m of Deno.readTextFileSync(f).matchAll(/from\s+"([^"]+)"/g)) {
+      if (/(^|\/)tests\//.test(m[1]!)) bad.push(`${f.slice(REPO.length + 1)} imports ${m[1]}`);
+    }
+  }
+  assert.deepEqual(bad, []);
 });

@@ -2,9 +2,9 @@
 // Fake nvidia-smi (two GPUs), bee-gpu-stress and nvtop (a script that waits for q) drive the real
 // menu, the real `bee sat nvidia` and the real abort path.
 import assert from "node:assert/strict";
-import { fakeBin, FIX, REPO, writeFakeTool } from "./helpers.ts";
+import { fakeBin, FIX, REPO, writeFakeTool } from "../testkit/helpers.ts";
 import { fakeStress, nvidiaFakes } from "./sat_fakes.ts";
-import { passAudit } from "./web_fixtures.ts";
+import { passAudit } from "../testkit/web_fixtures.ts";
 
 const dec = new TextDecoder();
 

@@ -12,8 +12,8 @@ import { parseSmartctl } from "../bee/parsers/smartctl.ts";
 import { parseNvidiaSmiQ } from "../bee/parsers/nvidia_smi.ts";
 import { parseIpmiSdr } from "../bee/parsers/ipmitool.ts";
 import type { CollectorStatus, Disk, Hardware } from "../bee/model/schema.ts";
-import { fixture, REPO } from "./helpers.ts";
-import { pciDevice as pci } from "./helpers.ts";
+import { fixture, REPO } from "../testkit/helpers.ts";
+import { pciDevice as pci } from "../testkit/helpers.ts";
 
 type Hw = Omit<Hardware, "summary">;
 const EMPTY: Hw = NO_HARDWARE;

@@ -4,8 +4,8 @@
 // own 400/431/500 answers lacked CSP/nosniff, TRACE/CONNECT/lower-case methods got 400 instead of 405, a HEAD
 // to a 400 carried a body, `GET http://h/audit.json` served `/`, and `--listen [::1]:N` printed http://::1:N/.
 import assert from "node:assert/strict";
-import { startWeb } from "./helpers.ts";
-import { passAudit } from "./web_fixtures.ts";
+import { startWeb } from "../testkit/helpers.ts";
+import { passAudit } from "../testkit/web_fixtures.ts";
 import { pickVictim, serveHttp, targetPath } from "../bee/web/server.ts";
 import { listenUrl } from "../bee/commands/web.ts";
 

@@ -3,8 +3,8 @@
 // folder. Each failed on commit 83d381f (Deno.serve: the process died at EMFILE, idle connections stayed
 // open forever, HEAD leaked the archive's file, a FIFO wedged the server, /sat/ inflated whole archives).
 import assert from "node:assert/strict";
-import { startWeb as startRealWeb } from "./helpers.ts";
-import { passAudit } from "./web_fixtures.ts";
+import { startWeb as startRealWeb } from "../testkit/helpers.ts";
+import { passAudit } from "../testkit/web_fixtures.ts";
 import { writeTarGz } from "../bee/lib/tar.ts";
 
 function startWeb(auditPath: string, satDir: string, extra: string[] = []) {

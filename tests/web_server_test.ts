@@ -2,8 +2,8 @@
 // Chromium renders its page, a bounded load runs against it, and the set forbids processes and writes.
 import assert from "node:assert/strict";
 import { atomicWrite } from "../bee/lib/atomic_write.ts";
-import { eightGpuFailAudit, passAudit, warnAudit } from "./web_fixtures.ts";
-import { REPO, startWeb } from "./helpers.ts";
+import { eightGpuFailAudit, passAudit, warnAudit } from "../testkit/web_fixtures.ts";
+import { REPO, startWeb } from "../testkit/helpers.ts";
 
 function chromium(): string | null {
   for (const p of ["/usr/bin/chromium", "/usr/bin/chromium-browser"]) {

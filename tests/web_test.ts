@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { makeHandler } from "../bee/web/handler.ts";
 import { Audit } from "../bee/model/schema.ts";
-import { eightGpuFailAudit, hostileAudit, passAudit, warnAudit } from "./web_fixtures.ts";
+import { eightGpuFailAudit, hostileAudit, passAudit, warnAudit } from "../testkit/web_fixtures.ts";
 
 function setup(audit: Audit | string | null) {
   const dir = Deno.makeTempDirSync({ prefix: "bee-web-" });

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { exec } from "../../bee/lib/exec.ts";
 import { runProc } from "../../bee/lib/proc.ts";
-import { bmcArgs, haveQemu, httpGet, makeStickImage, usbStickArgs, Vm } from "./qemu.ts";
+import { bmcArgs, haveQemu, httpGet, makeStickImage, usbStickArgs, Vm } from "../../testkit/qemu.ts";
 
 const repo = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 const env = Deno.env.toObject();

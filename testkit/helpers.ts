@@ -1,3 +1,5 @@
+// Shared by the tests and the tasks (benchmarks, captures): a fake tool writer, the real bee launcher runner,
+// bee web starter and fixture readers. Kept outside tests/ so tasks never import from the test suite.
 // Test helpers: fixture reading, fake tools on PATH, machine roots replayed from captures, and a
 // runner for the real `bin/bee` launcher.
 import type { PciDevice } from "../bee/model/schema.ts";

@@ -1,8 +1,8 @@
 // A QEMU guest for the ISO tests: boots an ISO under TCG (BIOS or OVMF), forwards SSH and HTTP to
 // loopback ports, logs the serial console to a file, and speaks to the QEMU monitor over a unix socket.
 
-import { runProc } from "../../bee/lib/proc.ts";
-import { exec } from "../../bee/lib/exec.ts";
+import { runProc } from "../bee/lib/proc.ts";
+import { exec } from "../bee/lib/exec.ts";
 
 /** A free TCP port on 127.0.0.1. */
 export function freePort(): number {
