@@ -130,3 +130,14 @@ Deno.test("structure: tasks/ never imports the test suite (shared helpers live i
   }
   assert.deepEqual(bad, []);
 });
+
+Deno.test("structure: the areas declare every order category once, and each hardware area its page section", async () => {
+  const { AREAS } = await import("../bee/areas/index.ts");
+  const { ORDER_CATEGORIES } = await import("../bee/model/expect.ts");
+  const declared = AREAS.flatMap((a) => a.order ?? []);
+  assert.deepEqual([...declared].sort(), [...ORDER_CATEGORIES].sort());
+  assert.equal(new Set(AREAS.map((a) => a.name)).size, AREAS.length);
+  for (const a of AREAS) {
+    if (a.name !== "bmc" && a.name !== "infiniband") assert.ok(a.web, `${a.name} has a page section`);
+  }
+});

@@ -5,6 +5,10 @@ import type { Audit } from "../model/schema.ts";
 import { terminalSummary } from "../audit/report.ts";
 import { forTerminal } from "../lib/text.ts";
 import type { SatStatus } from "../sat/status.ts";
+import { AREAS } from "../areas/index.ts";
+
+/** Areas with TUI details, in the order the details screen lists them. */
+const TUI_AREAS = AREAS.filter((x) => x.tuiDetails).sort((x, y) => (x.tuiRank ?? 0) - (y.tuiRank ?? 0));
 
 /** One line made safe for a terminal (control characters dropped, SGR colours kept), cut to `width`. */
 export function fit(s: string, width = 80): string {
@@ -98,25 +102,8 @@ export function resultScreen(
 /** Hardware summary, then per-component detail lines. */
 export function hardwareScreen(a: Audit, color: boolean): string[] {
   const lines = terminalSummary(a, color).split("\n");
-  const h = a.hardware;
   lines.push("", "Details");
-  for (const g of h.nvidia?.gpus ?? []) {
-    lines.push(
-      `  GPU ${g.index} ${g.name ?? "?"} ${g.pci_bus_id ?? ""} ${g.temperature_c ?? "?"} °C ECC ${
-        g.ecc_mode ?? "?"
-      }${/^enabled$/i.test(g.mig_mode ?? "") ? " MIG on" : ""}`,
-    );
-  }
-  for (const d of h.storage?.disks ?? []) {
-    lines.push(
-      `  disk ${d.name} ${d.model ?? "?"} ${d.serial ?? ""} SMART ${
-        d.smart?.passed === false ? "FAILED" : d.smart ? "ok" : "–"
-      }`,
-    );
-  }
-  for (const i of h.network?.interfaces ?? []) {
-    lines.push(`  net ${i.name} ${i.operstate ?? "?"} ${(i.ipv4 ?? []).join(" ")}`);
-  }
+  for (const area of TUI_AREAS) lines.push(...area.tuiDetails!(a));
   return lines.map((l) => fit(l));
 }
 

@@ -1,24 +1,8 @@
 // HTML helpers for the web page: escaping and bounding of every string that came from hardware.
 
-import { esc, t } from "../lib/html.ts";
+import { bytes, esc, t, table } from "../lib/html.ts";
 
-export { esc, t };
-
-/** A table with a header row; cells are already-escaped HTML. */
-export function table(headers: string[], rows: string[][]): string {
-  if (rows.length === 0) return `<p class="none">none found</p>`;
-  const th = headers.map((h) => `<th>${esc(h)}</th>`).join("");
-  const tr = rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join("")}</tr>`).join("\n");
-  return `<div class="scroll"><table><thead><tr>${th}</tr></thead><tbody>\n${tr}\n</tbody></table></div>`;
-}
-
-const GiB = 1024 ** 3;
-/** Bytes as GiB/TiB text. */
-export function bytes(n: number | null | undefined): string {
-  if (n === null || n === undefined) return "–";
-  if (n >= 1024 * GiB) return `${(n / (1024 * GiB)).toFixed(1)} TiB`;
-  return `${(n / GiB).toFixed(n >= 10 * GiB ? 0 : 1)} GiB`;
-}
+export { bytes, esc, t, table };
 
 export const CSS = `
 *{box-sizing:border-box}body{font:15px/1.4 system-ui,-apple-system,"DejaVu Sans",sans-serif;margin:0;color:#111;background:#fafafa}

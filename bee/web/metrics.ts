@@ -3,6 +3,7 @@
 // (never one series per archive), and one info series naming the machine.
 import type { Audit } from "../model/schema.ts";
 import type { SatArchive } from "../sat/archives.ts";
+import { AREAS } from "../areas/index.ts";
 
 function label(v: unknown): string {
   return String(v ?? "").slice(0, 200).replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
@@ -99,29 +100,7 @@ export function renderMetrics(audit: Audit | null, sats: SatArchive[]): string {
       "1 for each collector's status",
       audit.collectors.map((c) => [{ collector: c.name, status: c.status }, 1]),
     );
-    const gpus = audit.hardware.nvidia?.gpus ?? [];
-    const g = (f: (x: typeof gpus[number]) => number | null) =>
-      gpus.map((x) =>
-        [{ gpu: x.index, uuid: x.uuid, name: x.name }, f(x)] as [Record<string, unknown>, number | null]
-      );
-    metric("bee_gpu_temperature_celsius", "GPU temperature at audit time", g((x) => x.temperature_c));
-    metric("bee_gpu_power_draw_watts", "GPU power draw at audit time", g((x) => x.power_draw_w));
-    metric("bee_gpu_power_limit_watts", "GPU enforced power limit", g((x) => x.power_limit_w));
-    metric(
-      "bee_gpu_ecc_volatile_uncorrectable",
-      "volatile uncorrectable ECC errors",
-      g((x) => x.ecc_volatile.uncorrectable),
-    );
-    metric(
-      "bee_gpu_ecc_volatile_correctable",
-      "volatile correctable ECC errors",
-      g((x) => x.ecc_volatile.correctable),
-    );
-    metric(
-      "bee_gpu_remapped_rows_pending",
-      "1 when a row remap is pending",
-      g((x) => x.remapped_rows.pending === null ? null : Number(x.remapped_rows.pending)),
-    );
+    for (const area of AREAS) for (const m of area.metrics?.(audit) ?? []) metric(m.name, m.help, m.rows);
   }
   satMetrics(metric, sats);
   return out.join("\n") + "\n";

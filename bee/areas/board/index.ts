@@ -1,5 +1,6 @@
 // The board area: its collector, section schema and rules, declared once (see bee/areas/area.ts).
 import type { Area } from "../area.ts";
+import { webSection } from "./view.ts";
 import { Board } from "../../model/schema.ts";
 import { board } from "./collector.ts";
 
@@ -9,4 +10,6 @@ export const BOARD_AREA: Area = {
   schema: Board,
   rules: [],
   rulesRank: 9,
+  web: webSection,
+  webRank: 1,
 };

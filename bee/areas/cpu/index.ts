@@ -1,5 +1,6 @@
 // The cpu area: its collector, section schema and rules, declared once (see bee/areas/area.ts).
 import type { Area } from "../area.ts";
+import { webSection } from "./view.ts";
 import { Cpu } from "../../model/schema.ts";
 import { cpu } from "./collector.ts";
 import { CPU_RULES } from "./rules.ts";
@@ -10,4 +11,7 @@ export const CPU_AREA: Area = {
   schema: Cpu,
   rules: CPU_RULES,
   rulesRank: 3,
+  web: webSection,
+  webRank: 2,
+  order: ["cpus"],
 };

@@ -1,5 +1,6 @@
 // The memory area: its collector, section schema and rules, declared once (see bee/areas/area.ts).
 import type { Area } from "../area.ts";
+import { webSection } from "./view.ts";
 import { Memory } from "../../model/schema.ts";
 import { memory } from "./collector.ts";
 import { MEMORY_RULES } from "./rules.ts";
@@ -10,4 +11,7 @@ export const MEMORY_AREA: Area = {
   schema: Memory,
   rules: MEMORY_RULES,
   rulesRank: 2,
+  web: webSection,
+  webRank: 3,
+  order: ["memory"],
 };

@@ -1,5 +1,6 @@
 // The nvidia area: its collector, section schema and rules, declared once (see bee/areas/area.ts).
 import type { Area } from "../area.ts";
+import { metrics, tuiDetails, webSection } from "./view.ts";
 import { Nvidia } from "../../model/schema.ts";
 import { nvidia } from "./collector.ts";
 import { NVIDIA_RULES } from "./rules.ts";
@@ -10,4 +11,10 @@ export const NVIDIA_AREA: Area = {
   schema: Nvidia,
   rules: NVIDIA_RULES,
   rulesRank: 5,
+  web: webSection,
+  webRank: 5,
+  tuiDetails,
+  tuiRank: 1,
+  metrics,
+  order: ["gpus"],
 };

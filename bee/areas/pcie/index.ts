@@ -1,5 +1,6 @@
 // The pcie area: its collector, section schema and rules, declared once (see bee/areas/area.ts).
 import type { Area } from "../area.ts";
+import { webSection } from "./view.ts";
 import { Pcie } from "../../model/schema.ts";
 import { pcie } from "./collector.ts";
 import { PCIE_RULES } from "./rules.ts";
@@ -10,4 +11,7 @@ export const PCIE_AREA: Area = {
   schema: Pcie,
   rules: PCIE_RULES,
   rulesRank: 4,
+  web: webSection,
+  webRank: 6,
+  order: ["nics"],
 };

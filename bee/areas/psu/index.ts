@@ -1,5 +1,6 @@
 // The psu area: its collector, section schema and rules, declared once (see bee/areas/area.ts).
 import type { Area } from "../area.ts";
+import { webSection } from "./view.ts";
 import { Psu } from "../../model/schema.ts";
 import { psu } from "./collector.ts";
 import { PSU_RULES } from "./rules.ts";
@@ -10,4 +11,7 @@ export const PSU_AREA: Area = {
   schema: Psu,
   rules: PSU_RULES,
   rulesRank: 6,
+  web: webSection,
+  webRank: 7,
+  order: ["psus"],
 };

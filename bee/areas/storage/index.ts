@@ -1,5 +1,6 @@
 // The storage area: its collector, section schema and rules, declared once (see bee/areas/area.ts).
 import type { Area } from "../area.ts";
+import { tuiDetails, webSection } from "./view.ts";
 import { Storage } from "../../model/schema.ts";
 import { storage } from "./collector.ts";
 import { STORAGE_RULES } from "./rules.ts";
@@ -10,4 +11,9 @@ export const STORAGE_AREA: Area = {
   schema: Storage,
   rules: STORAGE_RULES,
   rulesRank: 1,
+  web: webSection,
+  webRank: 4,
+  tuiDetails,
+  tuiRank: 2,
+  order: ["disks"],
 };
