@@ -300,17 +300,8 @@ int main(int argc, char **argv) {
   g_have_lt = load_cublaslt(g_lt_why, sizeof g_lt_why);
   if (!g_have_lt) fprintf(stderr, "bee-gpu-stress: %s; the ptx burn runs instead (start lines say path ptx)\n", g_lt_why);
 #endif
-  int count = 0;
-  cudaError_t e = cudaGetDeviceCount(&count);
-  if (e != cudaSuccess || count == 0) {
-    char m[300];
-    if (e != cudaSuccess) cuda_failure(m, sizeof m, "no usable NVIDIA GPU", e);
-    else snprintf(m, sizeof m, "no usable NVIDIA GPU: no CUDA device");
-    emit_error(-1, m);
-    emit("{\"event\":\"end\",\"status\":\"error\",\"exit_code\":2}");
-    fprintf(stderr, "bee-gpu-stress: %s\n", m);
-    return 2;
-  }
+  const int count = visible_gpus();
+  if (!count) return 2;
   static struct DeviceJob jobs[MAX_DEVICES];
   int n = 0;
   if (opt.ndevices) {

@@ -72,6 +72,21 @@ static const char *cuda_failure(char *out, size_t cap, const char *what, cudaErr
   return out;
 }
 
+// How many GPUs CUDA sees; 0 after saying why there is none (an error line, the end line and stderr) — the
+// caller then exits 2 (could not run).
+static int visible_gpus(void) {
+  int count = 0;
+  cudaError_t e = cudaGetDeviceCount(&count);
+  if (e == cudaSuccess && count > 0) return count;
+  char m[300];
+  if (e != cudaSuccess) cuda_failure(m, sizeof m, "no usable NVIDIA GPU", e);
+  else snprintf(m, sizeof m, "no usable NVIDIA GPU: no CUDA device");
+  emit_error(-1, m);
+  emit("{\"event\":\"end\",\"status\":\"error\",\"exit_code\":2}");
+  fprintf(stderr, "bee-gpu-stress: %s\n", m);
+  return 0;
+}
+
 // The PCI address as nvidia-smi prints it (`00000000:1B:00.0`), so bee can match the two.
 static const char *format_bus_id(char *out, size_t cap, int domain, int bus, int device) {
   snprintf(out, cap, "%08X:%02X:%02X.0", (unsigned)domain, (unsigned)bus, (unsigned)device);

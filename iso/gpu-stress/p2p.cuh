@@ -97,16 +97,8 @@ static int p2p_enable(int da, int db, int *capable, char *err, size_t cap) {
 }
 
 static int p2p_main(const struct Options *o) {
-  int count = 0;
-  cudaError_t e = cudaGetDeviceCount(&count);
-  if (e != cudaSuccess || count == 0) {
-    char m[300];
-    if (e != cudaSuccess) cuda_failure(m, sizeof m, "no usable NVIDIA GPU", e);
-    else snprintf(m, sizeof m, "no usable NVIDIA GPU: no CUDA device");
-    emit_error(-1, m);
-    emit("{\"event\":\"end\",\"status\":\"error\",\"exit_code\":2}");
-    return 2;
-  }
+  const int count = visible_gpus();
+  if (!count) return 2;
   int dev[MAX_DEVICES], n = 0;
   if (o->ndevices) {
     for (int i = 0; i < o->ndevices; i++) {
