@@ -175,7 +175,31 @@ Deno.test("audit flow: GPUs from nvidia-smi; driver not loaded is a skip", async
   });
   const a = readAudit(nodrv.out);
   assert.equal(statusOf(a, "nvidia").status, "skipped");
-  assert.match(statusOf(a, "nvidia").message!, /driver not loaded/);
+  // the devbox has no NVIDIA device: that is what the page says, not the driver's failure (issue 24, 5)
+  assert.equal(statusOf(a, "nvidia").message, "no NVIDIA GPU on the PCI bus");
+  // with an NVIDIA display controller on the bus the driver's words stay
+  const withGpu = await auditWith(
+    (bin) => {
+      qemuDevboxTools(bin);
+      writeFakeTool(bin, "nvidia-smi", [{
+        args: "-q",
+        text:
+          "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. Make sure that the latest NVIDIA driver is installed and running.\n",
+        exit: 9,
+      }]);
+    },
+    [],
+    (root) => {
+      const dev = `${root}/sys/bus/pci/devices/0000:65:00.0`;
+      Deno.mkdirSync(dev, { recursive: true });
+      Deno.writeTextFileSync(`${dev}/vendor`, "0x10de\n");
+      Deno.writeTextFileSync(`${dev}/class`, "0x030200\n");
+    },
+  );
+  assert.match(
+    statusOf(readAudit(withGpu.out), "nvidia").message!,
+    /^NVIDIA driver not loaded: NVIDIA-SMI has failed/,
+  );
   // the ISO's bee-nvidia.service could not load the modules: its reason is the collector's error
   const refused = await auditWith((bin) => qemuDevboxTools(bin), [], (root) => {
     Deno.mkdirSync(`${root}/run/bee`, { recursive: true });

@@ -2,7 +2,8 @@
 // `nvlink -e` in its published layout (hand-made counts), through the parsers, the audit and the rules.
 import assert from "node:assert/strict";
 import { parseNvlinkErrors, parseNvlinkStatus, parseTopoMatrix } from "../bee/parsers/nvlink.ts";
-import { parseNvidiaSmiQ } from "../bee/parsers/nvidia_smi.ts";
+import { driverVersion, parseNvidiaSmiQ } from "../bee/parsers/nvidia_smi.ts";
+import { stripEscapes } from "../bee/lib/text.ts";
 import { Audit, type Gpu, type Hardware, type NvlinkLink, type PciDevice } from "../bee/model/schema.ts";
 import { judge, NO_HARDWARE } from "../bee/audit/verdict.ts";
 import { fakeBin, fixture, pciDevice, qemuDevboxRoot, qemuDevboxTools, runBee } from "../testkit/helpers.ts";
@@ -174,4 +175,26 @@ Deno.test("nvlink rules: errors WARN; topology pair below the others FAIL; NVSwi
     parseNvidiaSmiQ(fixture("nvidia_smi/ampere__rtx-a6000-x9-first3__550.127.05.txt")).gpus[0]!.fabric_state,
     null,
   );
+});
+
+Deno.test("24.4: topo -m with its header in terminal escapes (590-series) still gives every GPU pair", () => {
+  const real = fixture("nvidia_smi_nvlink/h100pcie-x2-bridge-555.42.02-topo-m.txt");
+  // hand-made from the real capture: the header line wrapped in bold as the 590 driver prints it
+  const bold = real.split("\n").map((l) => /^\s+GPU0\b/.test(l) ? `\x1b[4m\x1b[1m${l}\x1b[0m` : l).join("\n");
+  assert.notEqual(bold, real);
+  assert.deepEqual(parseTopoMatrix(bold), parseTopoMatrix(real));
+  assert.ok(parseTopoMatrix(real).length > 0);
+  assert.equal(stripEscapes("\x1b[1mGPU0\x1b[0m \x1b]0;title\x07x"), "GPU0 x");
+});
+
+Deno.test("24.4: driver 610's `Driver Version : X [Deprecated …]` beside `KMD Version` reads as the number", () => {
+  const real = fixture("nvidia_smi/ampere__rtx-a6000-x9-first3__550.127.05.txt");
+  // hand-made from the real capture in the 610 layout (the driver line deprecated, a KMD Version line added)
+  const v610 = real.replace(
+    /^Driver Version\s*:.*$/m,
+    "Driver Version                            : 610.17 [Deprecated, use KMD Version]\nKMD Version                               : 610.17",
+  );
+  assert.equal(parseNvidiaSmiQ(v610).driver_version, "610.17");
+  assert.equal(parseNvidiaSmiQ(real).driver_version, "550.127.05");
+  assert.equal(driverVersion(null, "610.17"), "610.17");
 });

@@ -2,6 +2,7 @@
 // through the one machine interface (live, or a snapshot), commands are recorded, and problems become a
 // status, not a throw.
 import type { ExecResult } from "../lib/exec.ts";
+import { stripEscapes } from "../lib/text.ts";
 import type { Machine } from "../lib/machine.ts";
 import type { CollectorName, CollectorStatus, CommandRecord } from "../model/schema.ts";
 
@@ -33,12 +34,17 @@ export class CollectorContext {
 
   /** Runs a command with the collector timeout and records it. Never throws. */
   async run(cmd: string, args: string[], opts: { slow?: boolean } = {}): Promise<ExecResult> {
-    const r: ExecResult = this.deadline?.aborted
+    const raw: ExecResult = this.deadline?.aborted
       ? { kind: "timeout", command: [cmd, ...args].join(" "), durationMs: 0, stdout: "", stderr: "" }
       : await this.machine.run(cmd, args, {
         timeoutMs: this.timeoutMs * (opts.slow ? 2 : 1),
         signal: this.deadline,
       });
+    // parsers see text: terminal escapes some tools print (colours, bold headers) are removed here, once
+    // for every collector (a snapshot keeps the raw output)
+    const r: ExecResult = "stdout" in raw
+      ? { ...raw, stdout: stripEscapes(raw.stdout), stderr: stripEscapes(raw.stderr) }
+      : raw;
     const outcome: CommandRecord["outcome"] = r.kind === "exited" ? (r.code === 0 ? "ok" : "failed") : r.kind;
     this.commands.push({
       command: r.command.slice(0, 1024),

@@ -59,6 +59,19 @@ export function num(s: unknown): number | null {
 }
 
 /**
+ * Text without terminal escape sequences (CSI such as colours and bold, OSC such as window titles, and lone
+ * ESC pairs): newer tools decorate their output (nvidia-smi 590's `topo -m` header) and parsers must see
+ * the text.
+ */
+export function stripEscapes(s: string): string {
+  // deno-lint-ignore no-control-regex
+  return s.replace(
+    /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]|\x9b[0-?]*[ -/]*[@-~]/g,
+    "",
+  );
+}
+
+/**
  * Control characters (C0, DEL, C1 — ESC and CSI among them) replaced, for text written to a terminal.
  * Firmware strings are data; they never get to move the cursor or recolour the screen.
  */

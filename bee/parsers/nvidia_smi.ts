@@ -139,17 +139,26 @@ function gpuFromSection(sec: QNode, index: number): Gpu {
   };
 }
 
+/**
+ * The driver's version number: driver 610 prints `Driver Version : 610.xx [Deprecated, …]` beside a
+ * `KMD Version` line — the number, not the note; the KMD version where the driver line has none.
+ */
+export function driverVersion(driver: string | null, kmd: string | null): string | null {
+  const num = (v: string | null) => /\d+\.\d+(?:\.\d+)?/.exec(v ?? "")?.[0] ?? null;
+  return num(driver) ?? num(kmd) ?? driver;
+}
+
 /** Parses the whole `nvidia-smi -q` output; GPUs are indexed in the order printed (PCI bus order). */
 export function parseNvidiaSmiQ(text: string): Nvidia {
   const tree = parseQTree(text);
   const sections = tree.children.filter((c) =>
     /^GPU [0-9a-f]{4,8}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/i.test(c.key)
   );
-  if (sections.length === 0 && !qget(tree, "Driver Version")) {
+  if (sections.length === 0 && !qget(tree, "Driver Version") && !qget(tree, "KMD Version")) {
     throw new Error("not nvidia-smi -q output (no Driver Version, no GPU section)");
   }
   return {
-    driver_version: val(qget(tree, "Driver Version")),
+    driver_version: driverVersion(val(qget(tree, "Driver Version")), val(qget(tree, "KMD Version"))),
     cuda_version: val(qget(tree, "CUDA Version")),
     gpus: sections.map((s, i) => gpuFromSection(s, i)),
   };

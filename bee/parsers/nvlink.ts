@@ -1,7 +1,7 @@
 // Parses `nvidia-smi nvlink -s` (per-link speed, `<inactive>`), `nvidia-smi nvlink -e` (per-link replay,
 // recovery and CRC error counters; the older "Link N: X Errors: v" lines and the newer nested layout) and
 // the GPU-to-GPU part of `nvidia-smi topo -m`.
-import { clean, int, num } from "../lib/text.ts";
+import { clean, int, num, stripEscapes } from "../lib/text.ts";
 
 export interface NvlinkLink {
   link: number;
@@ -91,7 +91,8 @@ export function parseNvlinkErrors(
 
 /** GPU pairs and how `nvidia-smi topo -m` says they connect (NV#, PIX, PXB, PHB, NODE, SYS). */
 export function parseTopoMatrix(text: string): { a: number; b: number; connection: string }[] {
-  const lines = text.split("\n");
+  // nvidia-smi 590 prints the header in bold (terminal escapes): read the text, not the decoration
+  const lines = stripEscapes(text).split("\n");
   const header = lines.find((l) => /^\s+GPU0\b/.test(l));
   if (!header) return [];
   const cols = header.trim().split(/\s+/).filter((t) => /^(GPU|NIC)\d+$|^mlx|^NIC/i.test(t));

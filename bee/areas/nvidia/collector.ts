@@ -27,6 +27,22 @@ async function fabricManager(
     : { running, version, boot_state: clean(boot.trim().split("\n")[0]) };
 }
 
+const NO_GPU = "no NVIDIA GPU on the PCI bus";
+
+/** NVIDIA display/3D controllers (vendor 0x10de, class 0x03xxxx) in sysfs; null when sysfs is not readable. */
+async function gpusOnBus(ctx: CollectorContext): Promise<number | null> {
+  const devs = await ctx.readDir("/sys/bus/pci/devices");
+  if (devs === null) return null;
+  let n = 0;
+  for (const d of devs) {
+    const vendor = (await ctx.readText(`/sys/bus/pci/devices/${d}/vendor`))?.trim();
+    if (vendor !== "0x10de") continue;
+    const cls = (await ctx.readText(`/sys/bus/pci/devices/${d}/class`))?.trim() ?? "";
+    if (cls.startsWith("0x03")) n++;
+  }
+  return n;
+}
+
 /** Written by the ISO's bee-nvidia.service when a module could not be loaded (with the kernel's reason). */
 const UNAVAILABLE = "/run/bee/nvidia-unavailable";
 
@@ -41,10 +57,14 @@ export const nvidia: Collector<Nvidia> = {
       );
     }
     const r = await ctx.run("nvidia-smi", ["-q"], { slow: true });
-    if (r.kind === "missing") throw new CollectorStop("skipped", "nvidia-smi not installed");
+    if (r.kind === "missing") {
+      throw new CollectorStop("skipped", (await gpusOnBus(ctx)) === 0 ? NO_GPU : "nvidia-smi not installed");
+    }
     if (r.kind === "exited" && r.code !== 0) {
       const all = `${r.stdout}\n${r.stderr}`;
       if (driverUnavailable(all)) {
+        // a machine without NVIDIA GPUs is told so; the driver's words are for machines that have one
+        if ((await gpusOnBus(ctx)) === 0) throw new CollectorStop("skipped", NO_GPU);
         throw new CollectorStop("skipped", `NVIDIA driver not loaded: ${firstLine(all)}`);
       }
       if (noDevices(all)) return { driver_version: null, cuda_version: null, gpus: [] };
