@@ -394,3 +394,33 @@ Deno.test("audit flow: EDAC counts per DIMM, the label mapped to the audit's slo
   assert.equal(f.component, "memory:mc0");
   assert.equal(f.message, "5 corrected memory errors (DIMM 0: 5)");
 });
+
+Deno.test("24.3 flow: one unreadable FRU (ipmitool exits 1 after printing) keeps the psu section ok", async () => {
+  const { r, out } = await auditWith((bin) =>
+    qemuDevboxTools(bin, {
+      ipmitool: [
+        { args: "fru", file: "ipmitool/public-switch-fru-psu-pulled.txt", exit: 1 },
+        { args: "sdr elist", file: "ipmitool/qemu-devbox-sdr-elist.txt" },
+        { args: "mc info", file: "ipmitool/qemu-bmc-sim-mc-info.txt" },
+        { args: "sel elist", stderr: "SEL has no entries" },
+      ],
+    })
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const a = readAudit(out);
+  assert.equal(statusOf(a, "psu").status, "ok", statusOf(a, "psu").message ?? "");
+  assert.deepEqual(a.hardware.psu!.fru_unreadable, ["FRU_PSUL (ID 3): Device not present (Unknown (0x81))"]);
+  assert.equal(a.hardware.psu!.fru!.find((f) => f.id === 4)?.fields["Board Serial"], "FFGT1911000697");
+  // an empty answer is still the collector's error
+  const empty = await auditWith((bin) =>
+    qemuDevboxTools(bin, {
+      ipmitool: [
+        { args: "fru", stderr: "Get Device ID command failed", exit: 1 },
+        { args: "sdr elist", file: "ipmitool/qemu-devbox-sdr-elist.txt" },
+        { args: "mc info", file: "ipmitool/qemu-bmc-sim-mc-info.txt" },
+        { args: "sel elist", stderr: "SEL has no entries" },
+      ],
+    })
+  );
+  assert.equal(statusOf(readAudit(empty.out), "psu").status, "error");
+});

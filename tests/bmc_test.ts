@@ -1,7 +1,14 @@
 // The BMC: `ipmitool mc info` and `ipmitool sel elist` parsed from real captures (QEMU's emulated BMC, the
 // SEL filled by real Add SEL Entry commands), and the SEL / SDR thermal rules.
 import assert from "node:assert/strict";
-import { parseIpmiSdr, parseMcInfo, parseSelElist, selTime } from "../bee/parsers/ipmitool.ts";
+import {
+  parseIpmiFru,
+  parseIpmiSdr,
+  parseMcInfo,
+  parseSelElist,
+  selTime,
+  unreadableFrus,
+} from "../bee/parsers/ipmitool.ts";
 import { parseEthtoolInfo } from "../bee/parsers/ethtool.ts";
 import { judge, NO_HARDWARE, SEL_RECENT_DAYS } from "../bee/audit/verdict.ts";
 import type { Hardware } from "../bee/model/schema.ts";
@@ -102,4 +109,39 @@ Deno.test("network: ethtool -i (virtio, real) — driver, empty firmware is null
     () => parseEthtoolInfo("Cannot get driver information: Operation not supported"),
     /no driver/,
   );
+});
+
+Deno.test("24.2: generic severity states count by state — Non-recoverable FAIL, Critical / Monitor WARN, OK none", () => {
+  // real SEL of an aarch64 server (public write-up): a memory device Non-recoverable, chassis Critical
+  const ev = parseSelElist(fixture("ipmitool/public-arm64-sel-elist-memory-nonrecoverable.txt"));
+  const cls = (id: string) => ev.find((e) => e.id === id)?.class ?? null;
+  assert.equal(cls("128"), "fatal", "Memory Transition to Non-recoverable (asserted)");
+  assert.equal(cls("12a"), null, "its deassertion");
+  assert.equal(cls("129"), "critical", "Chassis Transition to Critical from less severe");
+  assert.equal(cls("124"), null, "Transition to OK");
+  assert.equal(cls("12b"), null);
+  // ipmitool's own spellings of the other states (its table has `Non-critial`), on a fan and a PSU
+  const line = (sensor: string, event: string) =>
+    parseSelElist(` 1 | 03/23/2024 | 02:32:10 | ${sensor} | ${event} | Asserted\n`)[0]!.class;
+  assert.equal(line("Fan #0x30", "Transition to Non-recoverable from less severe"), "fatal");
+  assert.equal(line("Power Supply #0x48", "Transition to Critical from less severe"), "critical");
+  assert.equal(line("Temperature #0x01", "Transition to Non-critial from OK"), "critical");
+  assert.equal(line("Temperature #0x01", "Transition to Non-Critical from more severe"), null);
+  assert.equal(line("Temperature #0x01", "Monitor"), "critical");
+  assert.equal(line("OS Critical Stop #0x46", "Run-time critical stop"), "critical");
+  // and the verdict: the real capture FAILs bmc.sel_fatal for the memory device, WARNs for the chassis
+  const hw = {
+    ...NO_HARDWARE,
+    bmc: { info: null, sel: { entries: ev.length, events: ev } },
+  } as unknown as Parameters<typeof judge>[0];
+  const codes = judge(hw, [], null, Date.UTC(2024, 2, 28)).map((f) => `${f.severity} ${f.code}`);
+  assert.ok(codes.includes("FAIL bmc.sel_fatal"), codes.join(", "));
+  assert.ok(codes.includes("WARN bmc.sel_critical"), codes.join(", "));
+});
+
+Deno.test("24.3: `ipmitool fru` exiting 1 after printing keeps what it printed and names the unreadable FRU", () => {
+  const text = fixture("ipmitool/public-switch-fru-psu-pulled.txt");
+  assert.deepEqual(unreadableFrus(text), ["FRU_PSUL (ID 3): Device not present (Unknown (0x81))"]);
+  const frus = parseIpmiFru(text);
+  assert.equal(frus.find((f) => f.id === 4)?.fields["Board Part Number"], "TDPS1500AB6B");
 });

@@ -232,7 +232,12 @@ export const SdrSensor = z.object({
   is_power: z.boolean(),
 });
 export type SdrSensor = z.infer<typeof SdrSensor>;
-export const Psu = z.object({ fru: z.array(FruDevice).nullable(), sensors: z.array(SdrSensor).nullable() });
+export const Psu = z.object({
+  fru: z.array(FruDevice).nullable(),
+  sensors: z.array(SdrSensor).nullable(),
+  /** FRU devices ipmitool named but could not read (`Device not present (…)`); absent when all read */
+  fru_unreadable: z.array(z.string().max(256)).max(64).optional(),
+});
 export type Psu = z.infer<typeof Psu>;
 
 export const NvlinkLink = z.object({

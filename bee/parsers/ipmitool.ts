@@ -33,6 +33,30 @@ export function parseIpmiFru(text: string): FruInfo[] {
   return out;
 }
 
+/**
+ * FRU devices ipmitool printed a header for but could not read (`Device not present (…)`, `Unknown FRU header`,
+ * `Error …`): `ipmitool fru` then exits 1 after printing every other device, which stay usable.
+ */
+export function unreadableFrus(text: string): string[] {
+  const out: string[] = [];
+  let cur: string | null = null;
+  for (const line of text.split("\n")) {
+    const head = line.match(/^FRU Device Description\s*:\s*(.*?)\s*$/);
+    if (head) {
+      cur = clean(head[1]);
+      continue;
+    }
+    const bad = line.match(
+      /^\s*(device not present|unknown fru header|error[^:]*|fru .*(?:failed|error)).*$/i,
+    );
+    if (cur && bad && out.length < 64) {
+      out.push(`${cur}: ${clean(line) ?? "unreadable"}`.slice(0, 256));
+      cur = null;
+    }
+  }
+  return out;
+}
+
 /** IPMI entity IDs of power supplies (10) and power units (19). */
 const POWER_ENTITIES = new Set([10, 19]);
 const POWER_NAME = /\b(psu|ps\d|pws|power ?supply|pwr|ps_|p\d+_vin|pin|pout)/i;
@@ -160,10 +184,36 @@ const SEL_CRITICAL = [
   /drive fault|in critical array|in failed array/i,
 ];
 
+/**
+ * IPMI's generic severity states (event type 07h), as ipmitool prints them — `Transition to Non-critial from
+ * OK` keeps ipmitool's own spelling: non-recoverable is a failure whatever the sensor (a fan, a PSU's
+ * temperature, a memory device); critical, non-critical reached from OK and Monitor are warnings; OK,
+ * Informational and transitions down from a worse state are not events to act on.
+ */
+function severityState(e: string): "fatal" | "critical" | "none" | null {
+  const m = /^transition to (non-recoverable|critical|non-criti?c?al|ok)\b(?: from (.*))?/i.exec(e);
+  if (m) {
+    const to = m[1]!.toLowerCase(), from = (m[2] ?? "").toLowerCase();
+    if (to === "non-recoverable") return "fatal";
+    if (to === "critical") return "critical";
+    if (to.startsWith("non-crit")) return from.startsWith("ok") ? "critical" : "none";
+    return "none";
+  }
+  if (/^monitor$/i.test(e)) return "critical";
+  if (/^informational$/i.test(e)) return "none";
+  return null;
+}
+
 /** Whether a SEL event is one the verdict rules count ("fatal", "critical") or neither. */
 export function selClass(sensorType: string | null, event: string | null): "fatal" | "critical" | null {
   const e = `${event ?? ""}`;
   if (/^log area reset/i.test(e) || /^(deasserted)$/i.test(e)) return null;
+  const generic = severityState(e.split(" | ")[0]!.trim());
+  if (generic) return generic === "none" ? null : generic;
+  // an operating system's run-time critical stop (a kernel panic) is at least critical
+  if (sensorType === "OS Critical Stop" || /run-time critical stop|os critical stop/i.test(e)) {
+    return "critical";
+  }
   if (/correctable ecc/i.test(e) && !/uncorrectable/i.test(e)) return "critical";
   if (SEL_FATAL.some((r) => r.test(e))) return "fatal";
   if (SEL_CRITICAL.some((r) => r.test(e)) && !/^log area reset/i.test(e)) return "critical";

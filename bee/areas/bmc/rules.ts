@@ -7,20 +7,22 @@ export const BMC_RULES: Rule[] = [
     code: "bmc.sel_fatal",
     severity: "FAIL",
     when:
-      `an asserted SEL event of the last ${SEL_RECENT_DAYS} days (or undated): uncorrectable ECC, CPU IERR/thermal trip/MCE, PCI SERR/PERR/bus fatal, PSU failure or AC lost, non-recoverable threshold`,
+      `an asserted SEL event of the last ${SEL_RECENT_DAYS} days (or undated): uncorrectable ECC, CPU IERR/thermal trip/MCE, PCI SERR/PERR/bus fatal, PSU failure or AC lost, non-recoverable threshold, any sensor's generic state "Transition to Non-recoverable"`,
     action:
       "Read the event in the BMC log, fix or replace the part it names, clear the SEL (ipmitool sel clear) and burn in again.",
-    source: "IPMI 2.0 sensor-specific event offsets (table 42-3); window: bee, the burn-in period",
+    source:
+      "IPMI 2.0 sensor-specific event offsets (table 42-3) and generic severity states (event type 07h); window: bee, the burn-in period",
     check: (x) => x.selEvents("fatal"),
   },
   {
     code: "bmc.sel_critical",
     severity: "WARN",
     when:
-      `an asserted SEL event of the last ${SEL_RECENT_DAYS} days (or undated): critical threshold crossed (temperature, voltage, fan), correctable ECC, predictive failure, drive fault, SEL full`,
+      `an asserted SEL event of the last ${SEL_RECENT_DAYS} days (or undated): critical threshold crossed (temperature, voltage, fan), correctable ECC, predictive failure, drive fault, SEL full, generic states "Transition to Critical", "Non-Critical from OK", "Monitor", an OS run-time critical stop (kernel panic)`,
     action:
       "Check what the event names (cooling, power, the DIMM); clear the SEL after fixing and watch it during SAT.",
-    source: "IPMI 2.0 threshold and sensor-specific event offsets; window: bee, the burn-in period",
+    source:
+      "IPMI 2.0 threshold, sensor-specific and generic severity event offsets; window: bee, the burn-in period",
     check: (x) => x.selEvents("critical"),
   },
   {
