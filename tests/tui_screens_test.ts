@@ -1,6 +1,7 @@
 // TUI screens as pure functions: width bound, control characters from hardware removed.
 import assert from "node:assert/strict";
-import { fit, networkScreen, resultScreen, runningScreen } from "../bee/tui/screens.ts";
+import { fit, hardwareScreen, networkScreen, resultScreen, runningScreen } from "../bee/tui/screens.ts";
+import { warnAudit } from "../testkit/web_fixtures.ts";
 import { parseIpAddr } from "../bee/parsers/ip.ts";
 
 Deno.test("screens: fit drops control characters, keeps colours, bounds visible width", () => {
@@ -47,4 +48,37 @@ Deno.test("network screen: addresses from real ip -j addr, root SSH, the per-boo
   const withPw = networkScreen(ifaces, "Abc23defGhJkmnPqrsTu");
   assert.ok(withPw.includes("root password for SSH (this boot only): Abc23defGhJkmnPqrsTu"));
   assert.ok(withPw.every((l) => l.length <= 80));
+});
+
+Deno.test("24.6: the details wrap to the console's width (never cut) and leave the loopback out", () => {
+  const a = warnAudit();
+  a.hardware.summary.findings = [{
+    severity: "WARN",
+    component: "collector:board",
+    code: "collector.error",
+    message:
+      "board: the area it covers was not checked because dmidecode found no SMBIOS table on this machine",
+    action: "Run bee audit as root on a machine whose firmware publishes SMBIOS.",
+  }, ...a.hardware.summary.findings];
+  assert.ok(a.hardware.network, "the fixture has network interfaces");
+  if (a.hardware.network) {
+    a.hardware.network.interfaces = [
+      { ...a.hardware.network.interfaces[0]!, name: "lo", ipv4: ["127.0.0.1/8"] },
+      ...a.hardware.network.interfaces,
+    ];
+  }
+  for (const width of [80, 160]) {
+    const lines = hardwareScreen(a, false, width);
+    for (const l of lines) assert.ok([...l].length <= width, `${width}: ${l}`);
+    const text = lines.join(" ").replace(/\s+/g, " ");
+    assert.match(
+      text,
+      /the area it covers was not checked because dmidecode found no SMBIOS table on this machine/,
+    );
+    assert.doesNotMatch(text, /net lo\b|127\.0\.0\.1\/8/);
+  }
+  assert.ok(
+    hardwareScreen(a, false, 160).length < hardwareScreen(a, false, 80).length,
+    "fewer lines when wider",
+  );
 });

@@ -101,6 +101,15 @@ function readKey(timeoutMs?: number): Promise<string | null> {
   });
 }
 
+/** The console's width in columns (80 where it cannot be read: a serial line, a test). */
+function consoleWidth(): number {
+  try {
+    return Math.max(40, Math.min(300, Deno.consoleSize().columns));
+  } catch {
+    return 80;
+  }
+}
+
 /** Runs a child with the terminal (shell, nvtop, bee audit); the terminal is restored after. */
 async function foreground(cmd: string, args: string[], env?: Record<string, string>): Promise<number> {
   clear();
@@ -390,7 +399,7 @@ export async function runTui(o: TuiOptions): Promise<void> {
       case "summary":
         await pager(
           audit
-            ? hardwareScreen(audit, color())
+            ? hardwareScreen(audit, color(), consoleWidth())
             : loaded.kind === "bad"
             ? [fit(loaded.problem, 78), `choose "Re-run audit" to write a new one`]
             : [`no audit at ${o.audit}: choose "Re-run audit"`],

@@ -99,12 +99,37 @@ export function resultScreen(
   return lines.map((l) => fit(l));
 }
 
-/** Hardware summary, then per-component detail lines. */
-export function hardwareScreen(a: Audit, color: boolean): string[] {
+/**
+ * A line as screen lines of at most `width` columns: broken at the last space that fits (the rest indented
+ * under it), never cut off — a finding's message is read to its end on any console width.
+ */
+export function wrap(line: string, width = 80): string[] {
+  const plain = stripAnsi(line);
+  if ([...plain].length <= width) return [fit(line, width)];
+  const out: string[] = [];
+  let rest = [...fit(plain, 100_000)];
+  let indent = "";
+  while (rest.length) {
+    const room = width - indent.length;
+    if (rest.length <= room) {
+      out.push(indent + rest.join(""));
+      break;
+    }
+    let cut = rest.lastIndexOf(" ", room);
+    if (cut <= 0) cut = room;
+    out.push(indent + rest.slice(0, cut).join("").trimEnd());
+    rest = [...rest.slice(cut).join("").trimStart()];
+    indent = "       ";
+  }
+  return out;
+}
+
+/** Hardware summary, then per-component detail lines, wrapped to the console's width. */
+export function hardwareScreen(a: Audit, color: boolean, width = 80): string[] {
   const lines = terminalSummary(a, color).split("\n");
   lines.push("", "Details");
   for (const area of TUI_AREAS) lines.push(...area.tuiDetails!(a));
-  return lines.map((l) => fit(l));
+  return lines.flatMap((l) => wrap(l, width));
 }
 
 /** Interface addresses, with where the web page and SSH are. */

@@ -26,7 +26,8 @@ export function webSection(a: Audit, _qrSvg: string): string {
 export function tuiDetails(a: Audit): string[] {
   const h = a.hardware;
   const out: string[] = [];
-  for (const i of h.network?.interfaces ?? []) {
+  // the loopback interface is no way to reach the machine: left out
+  for (const i of (h.network?.interfaces ?? []).filter((i) => i.name !== "lo")) {
     out.push(`  net ${i.name} ${i.operstate ?? "?"} ${(i.ipv4 ?? []).join(" ")}`);
   }
   return out;
