@@ -313,3 +313,14 @@ Deno.test("tui: a corrupt audit is named as unreadable (the web page's reader), 
     tmux.kill();
   }
 });
+
+Deno.test("24.6: on the Linux console (TERM=linux) the menu's key help is plain ASCII, no glyph the console font lacks", async () => {
+  const { tmux } = setup({ nvtop: false, stress: "slow", env: ["TERM=linux"] });
+  try {
+    const menu = await tmux.waitFor(/server audit and burn-in[\s\S]*Quit/);
+    assert.match(menu, /up\/down navigate - enter select/);
+    assert.doesNotMatch(menu, /[•⏎↑↓❯]/u);
+  } finally {
+    tmux.kill();
+  }
+});

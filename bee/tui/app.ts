@@ -110,6 +110,20 @@ function consoleWidth(): number {
   }
 }
 
+/**
+ * The prompts' theme: on the Linux console (TERM=linux, tty1 through a BMC), whose font has no `•`, `⏎` or
+ * arrows, the key help is plain ASCII; elsewhere inquirer's own.
+ */
+export function promptTheme(term = Deno.env.get("TERM") ?? "") {
+  if (term !== "linux") return undefined;
+  const names: Record<string, string> = { "↑↓": "up/down", "⏎": "enter" };
+  return {
+    style: {
+      keysHelpTip: (keys: [string, string][]) => keys.map(([k, a]) => `${names[k] ?? k} ${a}`).join(" - "),
+    },
+  };
+}
+
 /** Runs a child with the terminal (shell, nvtop, bee audit); the terminal is restored after. */
 async function foreground(cmd: string, args: string[], env?: Record<string, string>): Promise<number> {
   clear();
@@ -241,6 +255,7 @@ async function nvidiaPack(o: TuiOptions): Promise<void> {
   }
   const duration = await ask((ctx) =>
     select({
+      theme: promptTheme(),
       message: "NVIDIA acceptance test — duration",
       choices: [
         { name: "10 minutes", value: "10m" },
@@ -254,6 +269,7 @@ async function nvidiaPack(o: TuiOptions): Promise<void> {
   if (!duration || duration === BACK) return;
   const chosen = await ask((ctx) =>
     checkbox({
+      theme: promptTheme(),
       message: "GPUs to test (space toggles, enter starts)",
       choices: gpus.map((g) => ({
         name: fit(`GPU ${g.index}  ${g.name}  ${g.memory_mib ?? "?"} MiB`, 70),
@@ -276,6 +292,7 @@ async function acceptance(o: TuiOptions): Promise<void> {
   while (true) {
     const v = await ask((ctx) =>
       select({
+        theme: promptTheme(),
         message: "Acceptance tests",
         choices: [
           { name: "NVIDIA command pack (stress, health, bug report)", value: "nvidia" },
@@ -300,6 +317,7 @@ async function satResults(o: TuiOptions): Promise<void> {
     }
     const v = await ask((ctx) =>
       select({
+        theme: promptTheme(),
         message: "SAT results (newest first)",
         pageSize: 15,
         choices: [
@@ -389,7 +407,7 @@ export async function runTui(o: TuiOptions): Promise<void> {
     ];
     clear();
     const v = await ask((ctx) =>
-      select({ message: "bee — server audit and burn-in", choices, pageSize: 12 }, ctx)
+      select({ theme: promptTheme(), message: "bee — server audit and burn-in", choices, pageSize: 12 }, ctx)
     );
     if (v === null) {
       if (o.runtime === "host") return; // Esc/Ctrl-C on the main menu leaves on a normal host
