@@ -324,3 +324,22 @@ Deno.test("24.6: on the Linux console (TERM=linux) the menu's key help is plain 
     tmux.kill();
   }
 });
+
+Deno.test("24.6: the main menu says how to reach the machine — web page, SSH and the host key's fingerprint", async () => {
+  const ssh = Deno.makeTempDirSync();
+  // a host key made by ssh-keygen; `ssh-keygen -lf` printed SHA256:HaiWySurQWolQHwRuos5pI9ZHaiFI9ao0HhSU/TQc+g
+  Deno.writeTextFileSync(
+    `${ssh}/ssh_host_ed25519_key.pub`,
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHEUq8r3FgqheGg5Li8MmUnlkSw4JDh9RjJ2egLgQZdg root@bee\n",
+  );
+  const { tmux } = setup({ nvtop: false, stress: "slow", env: [`BEE_SSH_DIR=${ssh}`] });
+  try {
+    const menu = await tmux.waitFor(/server audit and burn-in[\s\S]*Quit/);
+    // the fake `ip -j addr` is a real capture: its one non-loopback IPv4 address
+    assert.match(menu, /^  web http:\/\/\d+\.\d+\.\d+\.\d+\/ {3}ssh root@\d+\.\d+\.\d+\.\d+$/m);
+    assert.doesNotMatch(menu, /127\.0\.0\.1/);
+    assert.match(menu, /^  ssh host key ED25519 SHA256:HaiWySurQWolQHwRuos5pI9ZHaiFI9ao0HhSU\/TQc\+g$/m);
+  } finally {
+    tmux.kill();
+  }
+});

@@ -3,7 +3,7 @@
 // reboot/power off on the live CD. Esc goes back; Ctrl-C never leaves a broken terminal.
 import process from "node:process";
 import { checkbox, confirm, select, Separator } from "@inquirer/prompts";
-import { LiveMachine } from "../lib/machine.ts";
+import { LiveMachine, readRegularText } from "../lib/machine.ts";
 
 /** The TUI's few short commands (GPU list, addresses) go through the one machine interface. */
 const machine = new LiveMachine();
@@ -21,7 +21,15 @@ function describeSat(s: SatLockInfo): string {
   );
 }
 import { parseSummary } from "../sat/summary.ts";
-import { fit, hardwareScreen, networkScreen, resultScreen, runningScreen, stripAnsi } from "./screens.ts";
+import {
+  fit,
+  hardwareScreen,
+  networkScreen,
+  reachLines,
+  resultScreen,
+  runningScreen,
+  stripAnsi,
+} from "./screens.ts";
 import { readSatStatus } from "../sat/status.ts";
 import { runProc } from "../lib/proc.ts";
 
@@ -375,6 +383,33 @@ async function exportResults(o: TuiOptions): Promise<void> {
   ]);
 }
 
+/** `SHA256:…` fingerprints of the SSH host keys (as ssh-keygen -l prints them), from their .pub files. */
+async function hostKeyFingerprints(dir = "/etc/ssh"): Promise<string[]> {
+  const out: string[] = [];
+  for (const kind of ["ed25519", "ecdsa", "rsa"]) {
+    const pub = await readRegularText(`${dir}/ssh_host_${kind}_key.pub`, 16 * 1024);
+    const b64 = pub?.trim().split(/\s+/)[1];
+    if (!b64) continue;
+    try {
+      const blob = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", blob));
+      out.push(`${kind.toUpperCase()} SHA256:${btoa(String.fromCharCode(...digest)).replace(/=+$/, "")}`);
+    } catch { /* not a key */ }
+  }
+  return out;
+}
+
+/** The lines at the top of the main menu: where the web page and SSH are, and the host keys. */
+async function reachHeader(): Promise<string[]> {
+  const r = await machine.run("ip", ["-j", "addr"], { timeoutMs: 10_000 });
+  const ifaces = r.kind === "exited" && r.code === 0 ? parseIpAddr(r.stdout) : new Map();
+  return reachLines(
+    ifaces,
+    await hostKeyFingerprints(Deno.env.get("BEE_SSH_DIR") || "/etc/ssh"),
+    consoleWidth(),
+  );
+}
+
 /** The main loop; returns when the operator quits (host runtime) — the live CD never quits. */
 export async function runTui(o: TuiOptions): Promise<void> {
   while (true) {
@@ -406,9 +441,11 @@ export async function runTui(o: TuiOptions): Promise<void> {
         : [{ name: "Quit", value: "quit" }]),
     ];
     clear();
-    const v = await ask((ctx) =>
-      select({ theme: promptTheme(), message: "bee — server audit and burn-in", choices, pageSize: 12 }, ctx)
+    // how to reach this machine, under the title: the web page, SSH and the host keys' fingerprints
+    const message = ["bee — server audit and burn-in", ...(await reachHeader()).map((l) => `  ${l}`)].join(
+      "\n",
     );
+    const v = await ask((ctx) => select({ theme: promptTheme(), message, choices, pageSize: 12 }, ctx));
     if (v === null) {
       if (o.runtime === "host") return; // Esc/Ctrl-C on the main menu leaves on a normal host
       continue;

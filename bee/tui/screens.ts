@@ -152,3 +152,20 @@ export function networkScreen(
   if (rootPassword) lines.push("", `root password for SSH (this boot only): ${rootPassword}`);
   return lines.map((l) => fit(l));
 }
+
+/**
+ * How to reach this machine, for the top of the main menu: its IPv4 addresses with the web page and SSH, and
+ * the SSH host keys' fingerprints (what an operator compares on first connect). Loopback left out.
+ */
+export function reachLines(
+  ifaces: Map<string, { ipv4: string[]; ipv6: string[]; mac: string | null }>,
+  fingerprints: string[],
+  width = 80,
+): string[] {
+  const v4 = [...ifaces].filter(([n]) => n !== "lo").flatMap(([, i]) => i.ipv4.map((a) => a.split("/")[0]!));
+  const lines = v4.length
+    ? v4.slice(0, 4).map((ip) => `web http://${ip}/   ssh root@${ip}`)
+    : ["no IPv4 address yet (cable, DHCP): see Network"];
+  for (const f of fingerprints.slice(0, 3)) lines.push(`ssh host key ${f}`);
+  return lines.map((l) => fit(l, width));
+}
