@@ -336,9 +336,9 @@ Deno.test("24.6: the main menu says how to reach the machine — web page, SSH a
   try {
     const menu = await tmux.waitFor(/server audit and burn-in[\s\S]*Quit/);
     // the fake `ip -j addr` is a real capture: its one non-loopback IPv4 address
-    assert.match(menu, /^  web http:\/\/\d+\.\d+\.\d+\.\d+\/ {3}ssh root@\d+\.\d+\.\d+\.\d+$/m);
+    assert.match(menu, /^ {2}web http:\/\/\d+\.\d+\.\d+\.\d+\/ {3}ssh root@\d+\.\d+\.\d+\.\d+$/m);
     assert.doesNotMatch(menu, /127\.0\.0\.1/);
-    assert.match(menu, /^  ssh host key ED25519 SHA256:HaiWySurQWolQHwRuos5pI9ZHaiFI9ao0HhSU\/TQc\+g$/m);
+    assert.match(menu, /^ {2}ssh host key ED25519 SHA256:HaiWySurQWolQHwRuos5pI9ZHaiFI9ao0HhSU\/TQc\+g$/m);
   } finally {
     tmux.kill();
   }
