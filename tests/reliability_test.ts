@@ -433,7 +433,9 @@ Deno.test("12: control bytes from firmware and tools never reach the terminal", 
   assert.doesNotMatch(r.stdout, ctl);
   assert.doesNotMatch(r.stderr, ctl);
   const a = readAudit(out);
-  assert.match(a.hardware.board!.system.product!, /^X.*owned.*Y$/, "the JSON keeps the value");
+  // terminal escape sequences in a tool's output are decoration, not data: removed before parsing (issue 24,
+  // item 4), so the JSON keeps the value without them
+  assert.equal(a.hardware.board!.system.product, "XY", "the JSON keeps the value, escapes removed");
   assert.ok(a.hardware.board!.system.product!.length <= 256);
 });
 
