@@ -424,3 +424,15 @@ Deno.test("24.3 flow: one unreadable FRU (ipmitool exits 1 after printing) keeps
   );
   assert.equal(statusOf(readAudit(empty.out), "psu").status, "error");
 });
+
+Deno.test("24.1 flow: the storage collector reads /proc/mdstat; a degraded array FAILs the audit", async () => {
+  const { r, out } = await auditWith((bin) => qemuDevboxTools(bin), [], (root) => {
+    Deno.writeTextFileSync(`${root}/proc/mdstat`, fixture("mdstat/public-srvlx01-raid1-degraded.txt"));
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const a = readAudit(out);
+  assert.equal(a.hardware.storage!.md_arrays![0]!.map, "U_");
+  assert.ok(
+    a.hardware.summary.findings.some((f) => f.code === "storage.md_degraded" && f.severity === "FAIL"),
+  );
+});

@@ -187,10 +187,29 @@ export const Disk = z.object({
   nvme: NvmeController.nullable(),
 });
 export type Disk = z.infer<typeof Disk>;
+/** A Linux software RAID array (/proc/mdstat). */
+export const MdArray = z.object({
+  name: z.string().max(64),
+  state: z.string().max(64),
+  level: Str,
+  members: z.array(z.object({
+    device: z.string().max(64),
+    role: Int,
+    failed: z.boolean(),
+    spare: z.boolean(),
+  })).max(64),
+  raid_disks: Int,
+  working_disks: Int,
+  map: Str,
+  sync: z.object({ action: z.string().max(16), percent: Num }).nullable(),
+});
+
 export const Storage = z.object({
   disks: z.array(Disk),
   /** smartctl is not installed: no disk's SMART was read */
   smartctl_missing: z.boolean().optional(),
+  /** software RAID arrays (/proc/mdstat); absent when the kernel has none */
+  md_arrays: z.array(MdArray).max(64).optional(),
 });
 export type Storage = z.infer<typeof Storage>;
 

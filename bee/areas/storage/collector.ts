@@ -3,6 +3,7 @@
 import type { Collector, CollectorContext } from "../../collect/collector.ts";
 import { type BlockDevice, isPhysicalDisk, nvmeController, parseLsblk } from "../../parsers/lsblk.ts";
 import { parseSmartctl } from "../../parsers/smartctl.ts";
+import { parseMdstat } from "../../parsers/mdstat.ts";
 import { parseNvmeIdCtrl, parseNvmeSmartLog } from "../../parsers/nvme.ts";
 import type { Disk, NvmeController, Smart, Storage } from "../../model/schema.ts";
 import { firstLine } from "../../collect/collector.ts";
@@ -95,6 +96,13 @@ export const storage: Collector<Storage> = {
     const disks = await Promise.all(devices.map((d) => disk(ctx, d, perCtrl)));
     const missing = ctx.commands.filter((c) => c.outcome === "missing").map((c) => c.command.split(" ")[0]);
     for (const tool of new Set(missing)) ctx.note("missing_tool", `${tool} not found`);
-    return missing.includes("smartctl") ? { disks, smartctl_missing: true } : { disks };
+    // software RAID: every array the kernel assembled (none: the key is left out)
+    const mdstat = await ctx.readText("/proc/mdstat");
+    const md = mdstat === null ? [] : parseMdstat(mdstat);
+    return {
+      disks,
+      ...(missing.includes("smartctl") ? { smartctl_missing: true } : {}),
+      ...(md.length ? { md_arrays: md } : {}),
+    };
   },
 };

@@ -205,4 +205,50 @@ export const STORAGE_RULES: Rule[] = [
         ? [hit("storage", `${x.hw.storage.disks.length} disk(s) not checked: smartctl not installed`)]
         : [],
   },
+  {
+    code: "storage.md_degraded",
+    severity: "FAIL",
+    when:
+      "a software RAID array (/proc/mdstat) works with fewer disks than it has, has a failed member (F), or is inactive",
+    action:
+      "Find the missing or failed member (mdadm --detail), replace the disk and let the array rebuild before handover.",
+    source: "Linux md: [n/m] raid disks / working disks, (F) faulty member",
+    check: (x) =>
+      (x.hw.storage?.md_arrays ?? []).flatMap((a) => {
+        const failed = a.members.filter((m) => m.failed).map((m) => m.device);
+        const short = a.raid_disks !== null && a.working_disks !== null && a.working_disks < a.raid_disks;
+        if (!short && !failed.length && a.state !== "inactive") return [];
+        return [
+          hit(
+            `storage:${a.name}`,
+            `${a.name} (${a.level ?? "?"}) ${a.state}${
+              a.map ? ` [${a.working_disks}/${a.raid_disks}] [${a.map}]` : ""
+            }${failed.length ? `, failed: ${failed.join(", ")}` : ""}; members: ${
+              a.members.map((m) => m.device).join(", ") || "none"
+            }`,
+          ),
+        ];
+      }),
+  },
+  {
+    code: "storage.md_rebuilding",
+    severity: "WARN",
+    when: "a software RAID array is resyncing, recovering or reshaping",
+    action:
+      "Let it finish before handover (or before a burn-in that measures the disks); watch /proc/mdstat.",
+    source: "Linux md: resync/recovery/reshape progress in /proc/mdstat",
+    check: (x) =>
+      (x.hw.storage?.md_arrays ?? []).flatMap((a) =>
+        a.sync && a.sync.action !== "check"
+          ? [
+            hit(
+              `storage:${a.name}`,
+              `${a.name}: ${a.sync.action} ${a.sync.percent ?? "pending"}${
+                a.sync.percent !== null ? " %" : ""
+              }`,
+            ),
+          ]
+          : []
+      ),
+  },
 ];
