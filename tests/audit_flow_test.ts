@@ -436,3 +436,36 @@ Deno.test("24.1 flow: the storage collector reads /proc/mdstat; a degraded array
     a.hardware.summary.findings.some((f) => f.code === "storage.md_degraded" && f.severity === "FAIL"),
   );
 });
+
+Deno.test("24.1 flow: a RAID controller on the bus with no vendor tool is 'not checked' (WARN), never a silent pass", async () => {
+  const megaraid = (root: string) => {
+    // a Broadcom/LSI MegaRAID function (vendor 0x1000, class 0x0104 RAID bus controller)
+    const dev = `${root}/sys/bus/pci/devices/0000:3b:00.0`;
+    Deno.mkdirSync(dev, { recursive: true });
+    Deno.writeTextFileSync(`${dev}/vendor`, "0x1000\n");
+    Deno.writeTextFileSync(`${dev}/class`, "0x010400\n");
+  };
+  const none = await auditWith((bin) => qemuDevboxTools(bin), [], megaraid);
+  const a = readAudit(none.out);
+  assert.deepEqual(a.hardware.storage!.raid_controllers, [
+    { address: "0000:3b:00.0", vendor_id: "0x1000", class_id: "0x010400", tools: [] },
+  ]);
+  const f = a.hardware.summary.findings.find((x) => x.code === "storage.raid_unchecked");
+  assert.equal(f?.severity, "WARN");
+  assert.match(
+    f!.message,
+    /RAID controller 0000:3b:00\.0 \(vendor 0x1000\) on the PCI bus, no vendor tool here/,
+  );
+  // with storcli64 in the image (here a stand-in that answers), the controller counts as checked
+  const withTool = await auditWith(
+    (bin) => {
+      qemuDevboxTools(bin);
+      writeFakeTool(bin, "storcli64", [{ args: "show ctrlcount J", text: '{"Controllers":[]}' }]);
+    },
+    [],
+    megaraid,
+  );
+  const b = readAudit(withTool.out);
+  assert.deepEqual(b.hardware.storage!.raid_controllers![0]!.tools, ["storcli64"]);
+  assert.ok(!b.hardware.summary.findings.some((x) => x.code === "storage.raid_unchecked"));
+});

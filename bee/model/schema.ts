@@ -210,6 +210,13 @@ export const Storage = z.object({
   smartctl_missing: z.boolean().optional(),
   /** software RAID arrays (/proc/mdstat); absent when the kernel has none */
   md_arrays: z.array(MdArray).max(64).optional(),
+  /** RAID controllers and SAS HBAs on the PCI bus, with the vendor tools that answered here */
+  raid_controllers: z.array(z.object({
+    address: z.string().max(32),
+    vendor_id: z.string().max(8),
+    class_id: z.string().max(10),
+    tools: z.array(z.string().max(32)).max(8),
+  })).max(32).optional(),
 });
 export type Storage = z.infer<typeof Storage>;
 

@@ -251,4 +251,22 @@ export const STORAGE_RULES: Rule[] = [
           : []
       ),
   },
+  {
+    code: "storage.raid_unchecked",
+    severity: "WARN",
+    when:
+      "a RAID controller or SAS HBA is on the PCI bus but none of its maker's tools (storcli64, sas3ircu, ssacli, arcconf…) is in the image",
+    action:
+      "Add the controller's CLI to iso/vendor/ and rebuild the image (deno task iso); until then the disks behind it are not checked.",
+    source: "bee: disks behind a controller are invisible to smartctl on /dev/sdX; unchecked is never a pass",
+    check: (x) =>
+      (x.hw.storage?.raid_controllers ?? []).filter((c) => !c.tools.length).map((c) =>
+        hit(
+          `storage:${c.address}`,
+          `${
+            c.class_id.startsWith("0x0104") ? "RAID controller" : "SAS HBA"
+          } ${c.address} (vendor ${c.vendor_id}) on the PCI bus, no vendor tool here: the disks behind it were not checked`,
+        )
+      ),
+  },
 ];
