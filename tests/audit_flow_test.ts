@@ -460,12 +460,19 @@ Deno.test("24.1 flow: a RAID controller on the bus with no vendor tool is 'not c
   const withTool = await auditWith(
     (bin) => {
       qemuDevboxTools(bin);
-      writeFakeTool(bin, "storcli64", [{ args: "show ctrlcount J", text: '{"Controllers":[]}' }]);
+      writeFakeTool(bin, "storcli64", [{
+        args: "/call show J",
+        file: "storcli/storrest-megaraid-9260-4i-c0-show.json",
+      }]);
     },
     [],
     megaraid,
   );
   const b = readAudit(withTool.out);
   assert.deepEqual(b.hardware.storage!.raid_controllers![0]!.tools, ["storcli64"]);
+  // and the controller's own inventory, read through storcli64
+  assert.equal(b.hardware.storage!.raid![0]!.model, "LSI MegaRAID SAS 9260-4i");
+  assert.equal(b.hardware.storage!.raid![0]!.physical_drives.length, 4);
+  assert.equal(statusOf(b, "storage").status, "ok");
   assert.ok(!b.hardware.summary.findings.some((x) => x.code === "storage.raid_unchecked"));
 });

@@ -122,23 +122,48 @@ export function orderDisks(hw: Hw) {
   );
 }
 
+/** Block-device models that are a RAID controller's virtual drives, not disks (MegaRAID, PERC, HPE, IBM). */
+const VIRTUAL_DRIVE = /^(MR\d|PERC\b|LOGICAL VOLUME|ServeRAID|Virtual Disk)/i;
+
+/** The physical drives behind hardware RAID controllers (what an order counts), from their vendor tools. */
+function raidDiskParts(hw: Hw): Part[] {
+  return (hw.storage?.raid ?? []).flatMap((c) =>
+    c.physical_drives.map((p) => {
+      const gb = p.size_bytes === null ? null : p.size_bytes / 1e9;
+      return {
+        where: `raid ${c.id ?? "?"} slot ${p.slot ?? "?"}`,
+        what: `${p.model ?? "disk"}${gb === null ? "" : ` ${fmtNum(gb)} GB`}${
+          p.serial ? ` serial ${p.serial}` : ""
+        }`,
+        props: { model: p.model, size_gb: gb, transport: p.interface?.toLowerCase() ?? null, firmware: null },
+      };
+    })
+  );
+}
+
 function diskParts(hw: Hw): Part[] | null {
   if (!hw.storage) return null;
-  return orderDisks(hw).map((d) => {
-    const gb = d.size_bytes === null ? null : d.size_bytes / 1e9;
-    return {
-      where: d.path,
-      what: `${d.model ?? "disk"}${gb === null ? "" : ` ${fmtNum(gb)} GB`}${
-        d.serial ? ` serial ${d.serial}` : ""
-      }`,
-      props: {
-        model: d.model,
-        size_gb: gb,
-        transport: d.transport,
-        firmware: d.firmware ?? d.nvme?.firmware ?? d.smart?.firmware ?? null,
-      },
-    };
-  });
+  const behind = raidDiskParts(hw);
+  // with a controller's own inventory, its virtual drives are not disks: the drives behind it are counted
+  const blockDisks = orderDisks(hw).filter((d) => !(behind.length && VIRTUAL_DRIVE.test(d.model ?? "")));
+  return [
+    ...blockDisks.map((d) => {
+      const gb = d.size_bytes === null ? null : d.size_bytes / 1e9;
+      return {
+        where: d.path,
+        what: `${d.model ?? "disk"}${gb === null ? "" : ` ${fmtNum(gb)} GB`}${
+          d.serial ? ` serial ${d.serial}` : ""
+        }`,
+        props: {
+          model: d.model,
+          size_gb: gb,
+          transport: d.transport,
+          firmware: d.firmware ?? d.nvme?.firmware ?? d.smart?.firmware ?? null,
+        },
+      };
+    }),
+    ...behind,
+  ];
 }
 
 function gpuParts(hw: Hw): Part[] | null {

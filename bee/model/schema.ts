@@ -204,12 +204,42 @@ export const MdArray = z.object({
   sync: z.object({ action: z.string().max(16), percent: Num }).nullable(),
 });
 
+/** A hardware RAID controller as its vendor tool reports it, with its virtual and physical drives. */
+export const RaidController = z.object({
+  tool: z.string().max(16),
+  id: Str,
+  model: Str,
+  serial: Str,
+  firmware: Str,
+  /** battery / CacheVault state (Optimal, Failed, …); null when it has none or it was not reported */
+  battery: Str,
+  virtual_drives: z.array(z.object({
+    id: Str,
+    level: Str,
+    state: Str,
+    size_bytes: Int,
+    name: Str,
+  })).max(64),
+  physical_drives: z.array(z.object({
+    slot: Str,
+    device_id: Str,
+    state: Str,
+    model: Str,
+    serial: Str,
+    size_bytes: Int,
+    interface: Str,
+  })).max(256),
+});
+export type RaidController = z.infer<typeof RaidController>;
+
 export const Storage = z.object({
   disks: z.array(Disk),
   /** smartctl is not installed: no disk's SMART was read */
   smartctl_missing: z.boolean().optional(),
   /** software RAID arrays (/proc/mdstat); absent when the kernel has none */
   md_arrays: z.array(MdArray).max(64).optional(),
+  /** hardware RAID controllers read through their vendor tools (storcli) */
+  raid: z.array(RaidController).max(16).optional(),
   /** RAID controllers and SAS HBAs on the PCI bus, with the vendor tools that answered here */
   raid_controllers: z.array(z.object({
     address: z.string().max(32),

@@ -4,8 +4,9 @@ import type { Collector, CollectorContext } from "../../collect/collector.ts";
 import { type BlockDevice, isPhysicalDisk, nvmeController, parseLsblk } from "../../parsers/lsblk.ts";
 import { parseSmartctl } from "../../parsers/smartctl.ts";
 import { parseMdstat } from "../../parsers/mdstat.ts";
+import { parseStorcliShow } from "../../parsers/storcli.ts";
 import { parseNvmeIdCtrl, parseNvmeSmartLog } from "../../parsers/nvme.ts";
-import type { Disk, NvmeController, Smart, Storage } from "../../model/schema.ts";
+import type { Disk, NvmeController, RaidController, Smart, Storage } from "../../model/schema.ts";
 import { firstLine } from "../../collect/collector.ts";
 
 const LSBLK_COLUMNS = "NAME,PATH,TYPE,SIZE,MODEL,SERIAL,VENDOR,REV,TRAN,ROTA,RM,WWN";
@@ -89,7 +90,7 @@ async function disk(
 
 /** Vendor CLIs that see disks behind each maker's RAID controllers and HBAs (PCI vendor id → tools, with a harmless query). */
 const RAID_TOOLS: Record<string, [string, string[]][]> = {
-  "0x1000": [["storcli64", ["show", "ctrlcount", "J"]], ["storcli", ["show", "ctrlcount", "J"]], [
+  "0x1000": [["storcli64", ["/call", "show", "J"]], ["storcli", ["/call", "show", "J"]], [
     "sas3ircu",
     ["LIST"],
   ], ["sas2ircu", ["LIST"]]],
@@ -102,8 +103,12 @@ const RAID_TOOLS: Record<string, [string, string[]][]> = {
  * tools answer here: disks behind them are invisible to smartctl on /dev/sdX, so one with no tool is "not
  * checked", never a silent pass. The tools are the operator's to add to the image (iso/vendor/).
  */
-async function raidControllers(ctx: CollectorContext): Promise<NonNullable<Storage["raid_controllers"]>> {
+async function raidControllers(
+  ctx: CollectorContext,
+  raid: RaidController[],
+): Promise<NonNullable<Storage["raid_controllers"]>> {
   const out: NonNullable<Storage["raid_controllers"]> = [];
+  const seen = new Set<string>();
   for (const d of (await ctx.readDir("/sys/bus/pci/devices")) ?? []) {
     const cls = (await ctx.readText(`/sys/bus/pci/devices/${d}/class`))?.trim() ?? "";
     if (!/^0x010[47]/.test(cls)) continue;
@@ -112,7 +117,17 @@ async function raidControllers(ctx: CollectorContext): Promise<NonNullable<Stora
     const present: string[] = [];
     for (const [tool, args] of tools) {
       const r = await ctx.run(tool, args);
-      if (r.kind !== "missing") present.push(tool);
+      if (r.kind === "missing") continue;
+      present.push(tool);
+      // storcli's answer is the controller's inventory (one call covers every MegaRAID of the machine)
+      if (tool.startsWith("storcli") && r.kind === "exited" && !seen.has("storcli")) {
+        seen.add("storcli");
+        try {
+          raid.push(...parseStorcliShow(r.stdout));
+        } catch (e) {
+          ctx.note("error", `${tool}: ${(e as Error).message}`);
+        }
+      }
     }
     if (out.length < 32) {
       out.push({
@@ -136,7 +151,8 @@ export const storage: Collector<Storage> = {
     const missing = ctx.commands.filter((c) => c.outcome === "missing").map((c) => c.command.split(" ")[0]);
     for (const tool of new Set(missing)) ctx.note("missing_tool", `${tool} not found`);
     // after the note: an absent vendor tool is judged by its own rule (storage.raid_unchecked), not a tool note
-    const raid = await raidControllers(ctx);
+    const raid: RaidController[] = [];
+    const controllers = await raidControllers(ctx, raid);
     // software RAID: every array the kernel assembled (none: the key is left out)
     const mdstat = await ctx.readText("/proc/mdstat");
     const md = mdstat === null ? [] : parseMdstat(mdstat);
@@ -144,7 +160,8 @@ export const storage: Collector<Storage> = {
       disks,
       ...(missing.includes("smartctl") ? { smartctl_missing: true } : {}),
       ...(md.length ? { md_arrays: md } : {}),
-      ...(raid.length ? { raid_controllers: raid } : {}),
+      ...(raid.length ? { raid } : {}),
+      ...(controllers.length ? { raid_controllers: controllers } : {}),
     };
   },
 };

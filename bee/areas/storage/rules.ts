@@ -269,4 +269,65 @@ export const STORAGE_RULES: Rule[] = [
         )
       ),
   },
+  {
+    code: "storage.raid_degraded",
+    severity: "FAIL",
+    when:
+      "a hardware RAID virtual drive is not optimal (degraded, partially degraded, offline) or a physical drive has failed or is offline (vendor tool)",
+    action:
+      "Replace the drive the line names (slot, model), let the controller rebuild, and audit again before handover.",
+    source: "storcli states: VD Optl/Dgrd/Pdgd/OfLn; PD Onln/Offln/Failed/UBad",
+    check: (x) =>
+      (x.hw.storage?.raid ?? []).flatMap((c) => {
+        const who = `${c.model ?? "controller"} ${c.serial ?? c.id ?? ""}`.trim();
+        return [
+          ...c.virtual_drives.filter((v) =>
+            v.state && /^(dgrd|pdgd|ofln|offline|degraded|failed)$/i.test(v.state)
+          )
+            .map((v) =>
+              hit(
+                `storage:raid:${c.id ?? "?"}/${v.id}`,
+                `${who}: virtual drive ${v.id} (${v.level ?? "?"}${
+                  v.name ? `, ${v.name}` : ""
+                }) is ${v.state}`,
+              )
+            ),
+          ...c.physical_drives.filter((p) => p.state && /^(failed|offln|offline|ubad)$/i.test(p.state))
+            .map((p) =>
+              hit(
+                `storage:raid:${c.id ?? "?"}/${p.slot}`,
+                `${who}: drive in slot ${p.slot} (${p.model ?? "?"}${
+                  p.serial ? `, serial ${p.serial}` : ""
+                }) is ${p.state}`,
+              )
+            ),
+        ];
+      }),
+  },
+  {
+    code: "storage.raid_warning",
+    severity: "WARN",
+    when:
+      "a hardware RAID drive is rebuilding or a virtual drive recovering, or the controller's battery/CacheVault is not optimal",
+    action:
+      "Let the rebuild finish before handover; replace a failed battery (write caching falls back to write-through without it).",
+    source: "storcli states: PD Rbld, VD Rec; BBU/CacheVault State",
+    check: (x) =>
+      (x.hw.storage?.raid ?? []).flatMap((c) => {
+        const who = `${c.model ?? "controller"} ${c.serial ?? c.id ?? ""}`.trim();
+        return [
+          ...c.physical_drives.filter((p) => p.state && /^rbld$/i.test(p.state))
+            .map((p) =>
+              hit(`storage:raid:${c.id ?? "?"}/${p.slot}`, `${who}: drive in slot ${p.slot} is rebuilding`)
+            ),
+          ...c.virtual_drives.filter((v) => v.state && /^rec$/i.test(v.state))
+            .map((v) =>
+              hit(`storage:raid:${c.id ?? "?"}/${v.id}`, `${who}: virtual drive ${v.id} is recovering`)
+            ),
+          ...(c.battery && !/^optimal$/i.test(c.battery)
+            ? [hit(`storage:raid:${c.id ?? "?"}`, `${who}: battery/CacheVault state ${c.battery}`)]
+            : []),
+        ];
+      }),
+  },
 ];
