@@ -237,6 +237,8 @@ Deno.test({
 Deno.test("gpu peaks: datasheet table by nvidia-smi model name", () => {
   assert.equal(peaksFor("NVIDIA H100 80GB HBM3")?.model, "H100 SXM");
   assert.equal(peaksFor("NVIDIA H100 PCIe")?.model, "H100 PCIe");
+  assert.equal(peaksFor("NVIDIA H100 NVL")?.model, "H100 NVL");
+  assert.equal(peaksFor("NVIDIA A100 80GB PCIe")?.model, "A100 PCIe");
   assert.equal(peaksFor("NVIDIA H200")?.bf16, 989);
   assert.equal(peaksFor("NVIDIA RTX A6000"), null);
   assert.equal(peakRatio("NVIDIA H100 80GB HBM3", "bf16", 798)?.toFixed(3), "0.807");

@@ -12,7 +12,8 @@ export type StressMode =
   | "notready"
   | "slow"
   | "p2pslow"
-  | "p2pcorrupt";
+  | "p2pcorrupt"
+  | "outlier";
 
 function shq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -77,7 +78,8 @@ while [ $i -lt $n ]; do
   for dt in fp16 bf16 tf32; do
     m=0; if [ $i = 1 ] && [ $dt = bf16 ]; then m=${mismatches}; fi
     printf '{"event":"progress","device":%d,"dtype":"%s","tflops":150.5,"iterations":100,"mismatches":%d}\\n' $i $dt $m
-    printf '{"event":"result","device":%d,"dtype":"%s","tflops":151.25,"iterations":200,"mismatches":%d}\\n' $i $dt $m
+    t=151.25; if [ ${shq(mode)} = outlier ] && [ $i = 2 ] && [ $dt = bf16 ]; then t=120.5; fi
+    printf '{"event":"result","device":%d,"dtype":"%s","tflops":%s,"iterations":200,"mismatches":%d}\\n' $i $dt $t $m
   done
   i=$((i+1))
 done

@@ -216,7 +216,9 @@ Deno.test("sat nvidia: a narrowed PCIe link, a slower link generation and low po
   assert.equal(r.code, 1);
   const why = r.summary["gpu_stress_reason"]!;
   assert.match(why, /GPU 1: PCIe link at x8 under load, x16 possible/);
-  assert.match(why, /GPU 2: power peaked at 150\.4 W under load, below 75 % of the 300 W limit/);
+  assert.match(why, /GPU 2 power_w: 150 W under the floor 225 W of /);
+  assert.equal(r.summary["gpu_stress_gpu2_power_limit_w"], "300");
+  assert.match(r.summary["gpu_stress_findings"]!, /nvidia\.figure_below_floor/);
   assert.match(why, /GPU 2: PCIe link never above Gen3 under load, Gen4 possible/);
   assert.doesNotMatch(why, /GPU 0:/);
   assert.equal(r.summary["gpu_health_status"], "OK");
@@ -492,4 +494,35 @@ Deno.test("sat nvidia: P2P — a pair far below the others fails naming it; corr
   const one = await satNvidia("clean", ["--duration", "2", "--gpus", "1"]);
   assert.equal(one.summary["gpu_p2p_status"], "UNSUPPORTED");
   assert.equal(one.summary["overall_status"], "OK");
+});
+
+Deno.test("sat nvidia: a GPU far under its same-model peers fails naming it; gpu-results.json holds every figure", async () => {
+  const r = await satNvidia("outlier");
+  assert.equal(r.code, 1);
+  assert.equal(r.summary["gpu_stress_status"], "FAILED");
+  // 120.5 against the peers' median 151.25 is 20.3 % under (FAIL above 10 %); no reference for an RTX A6000
+  assert.match(
+    r.summary["gpu_stress_reason"]!,
+    /^GPU 2 tflops_bf16: 20\.3 % under the median 151 TFLOPS of its 3 peers/,
+  );
+  assert.equal(r.summary["gpu_stress_tflops_bf16_gpu2"], "120.5");
+  assert.equal(r.summary["gpu_stress_tflops_bf16_verdict"], "FAIL");
+  assert.equal(r.summary["gpu_stress_tflops_fp16_verdict"], "PASS");
+  assert.match(r.summary["gpu_stress_findings"]!, /nvidia\.peer_outlier_fail/);
+  const results = JSON.parse(dec.decode(r.files.get("gpu-results.json")!));
+  assert.equal(results.peer_fail_pct, 10);
+  const bad = results.results.filter((x: { verdict: string }) => x.verdict !== "PASS");
+  assert.equal(bad.length, 1);
+  assert.equal(bad[0].gpu, 2);
+  assert.equal(bad[0].reference, null);
+  assert.match(bad[0].why, /judged against its peers in this run only/);
+  // stress TFLOPS (3 formats) for 3 GPUs; no power figure from 5 load samples (30 needed); the RTX A6000 has
+  // no P2P reference row, so its pairs are judged by the P2P job's topology rule only
+  assert.equal(results.results.length, 9);
+  assert.equal(r.summary["gpu_stress_gpu0_power_sustained_w"], undefined);
+  // a wider peer margin (BEE_PEER_FAIL_PCT=25) makes the same GPU a WARN: the job stays OK
+  const wide = await satNvidia("outlier", ["--duration", "2"], { env: { BEE_PEER_FAIL_PCT: "25" } });
+  assert.equal(wide.summary["gpu_stress_status"], "OK", wide.summary["gpu_stress_reason"] ?? "");
+  assert.equal(wide.summary["gpu_stress_tflops_bf16_verdict"], "WARN");
+  assert.match(wide.summary["gpu_stress_findings"]!, /nvidia\.peer_outlier(,|$)/);
 });

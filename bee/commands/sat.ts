@@ -8,6 +8,8 @@ import { runAudit } from "../audit/run.ts";
 import { loadAudit } from "../model/load.ts";
 import { archiveTag, runSat, type SatPlan } from "../sat/runner.ts";
 import { parseDuration, parseGpuSelection, planNvidia } from "../sat/nvidia/plan.ts";
+import { planText } from "../sat/nvidia/dryrun.ts";
+import { PEER_FAIL_PCT } from "../sat/nvidia/figures.ts";
 import { planMemory } from "../sat/memory.ts";
 import { planStorage } from "../sat/storage.ts";
 import { killAllGroups } from "../lib/exec.ts";
@@ -56,6 +58,7 @@ const ENV_KEYS = [
   "BEE_GPU_STRESS_SIZE_MB",
   "BEE_MEMTESTER_SIZE_MB",
   "BEE_MEMTESTER_PASSES",
+  "BEE_PEER_FAIL_PCT",
 ];
 
 function overrides(): Record<string, string | undefined> {
@@ -162,6 +165,13 @@ function pollArg(v: string): number {
   return n;
 }
 
+/** `bee sat nvidia --dry-run`: lists the GPUs (nvidia-smi), prints the plan; no lock, no archive. */
+async function dryRun(o: { duration?: number; gpus?: number[] }): Promise<void> {
+  const plan = await planNvidia({ durationS: o.duration ?? null, gpus: o.gpus ?? null, env: overrides() });
+  console.log(planText(plan, Number(plan.facts["peer_fail_pct"] ?? PEER_FAIL_PCT)).join("\n"));
+  if (plan.facts["preflight"]) Deno.exit(3);
+}
+
 /** Builds the `sat` command with its three kinds. */
 export function satCommand(): Command {
   const sat = new Command("sat").description(
@@ -174,8 +184,9 @@ export function satCommand(): Command {
       )
       .option("--duration <time>", "stress duration: 10m, 1h, 8h, 24h or seconds (default 10m)", durationArg)
       .option("--gpus <list>", "GPU indices to test, e.g. 0,2 (default: all)", gpusArg)
-      .action((o: CommonOpts & { duration?: number; gpus?: number[] }) =>
-        withFinalStatus(o, "nvidia", async () => {
+      .option("--dry-run", "print the plan (jobs, durations, figures, references and gates) and run nothing")
+      .action((o: CommonOpts & { duration?: number; gpus?: number[]; dryRun?: boolean }) =>
+        o.dryRun ? dryRun(o) : withFinalStatus(o, "nvidia", async () => {
           const early = earlyAbort();
           const plan = await planNvidia({
             durationS: o.duration ?? null,

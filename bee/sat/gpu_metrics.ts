@@ -176,17 +176,15 @@ export function hwSlowdowns(rows: MetricRow[]): Map<number, { reasons: Set<strin
 
 /** Samples with at least this GPU utilisation count as "under load". */
 export const LOAD_UTILIZATION_PCT = 90;
-/** DCGM's targeted-power rule: under full load the board must reach this share of its enforced limit. */
-export const POWER_REACH = 0.75;
-/** Load samples needed before the power rule applies (a short run may not have warmed up). */
+/** Load samples needed before sustained power is judged (a short run may not have warmed up). */
 export const POWER_MIN_LOAD_SAMPLES = 30;
 /** Load samples needed before the PCIe rules apply. */
 export const PCIE_MIN_LOAD_SAMPLES = 5;
 
 /**
  * What DCGM's diagnostics also fail a GPU for, from the samples taken under load (utilisation ≥ 90 %):
- * board power that never reached 75 % of the enforced limit, a PCIe link narrower than the slot and GPU
- * allow, or a link that never ran at its maximum generation. Returns per GPU the problems found.
+ * a PCIe link narrower than the slot and GPU allow, or a link that never ran at its maximum generation.
+ * Returns per GPU the problems found. (Sustained power is a judged figure: bee/sat/nvidia/measure.ts.)
  */
 export function loadProblems(rows: MetricRow[]): Map<number, string[]> {
   const byGpu = new Map<number, MetricRow[]>();
@@ -203,18 +201,6 @@ export function loadProblems(rows: MetricRow[]): Map<number, string[]> {
     xs.reduce<number | null>((m, x) => (x === null ? m : Math.min(m ?? x, x)), null);
   for (const [gpu, load] of byGpu) {
     const problems: string[] = [];
-    const power = maxOf(load.map((r) => r.power_w));
-    const limit = maxOf(load.map((r) => r.power_limit_w));
-    if (
-      load.length >= POWER_MIN_LOAD_SAMPLES && power !== null && limit !== null && limit > 0 &&
-      power < POWER_REACH * limit
-    ) {
-      problems.push(
-        `power peaked at ${power} W under load, below ${
-          Math.round(POWER_REACH * 100)
-        } % of the ${limit} W limit`,
-      );
-    }
     if (load.length >= PCIE_MIN_LOAD_SAMPLES) {
       const width = minOf(load.map((r) => r.pcie_width));
       const widthMax = maxOf(load.map((r) => r.pcie_width_max));

@@ -46,6 +46,10 @@ export interface SatJob {
   name: string;
   /** planned seconds, for elapsed/planned progress */
   plannedS: number;
+  /** one line for the plan (`--dry-run`): what the job does */
+  describe?: string;
+  /** the figures it measures and judges (names of the kind's reference table) */
+  figures?: string[];
   run(ctx: SatContext): Promise<JobResult | JobResult[]>;
 }
 

@@ -336,4 +336,43 @@ export const NVIDIA_SAT_RULES: Rule[] = [
     source: "bee: an acceptance test does not wave an XID through",
     check: () => [],
   },
+  {
+    code: "nvidia.figure_below_floor",
+    severity: "FAIL",
+    when:
+      "(SAT) a measured GPU figure (TFLOPS, bandwidth, power) under its model's floor in the reference table",
+    action:
+      "Re-run the SAT alone on this GPU; check its PCIe/NVLink links, cooling and power cables; RMA if it repeats.",
+    source:
+      "reference table (bee/sat/nvidia/references.ts): sourced floors, else 15 % under the expected figure",
+    check: () => [],
+  },
+  {
+    code: "nvidia.figure_below_expected",
+    severity: "WARN",
+    when:
+      "(SAT) a measured GPU figure more than 5 % under its model's expected value (power: under 90 % of the limit)",
+    action:
+      "Compare with the GPU's peers and its clock event reasons in gpu-metrics.csv; check cooling and power.",
+    source: "Microsoft SuperBench: 5 % under the baseline is a bad node; issue 21: power ≥ 90 % of the limit",
+    check: () => [],
+  },
+  {
+    code: "nvidia.peer_outlier",
+    severity: "WARN",
+    when: "(SAT) a GPU more than 5 % under the median of its same-model peers in the run on any figure",
+    action:
+      "Swap the GPU's slot or cable with a peer and re-run: if the figure follows the GPU, it is the GPU.",
+    source: "GPU-NOTES.md: GPUs of one model differ by up to ~5 % within a node; SuperBench 5 % rule",
+    check: () => [],
+  },
+  {
+    code: "nvidia.peer_outlier_fail",
+    severity: "FAIL",
+    when: "(SAT) a GPU more than BEE_PEER_FAIL_PCT (default 10 %) under the median of its same-model peers",
+    action:
+      "Swap the GPU's slot or cable with a peer and re-run: if the figure follows the GPU, RMA the GPU.",
+    source: "bee: twice the spread healthy GPUs of one model show in a node",
+    check: () => [],
+  },
 ];

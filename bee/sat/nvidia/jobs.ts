@@ -5,14 +5,31 @@ import { parseNvidiaSmiQ } from "../../parsers/nvidia_smi.ts";
 import type { Nvidia } from "../../model/schema.ts";
 import type { SatContext, SatJob } from "../runner.ts";
 import type { JobResult } from "../summary.ts";
-import { foldStressLine, judgeStress, newStressState, physicalIndex } from "../gpu_stress.ts";
+import {
+  foldStressLine,
+  judgeStress,
+  newStressState,
+  physicalIndex,
+  type StressState,
+} from "../gpu_stress.ts";
+import type { ProcResult } from "../../lib/proc.ts";
 import { judgeHealth, judgeXids, newLines, parseXids } from "../gpu_health.ts";
 import { foldP2pLine, judgeP2p, type P2pState } from "../gpu_p2p.ts";
 import { parseTopoMatrix } from "../../parsers/nvlink.ts";
 import { fabricNotReady } from "./fabric.ts";
+import { figureFacts, figureFindings, judgeFigures, type Measurement } from "./figures.ts";
+import {
+  identities,
+  p2pMeasurements,
+  powerMeasurements,
+  stressMeasurements,
+  sustainedPower,
+} from "./measure.ts";
+import { referenceFor } from "./references.ts";
 import {
   hwSlowdowns,
   loadProblems,
+  type MetricRow,
   MetricsCollector,
   metricsCsv,
   metricsFields,
@@ -49,6 +66,34 @@ export interface NvidiaRun {
   /** filled by the first job: nvidia-smi -q and the kernel log before the stress */
   before: Nvidia | null;
   kernelBefore: string | null;
+  /** figures measured so far, judged together (peers) into gpu-results.json */
+  measured: Measurement[];
+  /** share under the same-model peers' median that FAILs (BEE_PEER_FAIL_PCT) */
+  peerFailPct: number;
+}
+
+/** Judges this job's figures with the run's earlier ones; writes gpu-results.json; folds them into the result. */
+async function judgeMeasured(run: NvidiaRun, ctx: SatContext, fresh: Measurement[], result: JobResult) {
+  run.measured.push(...fresh);
+  const all = judgeFigures(run.measured, run.peerFailPct);
+  await ctx.write(
+    "gpu-results.json",
+    JSON.stringify({ peer_fail_pct: run.peerFailPct, results: all }, null, 2) + "\n",
+  );
+  const mine = all.filter((r) => fresh.some((m) => m.gpu === r.gpu && m.figure === r.figure));
+  Object.assign(result.facts ??= {}, figureFacts(mine));
+  const findings = figureFindings(mine, run.peerFailPct);
+  if (findings.length) result.findings = [...(result.findings ?? []), ...findings];
+  const failed = mine.filter((r) => r.verdict === "FAIL");
+  if (failed.length && (result.status === "OK" || result.status === "FAILED")) {
+    const why = failed.slice(0, 4).map((r) => `GPU ${r.gpu} ${r.figure}: ${r.why}`).join("; ");
+    result.reason = [result.status === "FAILED" ? result.reason : null, why].filter(Boolean).join("; ").slice(
+      0,
+      800,
+    );
+    result.status = "FAILED";
+  }
+  return result;
 }
 
 /** Why the CUDA jobs cannot run now (no Fabric Manager, or the fabric not ready before the run), or null. */
@@ -61,6 +106,7 @@ export function smiQJob(run: NvidiaRun): SatJob {
   return {
     name: "nvidia_smi_q",
     plannedS: 10,
+    describe: "nvidia-smi -q and the kernel log: the state before (ECC, remapped rows, retired pages, links)",
     async run(ctx) {
       run.kernelBefore = await kernelLog(ctx, "kernel-log-before.txt");
       const r = await ctx.run("nvidia-smi-q.txt", "nvidia-smi", ["-q"], { timeoutMs: run.timeoutMs * 2 });
@@ -98,6 +144,10 @@ export function stressJob(run: NvidiaRun): SatJob {
   return {
     name: "gpu_stress",
     plannedS: run.seconds + 20,
+    describe:
+      `cuBLASLt GEMMs in every format the GPU has for ${run.seconds} s, each result checked against FP64 ` +
+      "and across GPUs; per-second metrics (temperature, power, clocks, slowdown reasons, PCIe link)",
+    figures: ["tflops_tf32", "tflops_fp16", "tflops_bf16", "tflops_fp8", "tflops_fp4", "power_w"],
     async run(ctx) {
       const blocked = cudaBlocked(run);
       if (blocked) return { name: "gpu_stress", status: "UNSUPPORTED", reason: blocked };
@@ -153,38 +203,56 @@ export function stressJob(run: NvidiaRun): SatJob {
       stopPoller.abort();
       await poller;
       ctx.signal.removeEventListener("abort", onAbort);
-      const rows = metrics.rows;
-      await ctx.write("gpu-metrics.csv", metricsCsv(rows));
-      const title = `GPU metrics during bee-gpu-stress (${run.seconds} s)`;
-      await ctx.write("gpu-metrics.html", metricsHtml(rows, run.names, title));
-      await ctx.write("gpu-metrics-term.txt", metricsTermChart(rows, run.names));
-      const overTemp = new Map<number, { peak_c: number; max_c: number }>();
-      const peaks = metricsPeaks(rows);
-      for (const g of run.before?.gpus ?? []) {
-        const p = peaks.get(g.index);
-        if (
-          p?.temperature_c != null && g.max_operating_temp_c != null &&
-          p.temperature_c > g.max_operating_temp_c
-        ) {
-          overTemp.set(g.index, { peak_c: p.temperature_c, max_c: g.max_operating_temp_c });
-        }
-      }
-      const result = judgeStress({
-        proc,
-        state,
-        selected: run.selected,
-        hwSlowdown: hwSlowdowns(rows),
-        overTemp,
-        metricSamples: rows.length,
-        underLoad: loadProblems(rows),
-      });
-      for (const [g, p] of peaks) {
-        result.facts![`gpu${g}_temperature_max_c`] = p.temperature_c;
-        result.facts![`gpu${g}_power_max_w`] = p.power_w;
-      }
-      return result;
+      return await afterStress(run, ctx, proc, state, metrics.rows);
     },
   };
+}
+
+/** The stress run's metrics files, its judgement (tool lines, slowdowns, temperatures, load) and its figures. */
+async function afterStress(
+  run: NvidiaRun,
+  ctx: SatContext,
+  proc: ProcResult,
+  state: StressState,
+  rows: MetricRow[],
+): Promise<JobResult> {
+  await ctx.write("gpu-metrics.csv", metricsCsv(rows));
+  const title = `GPU metrics during bee-gpu-stress (${run.seconds} s)`;
+  await ctx.write("gpu-metrics.html", metricsHtml(rows, run.names, title));
+  await ctx.write("gpu-metrics-term.txt", metricsTermChart(rows, run.names));
+  const overTemp = new Map<number, { peak_c: number; max_c: number }>();
+  const peaks = metricsPeaks(rows);
+  for (const g of run.before?.gpus ?? []) {
+    const p = peaks.get(g.index);
+    if (
+      p?.temperature_c != null && g.max_operating_temp_c != null &&
+      p.temperature_c > g.max_operating_temp_c
+    ) {
+      overTemp.set(g.index, { peak_c: p.temperature_c, max_c: g.max_operating_temp_c });
+    }
+  }
+  const result = judgeStress({
+    proc,
+    state,
+    selected: run.selected,
+    hwSlowdown: hwSlowdowns(rows),
+    overTemp,
+    metricSamples: rows.length,
+    underLoad: loadProblems(rows),
+  });
+  for (const [g, p] of peaks) {
+    result.facts![`gpu${g}_temperature_max_c`] = p.temperature_c;
+    result.facts![`gpu${g}_power_max_w`] = p.power_w;
+  }
+  const who = identities(run.names, run.before?.gpus ?? null);
+  const power = sustainedPower(rows, run.before?.gpus ?? null);
+  for (const p of power) {
+    result.facts![`gpu${p.gpu}_power_sustained_w`] = p.sustained_w;
+    result.facts![`gpu${p.gpu}_power_limit_w`] = p.limit_w;
+    if (p.reasons.length) result.facts![`gpu${p.gpu}_power_reasons`] = p.reasons.join(",");
+  }
+  const fresh = [...stressMeasurements(state, run.selected, who), ...powerMeasurements(power, who)];
+  return await judgeMeasured(run, ctx, fresh, result);
 }
 
 /** bee-gpu-stress --p2p: every ordered GPU pair, judged against pairs of the same kind. */
@@ -192,6 +260,10 @@ export function p2pJob(run: NvidiaRun): SatJob {
   return {
     name: "gpu_p2p",
     plannedS: run.selected.length > 1 ? 10 + run.pairs * 2 : 0,
+    describe: run.selected.length > 1
+      ? `256 MiB copies between all ${run.pairs} ordered GPU pairs, checksummed, per-pair GB/s against pairs of its kind`
+      : "one GPU selected: no pair to copy between (UNSUPPORTED)",
+    figures: ["p2p_gbs"],
     async run(ctx): Promise<JobResult> {
       if (run.selected.length < 2) {
         return {
@@ -227,7 +299,11 @@ export function p2pJob(run: NvidiaRun): SatJob {
           }
         },
       });
-      return judgeP2p(proc, state, run.selected, topology);
+      const result = judgeP2p(proc, state, run.selected, topology);
+      // only where the model has a P2P reference (NVLink parts): PCIe paths differ by topology, not by GPU
+      const who = identities(run.names, run.before?.gpus ?? null);
+      const fresh = p2pMeasurements(state, run.selected, who).filter((m) => referenceFor(m.name, "p2p_gbs"));
+      return await judgeMeasured(run, ctx, fresh, result);
     },
   };
 }
@@ -237,6 +313,7 @@ export function healthJob(run: NvidiaRun): SatJob {
   return {
     name: "gpu_health",
     plannedS: 10,
+    describe: "nvidia-smi -q again: new ECC errors, retired pages, remapped rows, pending remaps fail",
     async run(ctx): Promise<JobResult> {
       if (!run.before) {
         return {
@@ -273,6 +350,7 @@ export function xidJob(run: NvidiaRun): SatJob {
   return {
     name: "gpu_xid",
     plannedS: 5,
+    describe: "new NVRM Xid lines in the kernel log since the start fail (hardware XIDs named)",
     async run(ctx): Promise<JobResult> {
       const after = await kernelLog(ctx, "kernel-log-after.txt");
       if (run.kernelBefore === null || after === null) {
@@ -294,6 +372,7 @@ export function bugReportJob(_run: NvidiaRun): SatJob {
   return {
     name: "nvidia_bug_report",
     plannedS: 120,
+    describe: "nvidia-bug-report.sh into the archive, for NVIDIA support",
     async run(ctx): Promise<JobResult> {
       ctx.progress("nvidia-bug-report.sh (takes a few minutes)");
       const r = await ctx.run("nvidia-bug-report.console.txt", "nvidia-bug-report.sh", [

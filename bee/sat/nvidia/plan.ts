@@ -6,6 +6,7 @@ import { UserError } from "../../lib/errors.ts";
 import { driverUnavailable, noDevices } from "../../parsers/nvidia_smi.ts";
 import type { SatPlan } from "../runner.ts";
 import { fabricPreflight } from "./fabric.ts";
+import { PEER_FAIL_PCT } from "./figures.ts";
 import { bugReportJob, healthJob, type NvidiaRun, p2pJob, smiQJob, stressJob, xidJob } from "./jobs.ts";
 
 /** One GPU as `nvidia-smi --query-gpu=index,name,memory.total,pci.bus_id` lists it. */
@@ -150,7 +151,10 @@ async function planWith(opts: NvidiaSatOptions, machine: LiveMachine): Promise<S
     fabricBlocker: fabric.blocker,
     before: null,
     kernelBefore: null,
+    measured: [],
+    peerFailPct: envInt("BEE_PEER_FAIL_PCT", opts.env["BEE_PEER_FAIL_PCT"], 1, 90) ?? PEER_FAIL_PCT,
   };
+  facts["peer_fail_pct"] = run.peerFailPct;
   const jobs = [smiQJob, stressJob, p2pJob, healthJob, xidJob, bugReportJob].map((f) => f(run));
   return { kind: "nvidia", jobs, facts, env };
 }

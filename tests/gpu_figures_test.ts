@@ -1,0 +1,203 @@
+// GPU figures: the reference table (sourced rows, README agreement), judging against references and
+// same-model peers, sustained power from metrics rows, and the --dry-run plan on a fake 2×H100 machine.
+import assert from "node:assert/strict";
+import {
+  FIGURES,
+  referenceFor,
+  referenceModel,
+  REFERENCES,
+  referencesMarkdown,
+} from "../bee/sat/nvidia/references.ts";
+import { figureFacts, figureFindings, judgeFigures, type Measurement } from "../bee/sat/nvidia/figures.ts";
+import { sustainedPower } from "../bee/sat/nvidia/measure.ts";
+import type { MetricRow } from "../bee/sat/gpu_metrics.ts";
+import { fakeBin, runBee, writeFakeTool } from "../testkit/helpers.ts";
+
+const H100 = "NVIDIA H100 80GB HBM3";
+const m = (gpu: number, figure: Measurement["figure"], value: number, name = H100): Measurement => ({
+  gpu,
+  name,
+  serial: `S${gpu}`,
+  figure,
+  value,
+});
+
+Deno.test("references: every model the issue names, every row sourced and ordered floor ≤ warn ≤ expected ≤ peak", () => {
+  const models = ["A100 SXM", "A100 PCIe", "H100 SXM", "H100 PCIe", "H100 NVL", "H200", "L40S", "B200"];
+  for (const model of models) {
+    const rows = REFERENCES.filter((r) => r.model === model);
+    for (const f of ["tflops_bf16", "hbm_tbs", "power_w"]) {
+      assert.ok(rows.some((r) => r.figure === f), `${model} ${f}`);
+    }
+  }
+  for (const r of REFERENCES) {
+    assert.ok(FIGURES.includes(r.figure));
+    assert.ok(r.source.length > 10, `${r.model} ${r.figure} has a source`);
+    if (r.expected !== null) {
+      assert.ok(r.floor! <= r.warn! && r.warn! <= r.expected, `${r.model} ${r.figure} gates in order`);
+      if (r.peak !== null) assert.ok(r.expected <= r.peak, `${r.model} ${r.figure} expected ≤ peak`);
+    }
+  }
+  // sourced absolute floors win over the margins: Azure's 460 GB/s NCCL gate, 48 GB/s host copies
+  assert.equal(referenceFor(H100, "nccl_busbw_gbs")?.floor, 460);
+  assert.equal(referenceFor("NVIDIA H200", "nccl_busbw_gbs")?.floor, 431);
+  assert.equal(referenceFor(H100, "h2d_gbs")?.floor, 48);
+  // names as nvidia-smi prints them
+  assert.equal(referenceModel("NVIDIA H100 NVL"), "H100 NVL");
+  assert.equal(referenceModel("NVIDIA H100 PCIe"), "H100 PCIe");
+  assert.equal(referenceModel("NVIDIA A100-SXM4-80GB"), "A100 SXM");
+  assert.equal(referenceModel("NVIDIA A100 80GB PCIe"), "A100 PCIe");
+  assert.equal(referenceModel("NVIDIA H200"), "H200");
+  assert.equal(referenceModel("NVIDIA B200"), "B200");
+  assert.equal(referenceModel("NVIDIA L40S"), "L40S");
+  assert.equal(referenceModel("NVIDIA RTX A6000"), null);
+});
+
+Deno.test("references: the README table is the rows (deno task references regenerates it)", () => {
+  const readme = Deno.readTextFileSync(new URL("../README.md", import.meta.url));
+  const a = readme.indexOf("<!-- references:begin -->"), b = readme.indexOf("<!-- references:end -->");
+  assert.ok(a > 0 && b > a, "README has the references block");
+  const cells = (line: string) =>
+    line.trim().replace(/^\||\|$/g, "").split(/(?<!\\)\|/).map((c) => c.trim().replace(/\\\|/g, "|"));
+  const want = referencesMarkdown().split("\n").slice(2).map(cells);
+  const got = readme.slice(a, b).split("\n").filter((l) => /^\| [A-Z]\d/.test(l)).map(cells);
+  assert.deepEqual(got, want);
+});
+
+Deno.test("figures: against the reference — PASS, WARN under the expected figure, uncalibrated floor WARNs", () => {
+  const r = judgeFigures([m(0, "tflops_bf16", 800), m(1, "tflops_bf16", 790)]);
+  assert.deepEqual(r.map((x) => x.verdict), ["PASS", "PASS"]);
+  assert.equal(r[0]!.reference, 795);
+  assert.equal(r[0]!.peer_median, 795);
+  // one GPU alone: 740 is under 755.25 (5 % under 795) → WARN; 600 under the floor 675.75, not calibrated → WARN
+  const [w] = judgeFigures([m(0, "tflops_bf16", 740)]);
+  assert.equal(w!.verdict, "WARN");
+  assert.match(w!.why!, /740 TFLOPS under 755 TFLOPS \(expected 795 for H100 SXM\)/);
+  const [f] = judgeFigures([m(0, "tflops_bf16", 600)]);
+  assert.equal(f!.verdict, "WARN");
+  assert.match(f!.why!, /under the floor 676 TFLOPS of H100 SXM \(floor not yet calibrated/);
+  assert.deepEqual(figureFindings([f!]).map((x) => x.code), ["nvidia.figure_below_expected"]);
+});
+
+Deno.test("figures: an outlier among 8 same-model GPUs — 7.5 % under WARNs, 12.5 % under FAILs, named", () => {
+  const eight = (
+    last: number,
+  ) => [...Array.from({ length: 7 }, (_, i) => m(i, "tflops_bf16", 800)), m(7, "tflops_bf16", last)];
+  const warn = judgeFigures(eight(740));
+  assert.deepEqual(warn.map((x) => x.verdict), [...Array(7).fill("PASS"), "WARN"]);
+  assert.match(warn[7]!.why!, /7\.5 % under the median 800 TFLOPS of its 8 peers/);
+  const fail = judgeFigures(eight(700));
+  assert.equal(fail[7]!.verdict, "FAIL");
+  const fs = figureFindings(fail);
+  assert.deepEqual(fs.map((x) => [x.code, x.severity, x.component]), [
+    ["nvidia.figure_below_expected", "WARN", "nvidia:GPU7 (serial S7)"],
+    ["nvidia.peer_outlier_fail", "FAIL", "nvidia:GPU7 (serial S7)"],
+  ]);
+  assert.equal(figureFacts(fail)["tflops_bf16_verdict"], "FAIL");
+  assert.equal(figureFacts(fail)["tflops_bf16_gpu7"], 700);
+  // the peer margin is configurable: at 15 % the same GPU only WARNs
+  assert.equal(judgeFigures(eight(700), 15)[7]!.verdict, "WARN");
+  // peers are grouped by model: an L40S next to H100s is not their outlier
+  const mixed = judgeFigures([
+    m(0, "tflops_bf16", 800),
+    m(1, "tflops_bf16", 800),
+    m(2, "tflops_bf16", 260, "NVIDIA L40S"),
+  ]);
+  assert.deepEqual(mixed.map((x) => x.verdict), ["PASS", "PASS", "PASS"]);
+  assert.equal(mixed[2]!.peers, 1);
+});
+
+Deno.test("figures: an unknown model is judged against its peers only and says so", () => {
+  const r = judgeFigures([
+    m(0, "tflops_fp16", 150, "NVIDIA RTX A6000"),
+    m(1, "tflops_fp16", 151, "NVIDIA RTX A6000"),
+  ]);
+  assert.deepEqual(r.map((x) => x.verdict), ["PASS", "PASS"]);
+  assert.equal(r[0]!.reference, null);
+  assert.match(r[0]!.why!, /no reference for NVIDIA RTX A6000: judged against its peers in this run only/);
+});
+
+const row = (gpu: number, o: Partial<MetricRow> = {}): MetricRow => ({
+  elapsed_s: 0,
+  gpu,
+  temperature_c: 60,
+  utilization_pct: 100,
+  power_w: 680,
+  sm_clock_mhz: 1980,
+  reasons_active: 0x4,
+  hw_slowdown: false,
+  hw_thermal_slowdown: false,
+  hw_power_brake_slowdown: false,
+  sw_thermal_slowdown: false,
+  sw_power_cap: true,
+  power_limit_w: 700,
+  sm_clock_max_mhz: 1980,
+  pcie_gen: 5,
+  pcie_gen_max: 5,
+  pcie_width: 16,
+  pcie_width_max: 16,
+  ...o,
+});
+
+Deno.test("power: sustained (median under load) against the enforced limit; never reached names what held it back", () => {
+  const rows = [
+    ...Array.from({ length: 40 }, () => row(0)),
+    ...Array.from({ length: 40 }, () => row(1, { power_w: 600, reasons_active: 0x20 })),
+    ...Array.from({ length: 40 }, () => row(2, { power_w: 450, reasons_active: 0x40 | 0x4 })),
+    // too few samples under load: no figure (a short run has not warmed up)
+    ...Array.from({ length: 29 }, () => row(3, { power_w: 100 })),
+    ...Array.from({ length: 40 }, () => row(4, { power_w: 100, utilization_pct: 40 })),
+  ];
+  const p = sustainedPower(rows, null);
+  assert.deepEqual(p.map((x) => [x.gpu, x.sustained_w, x.limit_w, x.reasons.join("+")]), [
+    [0, 680, 700, "SW power cap"],
+    [1, 600, 700, "SW thermal slowdown"],
+    [2, 450, 700, "SW power cap+HW thermal slowdown"],
+  ]);
+  const judged = judgeFigures(p.map((x) => ({ ...m(x.gpu, "power_w", x.sustained_w), limit: x.limit_w })));
+  // 680/700 PASS; 600 < 630 (90 %) WARN; 450 < 525 (75 %) FAIL — the floor is calibrated
+  assert.deepEqual(judged.map((x) => x.verdict), ["PASS", "WARN", "FAIL"]);
+  assert.match(judged[2]!.why!, /450 W under the floor 525 W of H100 SXM/);
+  assert.deepEqual(figureFindings([judged[2]!]).map((x) => x.code), [
+    "nvidia.figure_below_floor",
+    "nvidia.peer_outlier_fail",
+  ]);
+});
+
+Deno.test("sat nvidia --dry-run on a fake 2×H100 prints the jobs, durations, figures and H100 references with sources", async () => {
+  const bin = fakeBin();
+  writeFakeTool(bin, "nvidia-smi", [
+    {
+      args: "--query-gpu=index,name,memory.total,pci.bus_id --format=csv,noheader,nounits",
+      text: `0, ${H100}, 81559, 00000000:18:00.0\n1, ${H100}, 81559, 00000000:2A:00.0\n`,
+    },
+  ]);
+  const r = await runBee(["sat", "nvidia", "--dry-run", "--duration", "1h", "--out", "/nonexistent/never"], {
+    path: bin,
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const out = r.stdout;
+  assert.match(out, /GPUs 0,1 of 2, stress 3600 s \(--duration\)/);
+  assert.match(out, /GPU 0,1: NVIDIA H100 80GB HBM3 → reference model H100 SXM/);
+  for (const job of ["nvidia_smi_q", "gpu_stress", "gpu_p2p", "gpu_health", "gpu_xid", "nvidia_bug_report"]) {
+    assert.match(out, new RegExp(`\\d\\. ${job} +[\\d.]+ (s|min|h) `));
+  }
+  assert.match(out, /gpu_stress +1\.0 h/);
+  assert.match(
+    out,
+    /tflops_bf16 .*\n.*H100 SXM: expected 795, WARN < 755\.25, .*peak 989\.4\) — NVIDIA datasheet/,
+  );
+  assert.match(out, /p2p_gbs .*\n.*H100 SXM: expected 380.*Azure ND H100 v5 P2P 335/);
+  assert.match(out, /power_w .*\n.*the enforced power limit, datasheet 700 W; WARN < 90 %, FAIL < 75 %/);
+  assert.match(out, /WARN > 5 % under their median, FAIL > 10 %/);
+  assert.match(out, /not measured yet: GPU memory pattern test/);
+  // nothing ran: no stress tool was asked, no archive folder made
+  assert.doesNotMatch(
+    Deno.readTextFileSync(`${bin}/nvidia-smi.calls`),
+    /(^| )-q( |$)|--query-gpu=timestamp/m,
+  );
+  // a machine without nvidia-smi: one line, exit 3
+  const none = await runBee(["sat", "nvidia", "--dry-run"], { path: fakeBin() });
+  assert.equal(none.code, 3);
+  assert.match(none.stdout, /^bee sat nvidia — nothing to plan: nvidia-smi not found/);
+});
