@@ -44,6 +44,28 @@ class Tmux {
     }
     throw new Error(`screen never showed ${re}:\n${s}`);
   }
+  /** Pages through the NVIDIA plan (bee sat nvidia --dry-run) and starts the test; returns the plan's screens. */
+  async startFromPlan(): Promise<string> {
+    await this.waitFor(/plan \(dry run: nothing runs\)/);
+    const end = /-- Enter: more, q\/Esc: back --|-- Enter, q or Esc: back --/;
+    let page = await this.waitFor(end);
+    let all = page;
+    for (let i = 0; i < 20 && /-- Enter: more/.test(page); i++) {
+      assertFits(page);
+      const last = page;
+      this.keys("Enter");
+      const t0 = Date.now();
+      while ((page = this.screen()) === last || !end.test(page)) {
+        assert.ok(Date.now() - t0 < 10_000, "the plan's next page");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      all += page;
+    }
+    this.keys("Enter");
+    await this.waitFor(/Start this NVIDIA acceptance test\?/);
+    this.keys("Enter");
+    return all;
+  }
   kill(): void {
     try {
       this.tmux(["kill-server"]);
@@ -198,6 +220,9 @@ Deno.test("tui: NVIDIA pack — deselect a GPU, nvtop takes the screen, o reopen
     const pick = await tmux.waitFor(/GPU 0 +NVIDIA RTX A6000[\s\S]*GPU 1 +NVIDIA RTX A6000/);
     assertFits(pick);
     tmux.keys("Down", "Space", "Enter");
+    const plan = await tmux.startFromPlan();
+    assert.match(plan, /GPUs 0 of 2, stress 600 s/);
+    assert.match(plan, /gpu_stress/);
     await tmux.waitFor(/FAKE NVTOP/);
     tmux.keys("q");
     const running = await tmux.waitFor(
@@ -233,6 +258,7 @@ Deno.test("tui: without nvtop the status screen shows; a + confirm aborts, the a
     tmux.keys("Enter");
     await tmux.waitFor(/GPU 1 +NVIDIA/);
     tmux.keys("Enter");
+    await tmux.startFromPlan();
     const running = await tmux.waitFor(/keys: a abort the test/);
     assert.doesNotMatch(running, /nvtop/);
     const t0 = Date.now();

@@ -29,6 +29,7 @@ import {
   resultScreen,
   runningScreen,
   stripAnsi,
+  wrap,
 } from "./screens.ts";
 import { readSatStatus } from "../sat/status.ts";
 import { runProc } from "../lib/proc.ts";
@@ -288,12 +289,31 @@ async function nvidiaPack(o: TuiOptions): Promise<void> {
     }, ctx)
   );
   if (!chosen?.length) return;
-  await runSat(
-    o,
-    ["nvidia", "--duration", duration, "--gpus", chosen.join(",")],
-    `NVIDIA acceptance test (${duration})`,
-    true,
+  const args = ["nvidia", "--duration", duration, "--gpus", chosen.join(",")];
+  if (!await showPlan(o, args)) return;
+  await runSat(o, args, `NVIDIA acceptance test (${duration})`, true);
+}
+
+/** The plan `bee sat nvidia --dry-run` prints (jobs, durations, figures, references), then Start or Back. */
+async function showPlan(o: TuiOptions, args: string[]): Promise<boolean> {
+  const lines: string[] = [];
+  const r = await runProc("/bin/sh", [o.bee, "sat", ...args, "--dry-run"], {
+    timeoutMs: 60_000,
+    stdoutPath: null,
+    stderrPath: null,
+    onLine: (l) => lines.length < 400 && lines.push(l),
+  });
+  const text = r.kind === "exited" ? lines.join("\n") : `the plan could not be made: ${r.kind}`;
+  const width = consoleWidth();
+  await pager(forTerminal(text).split("\n").filter((l) => l.trim()).flatMap((l) => wrap(l, width)));
+  const go = await ask((ctx) =>
+    select({
+      theme: promptTheme(),
+      message: "Start this NVIDIA acceptance test?",
+      choices: [{ name: "Start", value: "start" }, { name: "Back", value: BACK }],
+    }, ctx)
   );
+  return go === "start";
 }
 
 async function acceptance(o: TuiOptions): Promise<void> {
