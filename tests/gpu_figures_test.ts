@@ -179,7 +179,18 @@ Deno.test("sat nvidia --dry-run on a fake 2×H100 prints the jobs, durations, fi
   const out = r.stdout;
   assert.match(out, /GPUs 0,1 of 2, stress 3600 s \(--duration\)/);
   assert.match(out, /GPU 0,1: NVIDIA H100 80GB HBM3 → reference model H100 SXM/);
-  for (const job of ["nvidia_smi_q", "gpu_stress", "gpu_p2p", "gpu_health", "gpu_xid", "nvidia_bug_report"]) {
+  for (
+    const job of [
+      "nvidia_smi_q",
+      "gpu_stress",
+      "gpu_memtest",
+      "gpu_bandwidth",
+      "gpu_p2p",
+      "gpu_health",
+      "gpu_xid",
+      "nvidia_bug_report",
+    ]
+  ) {
     assert.match(out, new RegExp(`\\d\\. ${job} +[\\d.]+ (s|min|h) `));
   }
   assert.match(out, /gpu_stress +1\.0 h/);
@@ -190,7 +201,10 @@ Deno.test("sat nvidia --dry-run on a fake 2×H100 prints the jobs, durations, fi
   assert.match(out, /p2p_gbs .*\n.*H100 SXM: expected 380.*Azure ND H100 v5 P2P 335/);
   assert.match(out, /power_w .*\n.*the enforced power limit, datasheet 700 W; WARN < 90 %, FAIL < 75 %/);
   assert.match(out, /WARN > 5 % under their median, FAIL > 10 %/);
-  assert.match(out, /not measured yet: GPU memory pattern test/);
+  assert.match(out, /gpu_memtest +\d+ min +memory patterns over ≥ 90 % of each GPU's free memory for 540 s/);
+  assert.match(out, /hbm_tbs .*\n.*H100 SXM: expected 2\.97, WARN < 2\.822, .*\(peak 3\.35\)/);
+  assert.match(out, /h2d_gbs .*\n.*H100 SXM: expected 51, WARN < 48\.45, .*Azure H100 health check 48/);
+  assert.match(out, /not measured yet: bidirectional P2P, NCCL all-reduce, power pulse phase/);
   // nothing ran: no stress tool was asked, no archive folder made
   assert.doesNotMatch(
     Deno.readTextFileSync(`${bin}/nvidia-smi.calls`),

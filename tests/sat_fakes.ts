@@ -13,7 +13,9 @@ export type StressMode =
   | "slow"
   | "p2pslow"
   | "p2pcorrupt"
-  | "outlier";
+  | "outlier"
+  | "memerr"
+  | "x8bw";
 
 function shq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -39,7 +41,38 @@ if [ ${shq(mode)} = nogpu ]; then
   exit 2
 fi
 p2p=0; case "$*" in *--p2p*) p2p=1 ;; esac
+mt=0; case "$*" in *--memtest*) mt=1 ;; esac
+bw=0; case "$*" in *--bandwidth*) bw=1 ;; esac
 IFS=,; set -- $CUDA_VISIBLE_DEVICES; unset IFS; n=$#
+if [ $mt = 1 ]; then
+  # memerr: GPU 1 reads back 7 wrong words
+  i=0; bad=0
+  while [ $i -lt $n ]; do
+    e=0; f=-1; l=-1
+    if [ ${shq(mode)} = memerr ] && [ $i = 1 ]; then e=7; f=4096; l=1048580; bad=7; fi
+    printf '{"event":"memtest","device":%d,"pattern":"walking_ones","bytes":45000000000,"errors":%d,"first_error_offset":%d,"gbps":610.2}\n' $i $e $f
+    printf '{"event":"memtest_result","device":%d,"pci_bus_id":"00000000:%02X:00.0","bytes":45000000000,"free_bytes":48900000000,"coverage":0.920,"passes":8,"errors":%d,"first_error_offset":%d,"last_error_offset":%d,"seconds":60.1}\n' $i $((0x4F + i)) $e $f $l
+    i=$((i+1))
+  done
+  if [ $bad != 0 ]; then echo '{"event":"end","status":"mismatches","exit_code":1,"mismatches":7,"errors":0,"hung":0}'; exit 1; fi
+  echo '{"event":"end","status":"ok","exit_code":0,"mismatches":0,"errors":0,"hung":0}'
+  exit 0
+fi
+if [ $bw = 1 ]; then
+  # x8bw: GPU 2's host copies at 9.5 GB/s (a Gen4 link trained to x8 would give ~12 at most)
+  i=0
+  while [ $i -lt $n ]; do
+    h=24.5; d=25.1
+    if [ ${shq(mode)} = x8bw ] && [ $i = 2 ]; then h=9.5; d=9.8; fi
+    printf '{"event":"bandwidth","device":%d,"figure":"hbm_copy_tbs","value":0.701,"unit":"TB/s"}\n' $i
+    printf '{"event":"bandwidth","device":%d,"figure":"hbm_triad_tbs","value":0.712,"unit":"TB/s"}\n' $i
+    printf '{"event":"bandwidth","device":%d,"figure":"h2d_gbs","value":%s,"unit":"GB/s"}\n' $i $h
+    printf '{"event":"bandwidth","device":%d,"figure":"d2h_gbs","value":%s,"unit":"GB/s"}\n' $i $d
+    i=$((i+1))
+  done
+  echo '{"event":"end","status":"ok","exit_code":0,"errors":0,"hung":0}'
+  exit 0
+fi
 if [ $p2p = 1 ]; then
   # every ordered pair at 21.5 GB/s with peer access; p2pslow: 0 -> 2 at 3.1 GB/s; p2pcorrupt: 1 -> 0 corrupted
   a=0

@@ -118,7 +118,18 @@ Deno.test("sat nvidia: clean run on 3 GPUs is OK and the archive holds every out
     calls(r.bin, "bee-gpu-stress"),
     /^--seconds 2 --size-mb 49140 \| CUDA_VISIBLE_DEVICES=0,1,2 \| CUDA_DEVICE_ORDER=PCI_BUS_ID$/m,
   );
-  assert.match(r.stderr, /bee sat nvidia: \d\d:\d\d:\d\d \/ \d\d:\d\d:\d\d +\[2\/6\] gpu_stress/);
+  assert.match(r.stderr, /bee sat nvidia: \d\d:\d\d:\d\d \/ \d\d:\d\d:\d\d +\[2\/8\] gpu_stress/);
+  // the memory jobs: a 60 s pattern test (2 s stress: the minimum) and the bandwidth figures
+  assert.match(calls(r.bin, "bee-gpu-stress"), /^--memtest --seconds 60 \| CUDA_VISIBLE_DEVICES=0,1,2 \|/m);
+  assert.match(calls(r.bin, "bee-gpu-stress"), /^--bandwidth \| CUDA_VISIBLE_DEVICES=0,1,2 \|/m);
+  assert.equal(s["gpu_memtest_status"], "OK");
+  assert.equal(s["gpu_memtest_gpu2_coverage"], "0.92");
+  assert.equal(s["gpu_bandwidth_status"], "OK");
+  assert.equal(s["gpu_bandwidth_gpu1_h2d_gbs"], "24.5");
+  assert.equal(s["gpu_bandwidth_hbm_tbs_verdict"], "PASS");
+  for (const f of ["gpu-memtest.jsonl", "gpu-bandwidth.jsonl", "gpu-results.json"]) {
+    assert.ok(r.files.has(f), f);
+  }
   assert.match(dec.decode(r.files.get("commands.log")!), /exited code=0 :: bee-gpu-stress --seconds 2/);
 });
 
@@ -516,13 +527,35 @@ Deno.test("sat nvidia: a GPU far under its same-model peers fails naming it; gpu
   assert.equal(bad[0].gpu, 2);
   assert.equal(bad[0].reference, null);
   assert.match(bad[0].why, /judged against its peers in this run only/);
-  // stress TFLOPS (3 formats) for 3 GPUs; no power figure from 5 load samples (30 needed); the RTX A6000 has
-  // no P2P reference row, so its pairs are judged by the P2P job's topology rule only
-  assert.equal(results.results.length, 9);
+  // stress TFLOPS (3 formats) and bandwidth (HBM, H2D, D2H) for 3 GPUs; no power figure from 5 load samples
+  // (30 needed); the RTX A6000 has no P2P reference row, so its pairs are judged by the P2P job's topology rule
+  assert.equal(results.results.length, 18);
   assert.equal(r.summary["gpu_stress_gpu0_power_sustained_w"], undefined);
   // a wider peer margin (BEE_PEER_FAIL_PCT=25) makes the same GPU a WARN: the job stays OK
   const wide = await satNvidia("outlier", ["--duration", "2"], { env: { BEE_PEER_FAIL_PCT: "25" } });
   assert.equal(wide.summary["gpu_stress_status"], "OK", wide.summary["gpu_stress_reason"] ?? "");
   assert.equal(wide.summary["gpu_stress_tflops_bf16_verdict"], "WARN");
   assert.match(wide.summary["gpu_stress_findings"]!, /nvidia\.peer_outlier(,|$)/);
+});
+
+Deno.test("sat nvidia: memory errors on one GPU fail the memory test naming it; a slow host link fails bandwidth", async () => {
+  const r = await satNvidia("memerr");
+  assert.equal(r.code, 1);
+  assert.equal(r.summary["gpu_memtest_status"], "FAILED");
+  assert.match(
+    r.summary["gpu_memtest_reason"]!,
+    /GPU 1 \(serial \S+, bus 00000000:50:00\.0\): 7 memory errors \(first at offset 0x1000, last at 0x100004\)/,
+  );
+  assert.match(r.summary["gpu_memtest_findings"]!, /nvidia\.memtest_errors/);
+  assert.equal(r.summary["gpu_stress_status"], "OK");
+  const x8 = await satNvidia("x8bw");
+  assert.equal(x8.summary["gpu_bandwidth_status"], "FAILED");
+  // the RTX A6000's link: Gen4 x16, 31.5 GB/s; 9.5 is 30 % of it (FAIL under 60 %); the peers' median also
+  assert.match(
+    x8.summary["gpu_bandwidth_reason"]!,
+    /^GPU 2: 9\.5 GB\/s host→device, 30 % of the 31\.5 GB\/s its Gen4 x16 link carries \(now x16, Gen1\)/,
+  );
+  assert.match(x8.summary["gpu_bandwidth_findings"]!, /nvidia\.pcie_bandwidth_low/);
+  assert.match(x8.summary["gpu_bandwidth_findings"]!, /nvidia\.peer_outlier_fail/);
+  assert.equal(x8.summary["gpu_bandwidth_h2d_gbs_verdict"], "FAIL");
 });

@@ -12,6 +12,8 @@ struct Options {
   double stall_s;
   int self_test;
   int p2p;
+  int memtest;
+  int bandwidth;
 };
 
 struct Figures {

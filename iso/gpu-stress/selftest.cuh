@@ -1,7 +1,7 @@
 // bee-gpu-stress --self-test: the host-side arithmetic and logic the GPU paths rely on, no GPU needed —
 // the number formats against NVIDIA's conversion headers, the reference-check tolerances against
 // emulated hardware rounding and injected faults, the PTX burn's chains, the hang watch on a fake hung
-// job, the cuBLASLt soname order, the automatic formats per architecture, the PCI address form and the
+// job, the memory test's patterns and STREAM's byte count, the cuBLASLt soname order, the automatic formats per architecture, the PCI address form and the
 // JSON escaping.
 #pragma once
 
@@ -200,8 +200,34 @@ static void self_test_misc(void) {
   check(strlen(tiny) < sizeof tiny, "JSON escaping stays within its buffer");
 }
 
+// The memory test's patterns (host side of mt_value): each distinguishes what it should, and every
+// pattern's inverse differs from it in every bit; STREAM's byte accounting.
+static void self_test_memory(void) {
+  int walk1 = 1, walk0 = 1, addr = 1, rnd = 1;
+  for (uint64_t i = 0; i < 4096; i++) {
+    walk1 &= __builtin_popcount(mt_value(MT_WALK1, i, 3)) == 1;
+    walk0 &= __builtin_popcount(mt_value(MT_WALK0, i, 3)) == 31;
+    // neighbours differ: a word written to the wrong address is seen
+    addr &= mt_value(MT_ADDR, i, 9) != mt_value(MT_ADDR, i + 1, 9);
+    rnd &= mt_value(MT_RAND, i, 1) != mt_value(MT_RAND, i, 2);
+  }
+  check(walk1, "walking ones: exactly one bit set in every word");
+  check(walk0, "walking zeros: exactly one bit clear in every word");
+  check(addr, "address-in-address: neighbouring words differ");
+  check(rnd, "random pattern: another seed gives other words");
+  // every bit position is walked within 32 consecutive words
+  uint32_t bits = 0;
+  for (uint64_t i = 0; i < 32; i++) bits |= mt_value(MT_WALK1, i, 5);
+  check(bits == 0xFFFFFFFFu, "walking ones covers all 32 bit positions in 32 words");
+  // a high address differs from its low alias (a stuck upper address line is seen)
+  check(mt_value(MT_ADDR, (uint64_t)1 << 32, 0) != mt_value(MT_ADDR, 0, 0), "address pattern sees bit 32 of the index");
+  check(stream_bytes(0, 1000, 16) == 32000.0 && stream_bytes(1, 1000, 16) == 48000.0,
+        "STREAM bytes: copy moves 2 arrays, triad 3");
+}
+
 static int self_test(void) {
   self_test_formats();
+  self_test_memory();
   self_test_tolerance();
   self_test_burn();
   self_test_watch();

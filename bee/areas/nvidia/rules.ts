@@ -337,6 +337,26 @@ export const NVIDIA_SAT_RULES: Rule[] = [
     check: () => [],
   },
   {
+    code: "nvidia.memtest_errors",
+    severity: "FAIL",
+    when: "(SAT) the GPU memory test read back a word other than it wrote (any pattern, any count)",
+    action:
+      "Check nvidia-smi -q for remapped rows and ECC counts after a reset; RMA the GPU if errors repeat.",
+    source: "DCGM memtest / MODS: any mismatch fails; Llama 3: HBM3 was 17 % of interruptions on 16,384 H100",
+    check: () => [],
+  },
+  {
+    code: "nvidia.pcie_bandwidth_low",
+    severity: "FAIL",
+    when:
+      "(SAT) pinned host↔device copies under 60 % of what the GPU's PCIe link (max generation × width) carries",
+    action:
+      "Reseat the GPU or its riser/cable; check the slot's link width in the BIOS; compare with a peer slot.",
+    source:
+      "nvbandwidth on healthy HGX H100: 51–52 of 63 GB/s (0.81); a link at x8 or a lower generation ≤ 0.41",
+    check: () => [],
+  },
+  {
     code: "nvidia.figure_below_floor",
     severity: "FAIL",
     when:

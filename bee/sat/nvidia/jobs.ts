@@ -73,7 +73,12 @@ export interface NvidiaRun {
 }
 
 /** Judges this job's figures with the run's earlier ones; writes gpu-results.json; folds them into the result. */
-async function judgeMeasured(run: NvidiaRun, ctx: SatContext, fresh: Measurement[], result: JobResult) {
+export async function judgeMeasured(
+  run: NvidiaRun,
+  ctx: SatContext,
+  fresh: Measurement[],
+  result: JobResult,
+) {
   run.measured.push(...fresh);
   const all = judgeFigures(run.measured, run.peerFailPct);
   await ctx.write(
@@ -97,7 +102,7 @@ async function judgeMeasured(run: NvidiaRun, ctx: SatContext, fresh: Measurement
 }
 
 /** Why the CUDA jobs cannot run now (no Fabric Manager, or the fabric not ready before the run), or null. */
-function cudaBlocked(run: NvidiaRun): string | null {
+export function cudaBlocked(run: NvidiaRun): string | null {
   return run.fabricBlocker ?? fabricNotReady(run.before?.gpus ?? [], run.selected);
 }
 

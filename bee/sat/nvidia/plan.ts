@@ -7,6 +7,7 @@ import { driverUnavailable, noDevices } from "../../parsers/nvidia_smi.ts";
 import type { SatPlan } from "../runner.ts";
 import { fabricPreflight } from "./fabric.ts";
 import { PEER_FAIL_PCT } from "./figures.ts";
+import { bandwidthJob, memtestJob } from "./mem_jobs.ts";
 import { bugReportJob, healthJob, type NvidiaRun, p2pJob, smiQJob, stressJob, xidJob } from "./jobs.ts";
 
 /** One GPU as `nvidia-smi --query-gpu=index,name,memory.total,pci.bus_id` lists it. */
@@ -59,7 +60,16 @@ export interface NvidiaSatOptions {
   signal?: AbortSignal;
 }
 
-const JOBS = ["nvidia_smi_q", "gpu_stress", "gpu_p2p", "gpu_health", "gpu_xid", "nvidia_bug_report"];
+const JOBS = [
+  "nvidia_smi_q",
+  "gpu_stress",
+  "gpu_memtest",
+  "gpu_bandwidth",
+  "gpu_p2p",
+  "gpu_health",
+  "gpu_xid",
+  "nvidia_bug_report",
+];
 const DEFAULT_DURATION_S = 600;
 
 /** A plan whose every job reports the same preflight verdict (no NVIDIA stack, no GPU…). */
@@ -155,6 +165,8 @@ async function planWith(opts: NvidiaSatOptions, machine: LiveMachine): Promise<S
     peerFailPct: envInt("BEE_PEER_FAIL_PCT", opts.env["BEE_PEER_FAIL_PCT"], 1, 90) ?? PEER_FAIL_PCT,
   };
   facts["peer_fail_pct"] = run.peerFailPct;
-  const jobs = [smiQJob, stressJob, p2pJob, healthJob, xidJob, bugReportJob].map((f) => f(run));
+  const jobs = [smiQJob, stressJob, memtestJob, bandwidthJob, p2pJob, healthJob, xidJob, bugReportJob].map((
+    f,
+  ) => f(run));
   return { kind: "nvidia", jobs, facts, env };
 }

@@ -58,6 +58,31 @@ export const FAIL_BELOW = 0.85;
 export const POWER_WARN_SHARE = 0.9;
 export const POWER_FAIL_SHARE = 0.75;
 
+/**
+ * PCIe bandwidth per lane and direction after line coding, GB/s (PCI-SIG: Gen1–2 8b/10b, Gen3–5 128b/130b,
+ * Gen6 FLIT/PAM4), by generation.
+ */
+export const PCIE_LANE_GBS: Record<number, number> = {
+  1: 0.25,
+  2: 0.5,
+  3: 0.985,
+  4: 1.969,
+  5: 3.938,
+  6: 7.563,
+};
+/**
+ * A GPU whose pinned host↔device copies reach under this share of what its PCIe link (generation × width
+ * at their maximum) carries is on a degraded link: healthy HGX H100 reach 51–52 of 63 GB/s (0.81,
+ * nvbandwidth, GPU-NOTES.md); a link trained to x8 or one generation lower halves it (≤ 0.41).
+ */
+export const PCIE_MIN_SHARE = 0.6;
+
+/** What a PCIe link of this generation and width carries per direction, GB/s; null when unknown. */
+export function pcieLinkGbs(gen: number | null, width: number | null): number | null {
+  const lane = gen === null ? undefined : PCIE_LANE_GBS[gen];
+  return lane === undefined || width === null || width <= 0 ? null : Math.round(lane * width * 10) / 10;
+}
+
 export interface Reference {
   model: string;
   figure: Figure;
