@@ -10,6 +10,7 @@ import {
 } from "../bee/sat/nvidia/references.ts";
 import { figureFacts, figureFindings, judgeFigures, type Measurement } from "../bee/sat/nvidia/figures.ts";
 import { sustainedPower } from "../bee/sat/nvidia/measure.ts";
+import { judgeNccl } from "../bee/sat/nvidia/nccl_job.ts";
 import type { MetricRow } from "../bee/sat/gpu_metrics.ts";
 import { fakeBin, runBee, writeFakeTool } from "../testkit/helpers.ts";
 
@@ -186,6 +187,7 @@ Deno.test("sat nvidia --dry-run on a fake 2×H100 prints the jobs, durations, fi
       "gpu_memtest",
       "gpu_bandwidth",
       "gpu_p2p",
+      "gpu_nccl",
       "gpu_health",
       "gpu_xid",
       "nvidia_bug_report",
@@ -204,7 +206,9 @@ Deno.test("sat nvidia --dry-run on a fake 2×H100 prints the jobs, durations, fi
   assert.match(out, /gpu_memtest +\d+ min +memory patterns over ≥ 90 % of each GPU's free memory for 540 s/);
   assert.match(out, /hbm_tbs .*\n.*H100 SXM: expected 2\.97, WARN < 2\.822, .*\(peak 3\.35\)/);
   assert.match(out, /h2d_gbs .*\n.*H100 SXM: expected 51, WARN < 48\.45, .*Azure H100 health check 48/);
-  assert.match(out, /not measured yet: bidirectional P2P, NCCL all-reduce, power pulse phase/);
+  assert.match(out, /not measured yet: bidirectional P2P, power pulse phase/);
+  // the NCCL rows hold for 8 GPUs: with two, reported and not judged
+  assert.match(out, /nccl_busbw_gbs .*\n +2 GPUs selected: the references hold for 8; reported, not judged/);
   // nothing ran: no stress tool was asked, no archive folder made
   assert.doesNotMatch(
     Deno.readTextFileSync(`${bin}/nvidia-smi.calls`),
@@ -214,4 +218,36 @@ Deno.test("sat nvidia --dry-run on a fake 2×H100 prints the jobs, durations, fi
   const none = await runBee(["sat", "nvidia", "--dry-run"], { path: fakeBin() });
   assert.equal(none.code, 3);
   assert.match(none.stdout, /^bee sat nvidia — nothing to plan: nvidia-smi not found/);
+});
+
+Deno.test("nccl: 8 × H100 under the uncalibrated floor WARNs; over the reference PASSes; other counts unjudged", () => {
+  const st = (busbw: number, errors = 0) => ({
+    results: [8, 1024].map((m) => ({
+      bytes: m * 2 ** 20,
+      gpus: 8,
+      busbw_gbs: busbw,
+      algbw_gbs: busbw / 1.75,
+      errors,
+    })),
+    errors: [],
+    end: { status: errors ? "mismatches" : "ok", exit_code: errors ? 1 : 0 },
+  });
+  const ok = { kind: "exited" as const, command: "bee-gpu-stress", durationMs: 1, code: 0, signal: null };
+  const good = judgeNccl(ok, st(482), H100, 8);
+  assert.equal(good.status, "OK");
+  assert.equal(good.facts!["verdict"], "PASS");
+  assert.match(String(good.facts!["reference"]), /^H100 SXM, 8 GPUs: nccl-tests #212/);
+  const low = judgeNccl(ok, st(400), H100, 8);
+  assert.equal(low.status, "OK");
+  assert.equal(low.facts!["verdict"], "WARN");
+  assert.deepEqual(low.findings!.map((f) => f.code), ["nvidia.figure_below_expected"]);
+  assert.match(
+    low.findings![0]!.message,
+    /400\.0 GB\/s bus bandwidth at 1024 MiB over 8 GPUs, under the floor 460/,
+  );
+  const four = judgeNccl(ok, st(200), H100, 4);
+  assert.equal(four.facts!["verdict"], "no reference");
+  const wrong = judgeNccl({ ...ok, code: 1 }, st(480, 3), H100, 8);
+  assert.equal(wrong.status, "FAILED");
+  assert.match(wrong.reason!, /all-reduce of 8 MiB: 3 elements wrong/);
 });

@@ -15,7 +15,9 @@ export type StressMode =
   | "p2pcorrupt"
   | "outlier"
   | "memerr"
-  | "x8bw";
+  | "x8bw"
+  | "ncclbad"
+  | "nonccl";
 
 function shq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -43,6 +45,7 @@ fi
 p2p=0; case "$*" in *--p2p*) p2p=1 ;; esac
 mt=0; case "$*" in *--memtest*) mt=1 ;; esac
 bw=0; case "$*" in *--bandwidth*) bw=1 ;; esac
+nc=0; case "$*" in *--nccl*) nc=1 ;; esac
 IFS=,; set -- $CUDA_VISIBLE_DEVICES; unset IFS; n=$#
 if [ $mt = 1 ]; then
   # memerr: GPU 1 reads back 7 wrong words
@@ -55,6 +58,23 @@ if [ $mt = 1 ]; then
     i=$((i+1))
   done
   if [ $bad != 0 ]; then echo '{"event":"end","status":"mismatches","exit_code":1,"mismatches":7,"errors":0,"hung":0}'; exit 1; fi
+  echo '{"event":"end","status":"ok","exit_code":0,"mismatches":0,"errors":0,"hung":0}'
+  exit 0
+fi
+if [ $nc = 1 ]; then
+  if [ ${shq(mode)} = nonccl ]; then
+    echo '{"event":"error","device":null,"message":"libnccl.so.2 not found (libnccl.so.2: cannot open shared object file)"}'
+    echo '{"event":"end","status":"unsupported","exit_code":2}'
+    exit 2
+  fi
+  echo "{\"event\":\"nccl_start\",\"version\":\"2.22.3\",\"gpus\":$n}"
+  b=8388608; e=0
+  while [ $b -le 1073741824 ]; do
+    if [ ${shq(mode)} = ncclbad ] && [ $b = 1073741824 ]; then e=12; fi
+    printf '{"event":"nccl","op":"all_reduce","bytes":%d,"gpus":%d,"iterations":10,"time_us":100.0,"algbw_gbs":14.20,"busbw_gbs":18.93,"errors":%d}\n' $b $n $e
+    b=$((b * 2))
+  done
+  if [ $e != 0 ]; then echo '{"event":"end","status":"mismatches","exit_code":1,"mismatches":12,"errors":0,"hung":0}'; exit 1; fi
   echo '{"event":"end","status":"ok","exit_code":0,"mismatches":0,"errors":0,"hung":0}'
   exit 0
 fi

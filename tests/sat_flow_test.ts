@@ -72,7 +72,19 @@ Deno.test("sat nvidia: clean run on 3 GPUs is OK and the archive holds every out
   assert.equal(r.code, 0, r.stderr);
   const s = r.summary;
   assert.equal(s["overall_status"], "OK");
-  for (const j of ["nvidia_smi_q", "gpu_stress", "gpu_p2p", "gpu_health", "gpu_xid", "nvidia_bug_report"]) {
+  for (
+    const j of [
+      "nvidia_smi_q",
+      "gpu_stress",
+      "gpu_memtest",
+      "gpu_bandwidth",
+      "gpu_p2p",
+      "gpu_nccl",
+      "gpu_health",
+      "gpu_xid",
+      "nvidia_bug_report",
+    ]
+  ) {
     assert.equal(s[`${j}_status`], "OK", `${j}: ${s[`${j}_reason`]}`);
   }
   // every ordered pair of the three GPUs copied (the fake's 21.5 GB/s), named by nvidia-smi index
@@ -118,7 +130,13 @@ Deno.test("sat nvidia: clean run on 3 GPUs is OK and the archive holds every out
     calls(r.bin, "bee-gpu-stress"),
     /^--seconds 2 --size-mb 49140 \| CUDA_VISIBLE_DEVICES=0,1,2 \| CUDA_DEVICE_ORDER=PCI_BUS_ID$/m,
   );
-  assert.match(r.stderr, /bee sat nvidia: \d\d:\d\d:\d\d \/ \d\d:\d\d:\d\d +\[2\/8\] gpu_stress/);
+  assert.match(r.stderr, /bee sat nvidia: \d\d:\d\d:\d\d \/ \d\d:\d\d:\d\d +\[2\/9\] gpu_stress/);
+  // NCCL all-reduce over the three GPUs up to 1 GiB; no reference for 3 × RTX A6000
+  assert.match(calls(r.bin, "bee-gpu-stress"), /^--nccl --size-mb 1024 \| CUDA_VISIBLE_DEVICES=0,1,2 \|/m);
+  assert.equal(s["gpu_nccl_status"], "OK");
+  assert.equal(s["gpu_nccl_busbw_gbs"], "18.93");
+  assert.equal(s["gpu_nccl_largest_bytes"], "1073741824");
+  assert.match(s["gpu_nccl_reference"]!, /^no reference for 3 × NVIDIA RTX A6000/);
   // the memory jobs: a 60 s pattern test (2 s stress: the minimum) and the bandwidth figures
   assert.match(calls(r.bin, "bee-gpu-stress"), /^--memtest --seconds 60 \| CUDA_VISIBLE_DEVICES=0,1,2 \|/m);
   assert.match(calls(r.bin, "bee-gpu-stress"), /^--bandwidth \| CUDA_VISIBLE_DEVICES=0,1,2 \|/m);
@@ -558,4 +576,16 @@ Deno.test("sat nvidia: memory errors on one GPU fail the memory test naming it; 
   assert.match(x8.summary["gpu_bandwidth_findings"]!, /nvidia\.pcie_bandwidth_low/);
   assert.match(x8.summary["gpu_bandwidth_findings"]!, /nvidia\.peer_outlier_fail/);
   assert.equal(x8.summary["gpu_bandwidth_h2d_gbs_verdict"], "FAIL");
+});
+
+Deno.test("sat nvidia: NCCL — a wrong sum FAILs with the size; no libnccl is UNSUPPORTED, the rest still runs", async () => {
+  const bad = await satNvidia("ncclbad");
+  assert.equal(bad.summary["gpu_nccl_status"], "FAILED");
+  assert.match(bad.summary["gpu_nccl_reason"]!, /all-reduce of 1024 MiB: 12 elements wrong/);
+  const none = await satNvidia("nonccl");
+  assert.equal(none.summary["gpu_nccl_status"], "UNSUPPORTED");
+  assert.match(none.summary["gpu_nccl_reason"]!, /^libnccl\.so\.2 not found/);
+  assert.equal(none.summary["overall_status"], "OK");
+  const one = await satNvidia("clean", ["--duration", "2", "--gpus", "1"]);
+  assert.equal(one.summary["gpu_nccl_status"], "UNSUPPORTED");
 });

@@ -126,7 +126,7 @@ else
   if lsmod | grep -q '^nvidia '; then pass "NVIDIA modules loaded"; else fail "NVIDIA modules loaded" "$gpus GPU(s) on the bus"; fi
   n=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU ')
   if [ "$n" -eq "$gpus" ]; then pass "nvidia-smi sees every GPU" "$n"; else fail "nvidia-smi sees every GPU" "$n of $gpus"; fi
-  links=$(for l in libnvidia-ml.so.1 libcuda.so.1 libcublas.so.12 libcublasLt.so.12 libcudart.so.12; do ldconfig -p | grep -q "$l" || printf "%s " "$l"; done)
+  links=$(for l in libnvidia-ml.so.1 libcuda.so.1 libcublas.so.12 libcublasLt.so.12 libcudart.so.12 libnccl.so.2; do ldconfig -p | grep -q "$l" || printf "%s " "$l"; done)
   if [ -z "$links" ]; then pass "NVIDIA library links"; else fail "NVIDIA library links" "missing: $links"; fi
   sw=0
   for d in /sys/bus/pci/devices/*; do

@@ -19,7 +19,8 @@
 //
 // Files: common.cuh (output, data, checksums), watch.cuh (hang watch), job.cuh (per-GPU figures and
 // result lines), check.cuh (formats, tolerances, reference check), ptx.cuh (the FMA burn), lt.cuh and
-// lt_run.cuh (cuBLASLt), p2p.cuh (--p2p), mem.cuh (--memtest, --bandwidth), selftest.cuh (--self-test);
+// lt_run.cuh (cuBLASLt), p2p.cuh (--p2p), mem.cuh (--memtest, --bandwidth), nccl.cuh (--nccl),
+// selftest.cuh (--self-test);
 // one translation unit.
 #include <cuda_runtime.h>
 #include <cuda_fp16.h>
@@ -58,6 +59,7 @@ static void usage(FILE *f) {
           "       bee-gpu-stress --p2p [--devices 0,1,…] [--size-mb M]   (copy bandwidth of every GPU pair)\n"
           "       bee-gpu-stress --memtest [--seconds N] [--devices …] [--size-mb M]   (patterns over ≥ 90 %% of free memory)\n"
           "       bee-gpu-stress --bandwidth [--devices …]   (HBM STREAM copy/triad, pinned host<->device copies)\n"
+          "       bee-gpu-stress --nccl [--devices …] [--size-mb M]   (NCCL all-reduce, libnccl.so.2 loaded at run time)\n"
           "       bee-gpu-stress --self-test   (host-side checks of the number formats; no GPU needed)\n"
           "Defaults: BEE_GPU_STRESS_SECONDS, BEE_GPU_STRESS_SIZE_MB (else most of each GPU's free memory).\n"
           "stdout: JSON lines (start, progress, result, error, end). Exit 0 clean, 1 errors or mismatches,\n"
@@ -119,6 +121,10 @@ static int parse_args(int argc, char **argv, struct Options *o) {
       o->bandwidth = 1;
       continue;
     }
+    if (!strcmp(a, "--nccl")) {
+      o->nccl = 1;
+      continue;
+    }
     if (i + 1 >= argc) return bad_args("an option is missing its value (see --help)");
     const char *val = argv[++i];
     if (!strcmp(a, "--seconds")) {
@@ -164,8 +170,10 @@ static int parse_args(int argc, char **argv, struct Options *o) {
       return bad_args(m);
     }
   }
-  if (o->p2p + o->memtest + o->bandwidth > 1) return bad_args("--p2p, --memtest and --bandwidth are separate runs");
-  if (o->seconds <= 0 && !o->self_test && !o->p2p && !o->memtest && !o->bandwidth) {
+  if (o->p2p + o->memtest + o->bandwidth + o->nccl > 1) {
+    return bad_args("--p2p, --memtest, --bandwidth and --nccl are separate runs");
+  }
+  if (o->seconds <= 0 && !o->self_test && !o->p2p && !o->memtest && !o->bandwidth && !o->nccl) {
     return bad_args("--seconds is required (or BEE_GPU_STRESS_SECONDS)");
   }
   return 0;
@@ -176,6 +184,7 @@ static int parse_args(int argc, char **argv, struct Options *o) {
 #include "lt.cuh"
 #include "p2p.cuh"
 #include "mem.cuh"
+#include "nccl.cuh"
 
 static int g_have_lt = 0;
 static char g_lt_why[300] = "built without cuBLASLt headers (the ptx-only program)";
@@ -313,6 +322,7 @@ int main(int argc, char **argv) {
   if (opt.p2p) return p2p_main(&opt);
   if (opt.memtest) return memtest_main(&opt);
   if (opt.bandwidth) return bandwidth_main(&opt);
+  if (opt.nccl) return nccl_main(&opt);
 #if defined(BEE_HAVE_CUBLASLT)
   g_have_lt = load_cublaslt(g_lt_why, sizeof g_lt_why);
   if (!g_have_lt) fprintf(stderr, "bee-gpu-stress: %s; the ptx burn runs instead (start lines say path ptx)\n", g_lt_why);

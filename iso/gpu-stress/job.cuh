@@ -14,6 +14,7 @@ struct Options {
   int p2p;
   int memtest;
   int bandwidth;
+  int nccl;
 };
 
 struct Figures {

@@ -223,6 +223,12 @@ static void self_test_memory(void) {
   check(mt_value(MT_ADDR, (uint64_t)1 << 32, 0) != mt_value(MT_ADDR, 0, 0), "address pattern sees bit 32 of the index");
   check(stream_bytes(0, 1000, 16) == 32000.0 && stream_bytes(1, 1000, 16) == 48000.0,
         "STREAM bytes: copy moves 2 arrays, triad 3");
+  // NCCL: bus bandwidth = algorithm bandwidth x 2(n-1)/n; version codes before and after 2.9
+  check(allreduce_busbw(100, 8) == 175 && allreduce_busbw(100, 2) == 100 && allreduce_busbw(100, 1) == 0,
+        "all-reduce bus bandwidth factor 2(n-1)/n");
+  char v[32];
+  check(!strcmp(nccl_version_text(22203, v, sizeof v), "2.22.3") && !strcmp(nccl_version_text(2804, v, sizeof v), "2.8.4"),
+        "NCCL version codes as text");
 }
 
 static int self_test(void) {

@@ -16,6 +16,7 @@ export interface NvidiaPins {
   cublasDebianVersion: string;
   cudaDebianVersion: string;
   cudaSeries: string;
+  ncclDebianVersion: string;
   runfileUrl: string | null;
   runfileSha256: string | null;
   fabricManagerUrl: string | null;
@@ -50,6 +51,7 @@ export function nvidiaPins(raw: Record<string, string>): NvidiaPins | null {
     cublasDebianVersion: need("CUBLAS_DEBIAN_VERSION"),
     cudaDebianVersion: need("CUDA_DEBIAN_VERSION"),
     cudaSeries: need("CUDA_SERIES"),
+    ncclDebianVersion: need("NCCL_DEBIAN_VERSION"),
     runfileUrl: raw.NVIDIA_RUNFILE_URL || null,
     runfileSha256: sha("NVIDIA_RUNFILE_SHA256"),
     fabricManagerUrl: raw.NVIDIA_FABRICMANAGER_URL || null,
@@ -200,6 +202,7 @@ export async function buildPart(
     NVIDIA_DEBIAN_VERSION: b.pins.debianVersion,
     CUBLAS_DEBIAN_VERSION: b.pins.cublasDebianVersion,
     CUDA_DEBIAN_VERSION: b.pins.cudaDebianVersion,
+    NCCL_DEBIAN_VERSION: b.pins.ncclDebianVersion,
   };
   const args = ["run", "--rm", "--network", "host", ...b.runArgs];
   for (const [k, val] of Object.entries(env)) args.push("-e", `${k}=${val}`);

@@ -1,6 +1,6 @@
 // Builds (or reuses) the three NVIDIA parts and stages them into the ISO tree:
 //   /usr/local/lib/nvidia/*.ko            modules, insmod'ed by bee-nvidia.service (not under /lib/modules)
-//   /usr/local/lib/nvidia/lib/            libnvidia-ml, libcuda (+ what libcuda needs), libcublas(Lt), libcudart
+//   /usr/local/lib/nvidia/lib/            libnvidia-ml, libcuda (+ what libcuda needs), libcublas(Lt), libcudart, libnccl
 //   /etc/ld.so.conf.d/bee-nvidia.conf     so ldconfig (run by a chroot hook) finds them with their sonames
 //   /usr/lib/firmware/nvidia/<version>/   GSP firmware, where the kernel's firmware loader looks
 //   /usr/local/bin/nvidia-smi, /usr/local/bin/bee-gpu-stress
@@ -68,14 +68,15 @@ export async function buildNvidia(o: {
   // Fabric Manager must be the driver's version: a pin for another version stops the build before anything slow
   const fmPins = fabricManagerPins(pins.fabricManagerUrl, pins.fabricManagerSha256, version);
   const modules = `${o.cache}/nvidia-${pins.flavor}-${version}-${v.kernelAbi}`;
-  const cublas = `${o.cache}/cublas-${pins.cublasDebianVersion}+cuda${pins.cudaSeries}`;
+  const cublas =
+    `${o.cache}/cublas-${pins.cublasDebianVersion}+cuda${pins.cudaSeries}+nccl${pins.ncclDebianVersion}`;
   await o.step(
     `NVIDIA ${pins.flavor} modules ${version} for ${v.kernelAbi}`,
     () => buildPart(b, "modules", modules, mounts, apt),
     cached,
   );
   await o.step(
-    `cuBLAS ${pins.cublasDebianVersion} (CUDA ${pins.cudaSeries})`,
+    `cuBLAS ${pins.cublasDebianVersion} (CUDA ${pins.cudaSeries}), NCCL ${pins.ncclDebianVersion}`,
     () => buildPart(b, "cublas", cublas, [[script, "/in"]], apt),
     cached,
   );
@@ -118,6 +119,7 @@ export async function buildNvidia(o: {
       NVIDIA_SOURCE: pins.source,
       CUDA_SERIES: pins.cudaSeries,
       CUBLAS_VERSION: pins.cublasDebianVersion,
+      NCCL_VERSION: pins.ncclDebianVersion,
       BEE_GPU_STRESS_NVCC: nvcc || "unknown",
       // Debian does not package Fabric Manager: NVIDIA's redistributable archive, when pinned
       NVIDIA_FABRICMANAGER: fmPins ? version : "absent (not pinned: deno task iso:pin-fabricmanager)",

@@ -279,7 +279,7 @@ Deno.test({
       'for k in /usr/local/lib/nvidia/*.ko; do echo "ko=$(basename $k) $(modinfo -F vermagic $k)"; done',
       "echo ldd-stress; ldd /usr/local/bin/bee-gpu-stress",
       "echo ldd-smi; ldd /usr/local/bin/nvidia-smi",
-      "echo ldconfig; ldconfig -p | grep -E 'libnvidia-ml|libcuda[.]|libcublas|libcudart' | sed 's/ (.*//'",
+      "echo ldconfig; ldconfig -p | grep -E 'libnvidia-ml|libcuda[.]|libcublas|libcudart|libnccl' | sed 's/ (.*//'",
       "bee-gpu-stress --self-test | tail -n 1; echo self-test=$?",
       "journalctl -b -u bee-nvidia.service --no-pager -o cat | grep bee-nvidia",
       "grep -E '^(NVIDIA|CUDA|CUBLAS)' /etc/bee-release",
@@ -304,6 +304,7 @@ Deno.test({
       "libcublas.so.12",
       "libcublasLt.so.12",
       "libcudart.so.12",
+      "libnccl.so.2",
     ]
   ) {
     assert.ok(out.includes(lib), `${lib} in the linker cache`);

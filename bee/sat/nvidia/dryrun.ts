@@ -3,6 +3,7 @@
 // against with their sources. Pure: a plan in, lines out; nothing runs.
 import type { SatPlan } from "../runner.ts";
 import { PEER_FAIL_PCT, PEER_WARN_PCT } from "./figures.ts";
+import { NCCL_REFERENCE_GPUS } from "./nccl_job.ts";
 import {
   type Figure,
   FIGURE_MEANING,
@@ -15,7 +16,6 @@ import {
 /** Figures bee does not measure yet (issue 21): said in the plan so nobody assumes they were checked. */
 export const NOT_YET_MEASURED = [
   "bidirectional P2P",
-  "NCCL all-reduce",
   "power pulse phase",
 ];
 
@@ -35,6 +35,13 @@ function modelsOf(plan: SatPlan): Map<string, number[]> {
 function gateLines(figure: Figure, models: Map<string, number[]>): string[] {
   const unit = FIGURE_UNITS[figure];
   const out = [`     ${figure} — ${FIGURE_MEANING[figure]} (${unit})`];
+  const count = [...models.values()].reduce((a, g) => a + g.length, 0);
+  if (figure === "nccl_busbw_gbs" && count !== NCCL_REFERENCE_GPUS) {
+    return [
+      ...out,
+      `       ${count} GPUs selected: the references hold for ${NCCL_REFERENCE_GPUS}; reported, not judged`,
+    ];
+  }
   for (const [name, gpus] of models) {
     const who = `GPU ${gpus.join(",")} ${referenceModel(name) ?? name.slice(0, 48)}`;
     const r = referenceFor(name, figure);

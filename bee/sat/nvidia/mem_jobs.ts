@@ -79,7 +79,11 @@ export const bandwidthLine = (o: Record<string, unknown>): BandwidthFigure => ({
 });
 
 /** A tool run that did not end cleanly: the reason, or null. */
-function toolProblem(proc: ProcResult, end: ToolState<unknown>["end"], errors: string[]): string | null {
+export function toolProblem(
+  proc: ProcResult,
+  end: ToolState<unknown>["end"],
+  errors: string[],
+): string | null {
   if (proc.kind === "missing") return "bee-gpu-stress not found";
   if (proc.kind !== "exited") return `bee-gpu-stress ${proc.kind}`;
   if (errors.length) return errors.slice(0, 3).join("; ");
@@ -181,7 +185,7 @@ export function memtestSeconds(stressS: number): number {
   return Math.max(60, Math.min(3600, Math.round(stressS * 0.15)));
 }
 
-async function runTool<T>(
+export async function runTool<T>(
   run: NvidiaRun,
   ctx: Parameters<SatJob["run"]>[0],
   file: string,

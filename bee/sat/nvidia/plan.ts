@@ -8,6 +8,7 @@ import type { SatPlan } from "../runner.ts";
 import { fabricPreflight } from "./fabric.ts";
 import { PEER_FAIL_PCT } from "./figures.ts";
 import { bandwidthJob, memtestJob } from "./mem_jobs.ts";
+import { ncclJob } from "./nccl_job.ts";
 import { bugReportJob, healthJob, type NvidiaRun, p2pJob, smiQJob, stressJob, xidJob } from "./jobs.ts";
 
 /** One GPU as `nvidia-smi --query-gpu=index,name,memory.total,pci.bus_id` lists it. */
@@ -66,6 +67,7 @@ const JOBS = [
   "gpu_memtest",
   "gpu_bandwidth",
   "gpu_p2p",
+  "gpu_nccl",
   "gpu_health",
   "gpu_xid",
   "nvidia_bug_report",
@@ -165,8 +167,17 @@ async function planWith(opts: NvidiaSatOptions, machine: LiveMachine): Promise<S
     peerFailPct: envInt("BEE_PEER_FAIL_PCT", opts.env["BEE_PEER_FAIL_PCT"], 1, 90) ?? PEER_FAIL_PCT,
   };
   facts["peer_fail_pct"] = run.peerFailPct;
-  const jobs = [smiQJob, stressJob, memtestJob, bandwidthJob, p2pJob, healthJob, xidJob, bugReportJob].map((
-    f,
-  ) => f(run));
+  const order = [
+    smiQJob,
+    stressJob,
+    memtestJob,
+    bandwidthJob,
+    p2pJob,
+    ncclJob,
+    healthJob,
+    xidJob,
+    bugReportJob,
+  ];
+  const jobs = order.map((f) => f(run));
   return { kind: "nvidia", jobs, facts, env };
 }

@@ -4,10 +4,11 @@
 #   PART=modules   the kernel modules of NVIDIA_FLAVOR (open | proprietary) for DEBIAN_KERNEL_ABI, from Debian's
 #                  nvidia-(open-)kernel-source or an extracted runfile (/runfile), plus nvidia-smi,
 #                  libnvidia-ml, libcuda (+ the libraries libcuda needs) and the GSP firmware of the same version
-#   PART=cublas    libcublas, libcublasLt, libcudart and the headers bee-gpu-stress compiles against
+#   PART=cublas    libcublas, libcublasLt, libcudart, libnccl (bee-gpu-stress --nccl) and the headers
+#                  bee-gpu-stress compiles against
 #   PART=stress    bee-gpu-stress, compiled with the CUDA toolkit of CUDA_DEBIAN_VERSION against /cublas
 # Environment: BEE_MIRROR BEE_SECURITY_MIRROR DEBIAN_SUITE DEBIAN_KERNEL_ABI NVIDIA_FLAVOR NVIDIA_SOURCE
-# NVIDIA_DEBIAN_VERSION CUBLAS_DEBIAN_VERSION CUDA_DEBIAN_VERSION.
+# NVIDIA_DEBIAN_VERSION CUBLAS_DEBIAN_VERSION CUDA_DEBIAN_VERSION NCCL_DEBIAN_VERSION.
 set -eu
 say() { echo "nvidia-build: $*"; }
 die() { echo "nvidia-build: $*" >&2; exit 1; }
@@ -113,10 +114,10 @@ modules)
 cublas)
   inst binutils
   mkdir -p /out/lib /out/include /tmp/c
-  for p in "libcublas12=$CUBLAS_DEBIAN_VERSION" "libcublaslt12=$CUBLAS_DEBIAN_VERSION" "libcudart12=$CUDA_DEBIAN_VERSION" "nvidia-cuda-dev=$CUDA_DEBIAN_VERSION"; do
+  for p in "libcublas12=$CUBLAS_DEBIAN_VERSION" "libcublaslt12=$CUBLAS_DEBIAN_VERSION" "libcudart12=$CUDA_DEBIAN_VERSION" "nvidia-cuda-dev=$CUDA_DEBIAN_VERSION" "libnccl2=$NCCL_DEBIAN_VERSION"; do
     fetch_x "$p" /tmp/c
   done
-  for n in libcublas.so libcublasLt.so libcudart.so; do
+  for n in libcublas.so libcublasLt.so libcudart.so libnccl.so; do
     f=$(find /tmp/c -type f -name "$n.*" | sort | tail -n 1)
     [ -n "$f" ] || die "$n missing from the packages"
     copy_lib "$f" /out/lib
@@ -127,6 +128,7 @@ cublas)
     cp "$f" /out/include/
   done
   grep -q cublasLtMatmul /out/include/cublasLt.h || die "cublasLt.h has no cublasLtMatmul"
+  objdump -T /out/lib/libnccl.so.2 | grep -q ncclAllReduce || die "libnccl.so.2 has no ncclAllReduce"
   echo "$CUBLAS_DEBIAN_VERSION" >/out/VERSION
   ;;
 stress)
