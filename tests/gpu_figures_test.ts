@@ -11,6 +11,7 @@ import {
 import { figureFacts, figureFindings, judgeFigures, type Measurement } from "../bee/sat/nvidia/figures.ts";
 import { sustainedPower } from "../bee/sat/nvidia/measure.ts";
 import { judgeNccl } from "../bee/sat/nvidia/nccl_job.ts";
+import { renderGpuResults } from "../bee/web/sat_results.ts";
 import type { MetricRow } from "../bee/sat/gpu_metrics.ts";
 import { fakeBin, runBee, writeFakeTool } from "../testkit/helpers.ts";
 
@@ -250,4 +251,36 @@ Deno.test("nccl: 8 × H100 under the uncalibrated floor WARNs; over the referenc
   const wrong = judgeNccl({ ...ok, code: 1 }, st(480, 3), H100, 8);
   assert.equal(wrong.status, "FAILED");
   assert.match(wrong.reason!, /all-reduce of 8 MiB: 3 elements wrong/);
+});
+
+Deno.test("web: gpu-results.json from an archive is schema-checked and escaped", () => {
+  const row = {
+    gpu: 0,
+    serial: "<script>alert(1)</script>",
+    model: "H100 SXM",
+    figure: "hbm_tbs",
+    unit: "TB/s",
+    value: 2.9,
+    reference: 2.97,
+    warn_below: 2.822,
+    fail_below: 2.525,
+    source: "a & b",
+    peer_median: null,
+    peers: 1,
+    verdict: "PASS",
+    why: null,
+  };
+  const ok = renderGpuResults(
+    "bee-sat-nvidia-x.tar.gz",
+    new TextEncoder().encode(JSON.stringify({ results: [row] })),
+  );
+  assert.equal(ok.ok, true);
+  assert.doesNotMatch(ok.html, /<script>/);
+  assert.match(ok.html, /&#60;script&#62;alert\(1\)&#60;\/script&#62;/);
+  assert.match(ok.html, /a &#38; b/);
+  for (const bad of ["not json", JSON.stringify({ results: [{ ...row, verdict: "MAYBE" }] })]) {
+    const r = renderGpuResults("x", new TextEncoder().encode(bad));
+    assert.equal(r.ok, false);
+    assert.match(r.html, /gpu-results\.json does not parse/);
+  }
 });

@@ -1,6 +1,7 @@
 // Whole `bee sat` flows through the real launcher and code, with fake tools on PATH: every status
 // path, the summary, the archive's contents read back, the runtime overrides, and abort by SIGTERM.
 import assert from "node:assert/strict";
+import { makeHandler } from "../bee/web/handler.ts";
 import { fakeBin, fixture, privateLock, REPO, runBee, satArgs, writeFakeTool } from "../testkit/helpers.ts";
 import { fakeStress, type NvidiaFakes, nvidiaFakes, type StressMode } from "./sat_fakes.ts";
 import { passAudit } from "../testkit/web_fixtures.ts";
@@ -549,6 +550,21 @@ Deno.test("sat nvidia: a GPU far under its same-model peers fails naming it; gpu
   // (30 needed); the RTX A6000 has no P2P reference row, so its pairs are judged by the P2P job's topology rule
   assert.equal(results.results.length, 18);
   assert.equal(r.summary["gpu_stress_gpu0_power_sustained_w"], undefined);
+  // the web page's SAT view renders the figures (escaped), /metrics carries them with bounded labels
+  const satDir = r.archive.slice(0, r.archive.lastIndexOf("/"));
+  const name = r.archive.slice(satDir.length + 1);
+  const handler = makeHandler({ auditPath: "/nonexistent/audit.json", satDir });
+  const list = await (await handler(new Request("http://x/sat/"))).text();
+  assert.match(list, new RegExp(`href="/sat/${name.replace(/\./g, "\\.")}/gpu-results">GPU figures`));
+  const view = await handler(new Request(`http://x/sat/${name}/gpu-results`));
+  assert.equal(view.status, 200);
+  const html = await view.text();
+  assert.match(html, /<code>tflops_bf16<\/code><\/td><td><b>120\.5<\/b> TFLOPS/);
+  assert.match(html, /class="sev-FAIL">FAIL</);
+  const metrics = await (await handler(new Request("http://x/metrics"))).text();
+  assert.match(metrics, /^bee_sat_gpu_figure\{gpu="2",figure="tflops_bf16"\} 120\.5$/m);
+  assert.match(metrics, /^bee_sat_gpu_figure\{gpu="0",figure="hbm_tbs"\} 0\.712$/m);
+  assert.match(metrics, /^bee_sat_nccl_busbw_gbs\{gpus="3"\} 18\.93$/m);
   // a wider peer margin (BEE_PEER_FAIL_PCT=25) makes the same GPU a WARN: the job stays OK
   const wide = await satNvidia("outlier", ["--duration", "2"], { env: { BEE_PEER_FAIL_PCT: "25" } });
   assert.equal(wide.summary["gpu_stress_status"], "OK", wide.summary["gpu_stress_reason"] ?? "");

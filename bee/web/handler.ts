@@ -12,6 +12,7 @@ import { renderMetrics } from "./metrics.ts";
 import { bundleFiles, bundleName, bundleTar } from "../export/bundle.ts";
 import { ARCHIVE_NAME, archiveMember, listSatArchives } from "../sat/archives.ts";
 import { esc, page, t, table } from "./html.ts";
+import { renderGpuResults } from "./sat_results.ts";
 
 export interface WebOptions {
   auditPath: string;
@@ -52,7 +53,7 @@ async function satPage(dir: string): Promise<string> {
   const rows = list.map((a) => {
     const n = encodeURIComponent(a.name);
     const metrics = a.summary?.["kind"] === "nvidia"
-      ? ` · <a href="/sat/${n}/gpu-metrics.html">GPU metrics</a>`
+      ? ` · <a href="/sat/${n}/gpu-metrics.html">GPU metrics</a> · <a href="/sat/${n}/gpu-results">GPU figures</a>`
       : "";
     return [
       t(a.mtime?.toISOString() ?? ""),
@@ -145,13 +146,19 @@ async function route(path: string, opts: WebOptions, head: boolean): Promise<Res
       return respond(stream, 200, "application/x-tar", headers);
     }
   }
-  const m = path.match(/^\/sat\/([^/]+)(\/gpu-metrics\.html)?$/);
+  const m = path.match(/^\/sat\/([^/]+)(\/gpu-metrics\.html|\/gpu-results)?$/);
   if (m && ARCHIVE_NAME.test(m[1]!)) {
     // only names that are in the directory listing are served: no path ever comes from the URL
     const known = (await listSatArchives(opts.satDir)).find((a) => a.name === m[1]);
     if (known) {
       const file = `${opts.satDir}/${known.name}`;
-      if (m[2]) {
+      if (m[2] === "/gpu-results") {
+        const json = await archiveMember(file, "/gpu-results.json");
+        if (json) {
+          const r = renderGpuResults(known.name, json);
+          return respond(r.html, r.ok ? 200 : 500, HTML);
+        }
+      } else if (m[2]) {
         const html = await archiveMember(file, "/gpu-metrics.html");
         if (html) return respond(new TextDecoder().decode(html), 200, HTML);
       } else {

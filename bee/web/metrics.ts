@@ -4,10 +4,15 @@
 import type { Audit } from "../model/schema.ts";
 import type { SatArchive } from "../sat/archives.ts";
 import { AREAS } from "../areas/index.ts";
+import { FIGURES } from "../sat/nvidia/references.ts";
 
 function label(v: unknown): string {
   return String(v ?? "").slice(0, 200).replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 }
+
+/** `gpu_stress_tflops_bf16_gpu0`: a job's judged figure for one GPU (bee/sat/nvidia/figures.ts figureFacts). */
+const FIGURE_FACT = /^gpu_[a-z0-9]+_([a-z0-9_]+?)_gpu(\d{1,3})$/;
+const FIGURE_NAMES: ReadonlySet<string> = new Set(FIGURES);
 
 type Metric = (name: string, help: string, rows: [Record<string, unknown>, number | null][]) => void;
 
@@ -35,6 +40,22 @@ function satMetrics(metric: Metric, sats: SatArchive[]): void {
     "1 for the overall status of the newest SAT of each kind",
     [...newest].map(([kind, a]) => [{ kind, status: a.overall_status ?? "UNKNOWN" }, 1]),
   );
+  // the newest NVIDIA run's judged figures, from its summary: one series per GPU and figure (bounded)
+  const nv = newest.get("nvidia")?.summary ?? {};
+  const figures: [Record<string, unknown>, number | null][] = [];
+  for (const [k, v] of Object.entries(nv)) {
+    const m = k.match(FIGURE_FACT);
+    if (m && FIGURE_NAMES.has(m[1]!)) figures.push([{ gpu: m[2], figure: m[1] }, Number(v)]);
+  }
+  metric(
+    "bee_sat_gpu_figure",
+    "each GPU's judged figures in the newest NVIDIA SAT (unit in the name)",
+    figures,
+  );
+  metric("bee_sat_nccl_busbw_gbs", "NCCL all-reduce bus bandwidth at the largest size, newest NVIDIA SAT", [[
+    { gpus: nv["gpu_nccl_gpus"] ?? "" },
+    nv["gpu_nccl_busbw_gbs"] === undefined ? null : Number(nv["gpu_nccl_busbw_gbs"]),
+  ]]);
   metric(
     "bee_sat_last_timestamp_seconds",
     "when the newest SAT of each kind finished (archive time)",
