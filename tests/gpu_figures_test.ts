@@ -189,6 +189,7 @@ Deno.test("sat nvidia --dry-run on a fake 2×H100 prints the jobs, durations, fi
       "gpu_bandwidth",
       "gpu_p2p",
       "gpu_nccl",
+      "gpu_pulse",
       "gpu_health",
       "gpu_xid",
       "nvidia_bug_report",
@@ -207,7 +208,8 @@ Deno.test("sat nvidia --dry-run on a fake 2×H100 prints the jobs, durations, fi
   assert.match(out, /gpu_memtest +\d+ min +memory patterns over ≥ 90 % of each GPU's free memory for 540 s/);
   assert.match(out, /hbm_tbs .*\n.*H100 SXM: expected 2\.97, WARN < 2\.822, .*\(peak 3\.35\)/);
   assert.match(out, /h2d_gbs .*\n.*H100 SXM: expected 51, WARN < 48\.45, .*Azure H100 health check 48/);
-  assert.match(out, /not measured yet: bidirectional P2P, power pulse phase/);
+  assert.match(out, /gpu_pulse +\d+ min +load on 2 s \/ off 2 s on all GPUs together for 360 s/);
+  assert.match(out, /not measured yet: bidirectional P2P$/m);
   // the NCCL rows hold for 8 GPUs: with two, reported and not judged
   assert.match(out, /nccl_busbw_gbs .*\n +2 GPUs selected: the references hold for 8; reported, not judged/);
   // nothing ran: no stress tool was asked, no archive folder made

@@ -17,7 +17,8 @@ export type StressMode =
   | "memerr"
   | "x8bw"
   | "ncclbad"
-  | "nonccl";
+  | "nonccl"
+  | "pulselost";
 
 function shq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -46,6 +47,7 @@ p2p=0; case "$*" in *--p2p*) p2p=1 ;; esac
 mt=0; case "$*" in *--memtest*) mt=1 ;; esac
 bw=0; case "$*" in *--bandwidth*) bw=1 ;; esac
 nc=0; case "$*" in *--nccl*) nc=1 ;; esac
+pl=0; case "$*" in *--pulse*) pl=1 ;; esac
 IFS=,; set -- $CUDA_VISIBLE_DEVICES; unset IFS; n=$#
 if [ $mt = 1 ]; then
   # memerr: GPU 1 reads back 7 wrong words
@@ -60,6 +62,15 @@ if [ $mt = 1 ]; then
   if [ $bad != 0 ]; then echo '{"event":"end","status":"mismatches","exit_code":1,"mismatches":7,"errors":0,"hung":0}'; exit 1; fi
   echo '{"event":"end","status":"ok","exit_code":0,"mismatches":0,"errors":0,"hung":0}'
   exit 0
+fi
+if [ $pl = 1 ]; then
+  if [ ${shq(mode)} = pulselost ]; then
+    echo '{"event":"start","device":0,"name":"NVIDIA RTX A6000","compute_capability":"8.6","dtypes":["bf16"],"path":"cublaslt"}'
+    echo '{"event":"result","device":0,"dtype":"bf16","tflops":75.1,"iterations":90,"mismatches":0}'
+    echo '{"event":"error","device":1,"message":"GPU 1 hung: no progress for 61 s (GEMM batch); not waited for"}'
+    echo '{"event":"end","status":"error","exit_code":1,"mismatches":0,"errors":0,"hung":1}'
+    exit 1
+  fi
 fi
 if [ $nc = 1 ]; then
   if [ ${shq(mode)} = nonccl ]; then

@@ -81,6 +81,7 @@ Deno.test("sat nvidia: clean run on 3 GPUs is OK and the archive holds every out
       "gpu_bandwidth",
       "gpu_p2p",
       "gpu_nccl",
+      "gpu_pulse",
       "gpu_health",
       "gpu_xid",
       "nvidia_bug_report",
@@ -131,7 +132,14 @@ Deno.test("sat nvidia: clean run on 3 GPUs is OK and the archive holds every out
     calls(r.bin, "bee-gpu-stress"),
     /^--seconds 2 --size-mb 49140 \| CUDA_VISIBLE_DEVICES=0,1,2 \| CUDA_DEVICE_ORDER=PCI_BUS_ID$/m,
   );
-  assert.match(r.stderr, /bee sat nvidia: \d\d:\d\d:\d\d \/ \d\d:\d\d:\d\d +\[2\/9\] gpu_stress/);
+  assert.match(r.stderr, /bee sat nvidia: \d\d:\d\d:\d\d \/ \d\d:\d\d:\d\d +\[2\/10\] gpu_stress/);
+  // the pulse phase: 60 s (the minimum), 2 s on / 2 s off
+  assert.match(
+    calls(r.bin, "bee-gpu-stress"),
+    /^--seconds 60 --size-mb 49140 --pulse 2,2 \| CUDA_VISIBLE_DEVICES=0,1,2/m,
+  );
+  assert.equal(s["gpu_pulse_status"], "OK");
+  assert.equal(s["gpu_pulse_cycles"], "15");
   // NCCL all-reduce over the three GPUs up to 1 GiB; no reference for 3 × RTX A6000
   assert.match(calls(r.bin, "bee-gpu-stress"), /^--nccl --size-mb 1024 \| CUDA_VISIBLE_DEVICES=0,1,2 \|/m);
   assert.equal(s["gpu_nccl_status"], "OK");
@@ -604,4 +612,13 @@ Deno.test("sat nvidia: NCCL — a wrong sum FAILs with the size; no libnccl is U
   assert.equal(none.summary["overall_status"], "OK");
   const one = await satNvidia("clean", ["--duration", "2", "--gpus", "1"]);
   assert.equal(one.summary["gpu_nccl_status"], "UNSUPPORTED");
+});
+
+Deno.test("sat nvidia: a GPU lost during the pulse phase fails it, named; the other jobs still run", async () => {
+  const r = await satNvidia("pulselost");
+  assert.equal(r.summary["gpu_pulse_status"], "FAILED");
+  assert.match(r.summary["gpu_pulse_reason"]!, /GPU 1 hung: no progress for 61 s/);
+  assert.match(r.summary["gpu_pulse_reason"]!, /GPU 2: no result after the pulse phase \(lost or hung\)/);
+  assert.equal(r.summary["gpu_health_status"], "OK");
+  assert.equal(r.summary["gpu_stress_status"], "OK");
 });

@@ -55,7 +55,7 @@
 static void usage(FILE *f) {
   fprintf(f,
           "usage: bee-gpu-stress --seconds N [--size-mb M] [--devices 0,1] [--dtypes auto|fp16,bf16,tf32,fp8,fp4,ptx]\n"
-          "                      [--interval S] [--stall-seconds S]\n"
+          "                      [--interval S] [--stall-seconds S] [--pulse ON,OFF]\n"
           "       bee-gpu-stress --p2p [--devices 0,1,…] [--size-mb M]   (copy bandwidth of every GPU pair)\n"
           "       bee-gpu-stress --memtest [--seconds N] [--devices …] [--size-mb M]   (patterns over ≥ 90 %% of free memory)\n"
           "       bee-gpu-stress --bandwidth [--devices …]   (HBM STREAM copy/triad, pinned host<->device copies)\n"
@@ -136,6 +136,18 @@ static int parse_args(int argc, char **argv, struct Options *o) {
     } else if (!strcmp(a, "--interval")) {
       if (!parse_number(val, &v) || v < 0.1 || v > 3600) return bad_args("--interval needs seconds between 0.1 and 3600");
       o->interval = v;
+    } else if (!strcmp(a, "--pulse")) {
+      char buf[64];
+      snprintf(buf, sizeof buf, "%s", val);
+      char *comma = strchr(buf, ',');
+      double on, off;
+      if (!comma) return bad_args("--pulse needs ON,OFF seconds, e.g. 2,2");
+      *comma = 0;
+      if (!parse_number(buf, &on) || !parse_number(comma + 1, &off) || on < 0.1 || off < 0.1 || on > 600 || off > 600) {
+        return bad_args("--pulse needs ON,OFF seconds between 0.1 and 600, e.g. 2,2");
+      }
+      o->pulse_on = on;
+      o->pulse_off = off;
     } else if (!strcmp(a, "--stall-seconds")) {
       if (!parse_number(val, &v) || v < 1 || v > 3600) return bad_args("--stall-seconds needs seconds between 1 and 3600");
       o->stall_s = v;
@@ -316,6 +328,7 @@ int main(int argc, char **argv) {
   int rc = parse_args(argc, argv, &opt);
   if (rc) return rc;
   g_stall_s = opt.stall_s;
+  g_pulse_t0 = now_s();
   if (opt.self_test) return self_test();
   signal(SIGTERM, on_signal);
   signal(SIGINT, on_signal);

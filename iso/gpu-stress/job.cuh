@@ -15,6 +15,7 @@ struct Options {
   int memtest;
   int bandwidth;
   int nccl;
+  double pulse_on, pulse_off;  // --pulse ON,OFF: load on and off at this period (0: steady load)
 };
 
 struct Figures {
@@ -73,6 +74,24 @@ struct DeviceJob {
       goto fail;                                                       \
     }                                                                  \
   } while (0)
+
+// --pulse: whether the load is on at `t` seconds into the run (on for `on`, then off for `off`, repeating).
+static inline int pulse_is_on(double t, double on, double off) {
+  if (on <= 0) return 1;
+  return fmod(t < 0 ? 0 : t, on + off) < on;
+}
+
+static double g_pulse_t0 = 0;
+
+// Between batches: in an off window the GPU idles (the thread sleeps, beating) until the next on window. All
+// GPUs share the clock, so the whole board's power steps together, which is what the pulse is for.
+static void pulse_gate(struct DeviceJob *j) {
+  const struct Options *o = j->opt;
+  while (!g_stop && !pulse_is_on(now_s() - g_pulse_t0, o->pulse_on, o->pulse_off)) {
+    beat(&j->beat, "pulse: load off");
+    sleep_s(0.02);
+  }
+}
 
 static void progress(struct DeviceJob *j, struct Figures *f, double t0, double flops_per_iter) {
   double el = now_s() - t0;

@@ -267,6 +267,7 @@ static int run_lt(struct DeviceJob *j, struct Figures *f, double seconds, size_t
       WAIT_OK(j, cstream, "GEMM batch");
       for (int b = 0; b < nb; b++, it++) count_iteration(f, ref[it % sets], hsums + 2 * b, it < (unsigned long long)sets);
       maybe_progress(j, f, t0, &last, flops);
+      pulse_gate(j);
     }
     if (it > 0) {
       memcpy(f->checksum, ref[0], sizeof f->checksum);

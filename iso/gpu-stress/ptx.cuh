@@ -62,6 +62,7 @@ static int run_ptx(struct DeviceJob *j, struct Figures *f, double seconds) {
       WAIT_OK(j, st, "ptx burn");
       for (int b = 0; b < BATCH; b++, it++) count_iteration(f, ref, hsum + 2 * b, it == 0);
       maybe_progress(j, f, t0, &last, flops);
+      pulse_gate(j);
     }
     progress(j, f, t0, flops);
   }

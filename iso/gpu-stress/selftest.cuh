@@ -223,6 +223,10 @@ static void self_test_memory(void) {
   check(mt_value(MT_ADDR, (uint64_t)1 << 32, 0) != mt_value(MT_ADDR, 0, 0), "address pattern sees bit 32 of the index");
   check(stream_bytes(0, 1000, 16) == 32000.0 && stream_bytes(1, 1000, 16) == 48000.0,
         "STREAM bytes: copy moves 2 arrays, triad 3");
+  // --pulse: on for ON seconds, off for OFF, repeating from the start
+  check(pulse_is_on(0, 2, 3) && pulse_is_on(1.99, 2, 3) && !pulse_is_on(2, 2, 3) && !pulse_is_on(4.9, 2, 3) &&
+            pulse_is_on(5.1, 2, 3) && pulse_is_on(123, 0, 0),
+        "pulse windows: on, off, on again; no pulse is always on");
   // NCCL: bus bandwidth = algorithm bandwidth x 2(n-1)/n; version codes before and after 2.9
   check(allreduce_busbw(100, 8) == 175 && allreduce_busbw(100, 2) == 100 && allreduce_busbw(100, 1) == 0,
         "all-reduce bus bandwidth factor 2(n-1)/n");

@@ -9,6 +9,7 @@ import { fabricPreflight } from "./fabric.ts";
 import { PEER_FAIL_PCT } from "./figures.ts";
 import { bandwidthJob, memtestJob } from "./mem_jobs.ts";
 import { ncclJob } from "./nccl_job.ts";
+import { pulseJob } from "./pulse_job.ts";
 import { bugReportJob, healthJob, type NvidiaRun, p2pJob, smiQJob, stressJob, xidJob } from "./jobs.ts";
 
 /** One GPU as `nvidia-smi --query-gpu=index,name,memory.total,pci.bus_id` lists it. */
@@ -68,6 +69,7 @@ const JOBS = [
   "gpu_bandwidth",
   "gpu_p2p",
   "gpu_nccl",
+  "gpu_pulse",
   "gpu_health",
   "gpu_xid",
   "nvidia_bug_report",
@@ -174,6 +176,7 @@ async function planWith(opts: NvidiaSatOptions, machine: LiveMachine): Promise<S
     bandwidthJob,
     p2pJob,
     ncclJob,
+    pulseJob,
     healthJob,
     xidJob,
     bugReportJob,
