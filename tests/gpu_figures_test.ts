@@ -209,7 +209,8 @@ Deno.test("sat nvidia --dry-run on a fake 2×H100 prints the jobs, durations, fi
   assert.match(out, /hbm_tbs .*\n.*H100 SXM: expected 2\.97, WARN < 2\.822, .*\(peak 3\.35\)/);
   assert.match(out, /h2d_gbs .*\n.*H100 SXM: expected 51, WARN < 48\.45, .*Azure H100 health check 48/);
   assert.match(out, /gpu_pulse +\d+ min +load on 2 s \/ off 2 s on all GPUs together for 360 s/);
-  assert.match(out, /not measured yet: bidirectional P2P$/m);
+  assert.match(out, /p2p_bidir_gbs .*\n.*H100 SXM: expected 750, WARN < 712\.5, .*\(peak 900\)/);
+  assert.doesNotMatch(out, /not measured yet/);
   // the NCCL rows hold for 8 GPUs: with two, reported and not judged
   assert.match(out, /nccl_busbw_gbs .*\n +2 GPUs selected: the references hold for 8; reported, not judged/);
   // nothing ran: no stress tool was asked, no archive folder made

@@ -115,6 +115,7 @@ if [ $p2p = 1 ]; then
         if [ ${shq(mode)} = p2pslow ] && [ $a = 0 ] && [ $b = 2 ]; then g=3.1; fi
         if [ ${shq(mode)} = p2pcorrupt ] && [ $a = 1 ] && [ $b = 0 ]; then ok=false; fi
         printf '{"event":"p2p","src":%d,"dst":%d,"peer_access":true,"gbps":%s,"bytes":268435456,"iterations":40,"checksum_ok":%s}\n' $a $b $g $ok
+        if [ $a -lt $b ]; then printf '{"event":"p2p_bidir","a":%d,"b":%d,"gbps":40.0}\n' $a $b; fi
       fi
       b=$((b+1))
     done

@@ -92,6 +92,9 @@ Deno.test("sat nvidia: clean run on 3 GPUs is OK and the archive holds every out
   // every ordered pair of the three GPUs copied (the fake's 21.5 GB/s), named by nvidia-smi index
   assert.equal(s["gpu_p2p_pairs"], "6");
   assert.equal(s["gpu_p2p_2_0_gbps"], "21.5");
+  // each unordered pair both directions at once
+  assert.equal(s["gpu_p2p_0_2_bidir_gbps"], "40");
+  assert.equal(s["gpu_p2p_2_0_bidir_gbps"], undefined);
   assert.equal(s["kind"], "nvidia");
   assert.equal(s["system_serial"], "SN-TEST-0042");
   assert.match(s["bee_version"]!, /^\d+\.\d+\.\d+$/);

@@ -23,6 +23,8 @@ export interface P2pPair {
 
 export interface P2pState {
   pairs: P2pPair[];
+  /** both directions at once per unordered pair: GB/s summed over the two directions */
+  bidir?: { a: number; b: number; gbps: number }[];
   errors: string[];
   end: { status: string; exit_code: number } | null;
 }
@@ -44,6 +46,12 @@ export function foldP2pLine(s: P2pState, line: string): void {
       peer_access: j.peer_access === true,
       gbps: typeof j.gbps === "number" && Number.isFinite(j.gbps) ? j.gbps : 0,
       checksum_ok: j.checksum_ok === true,
+    });
+  } else if (j.event === "p2p_bidir" && typeof j.a === "number" && typeof j.b === "number") {
+    (s.bidir ??= []).push({
+      a: j.a,
+      b: j.b,
+      gbps: typeof j.gbps === "number" && Number.isFinite(j.gbps) ? j.gbps : 0,
     });
   } else if (j.event === "error") {
     s.errors.push(String(j.message ?? "error").slice(0, 200));
@@ -76,6 +84,9 @@ export function judgeP2p(
   const facts: Record<string, string | number | boolean | null> = { pairs: s.pairs.length };
   for (const p of s.pairs) {
     facts[`${phys(p.src)}_${phys(p.dst)}_gbps`] = p.gbps;
+  }
+  for (const p of s.bidir ?? []) {
+    facts[`${phys(p.a)}_${phys(p.b)}_bidir_gbps`] = p.gbps;
   }
   if (s.pairs.length) facts.min_gbps = Math.min(...s.pairs.map((p) => p.gbps));
   const problems: string[] = [];

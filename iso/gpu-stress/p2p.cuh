@@ -6,7 +6,8 @@
 // buffer from a to b, a checksum of what arrived against what was sent, and peer access is disabled again
 // (CUDA allows a device at most 8 peer connections at once). Waits are polled under the hang watch.
 // One JSON line per pair: {"event":"p2p","src","dst","peer_capable","peer_access","gbps","bytes",
-// "iterations","checksum_ok"}.
+// "iterations","checksum_ok"}; per unordered pair also both directions at once: {"event":"p2p_bidir","a","b",
+// "gbps"} (the sum of both directions).
 #pragma once
 
 __global__ void p2p_fill_kernel(uint32_t *p, size_t n, uint32_t seed) {
@@ -76,6 +77,39 @@ static int p2p_time(struct Beat *b, int da, int db, uint32_t *src, uint32_t *dst
   cudaStreamDestroy(st);
   *iters = n;
   *gbps = ms > 0 ? (double)bytes * n / (ms / 1000.0) / 1e9 : 0;
+  return r;
+}
+
+// Both directions at once between a and b (a -> b on a stream of a, b -> a on a stream of b), host-timed over
+// both streams: GB/s summed over the two directions. 0 ok, -1 error (message in err), -2 hung.
+static int p2p_bidir(struct Beat *b, int da, int db, uint32_t *a_src, uint32_t *b_dst, uint32_t *b_src,
+                     uint32_t *a_dst, size_t bytes, double *gbps, char *err, size_t cap) {
+  cudaStream_t sa, sb;
+  cudaSetDevice(da);
+  cudaStreamCreate(&sa);
+  cudaSetDevice(db);
+  cudaStreamCreate(&sb);
+  cudaMemcpyPeerAsync(b_dst, db, a_src, da, bytes, sa);
+  cudaMemcpyPeerAsync(a_dst, da, b_src, db, bytes, sb);
+  int r = wait_stream(b, sa, "p2p bidirectional warm-up", err, cap);
+  if (r == 0) r = wait_stream(b, sb, "p2p bidirectional warm-up", err, cap);
+  int n = 0;
+  const double start = now_s();
+  while (r == 0 && n < 200 && now_s() - start < 0.5) {
+    for (int k = 0; k < 4; k++, n++) {
+      cudaMemcpyPeerAsync(b_dst, db, a_src, da, bytes, sa);
+      cudaMemcpyPeerAsync(a_dst, da, b_src, db, bytes, sb);
+    }
+    r = wait_stream(b, sa, "p2p bidirectional", err, cap);
+    if (r == 0) r = wait_stream(b, sb, "p2p bidirectional", err, cap);
+  }
+  const double dt = now_s() - start;
+  if (r == -2) return -2;
+  cudaSetDevice(da);
+  cudaStreamDestroy(sa);
+  cudaSetDevice(db);
+  cudaStreamDestroy(sb);
+  *gbps = r == 0 && dt > 0 ? 2.0 * (double)bytes * n / dt / 1e9 : 0;
   return r;
 }
 
@@ -158,6 +192,25 @@ static int p2p_main(const struct Options *o) {
       if (ra == -2 || rb == -2) p2p_hung(bad, errors);
       const int ok = ra == 0 && rb == 0 && cs[0] == cd[0] && cs[1] == cd[1];
       if (!ok) bad++;
+      // each unordered pair once more, both directions at once (NVLink carries both at full rate)
+      if (a < c) {
+        int cap_ab = 0, cap_ba = 0;
+        double bidir = 0;
+        const int ab = p2p_enable(dev[a], dev[c], &cap_ab, err, sizeof err);
+        const int ba = p2p_enable(dev[c], dev[a], &cap_ba, err, sizeof err);
+        const int rr = p2p_bidir(&b, dev[a], dev[c], src[a], dst[c], src[c], dst[a], bytes, &bidir, err, sizeof err);
+        if (rr == -2) p2p_hung(bad, errors);
+        if (ab > 0) {
+          cudaSetDevice(dev[a]);
+          cudaDeviceDisablePeerAccess(dev[c]);
+        }
+        if (ba > 0) {
+          cudaSetDevice(dev[c]);
+          cudaDeviceDisablePeerAccess(dev[a]);
+        }
+        cudaGetLastError();
+        if (rr == 0) emit("{\"event\":\"p2p_bidir\",\"a\":%d,\"b\":%d,\"gbps\":%.2f}", a, c, bidir);
+      }
       emit("{\"event\":\"p2p\",\"src\":%d,\"dst\":%d,\"peer_capable\":%s,\"peer_access\":%s,\"gbps\":%.2f,"
            "\"bytes\":%zu,\"iterations\":%d,\"checksum_ok\":%s}",
            a, c, capable ? "true" : "false", enabled > 0 ? "true" : "false", gbps, bytes, iters, ok ? "true" : "false");

@@ -20,6 +20,7 @@ import { fabricNotReady } from "./fabric.ts";
 import { figureFacts, figureFindings, judgeFigures, type Measurement } from "./figures.ts";
 import {
   identities,
+  p2pBidirMeasurements,
   p2pMeasurements,
   powerMeasurements,
   stressMeasurements,
@@ -268,7 +269,7 @@ export function p2pJob(run: NvidiaRun): SatJob {
     describe: run.selected.length > 1
       ? `256 MiB copies between all ${run.pairs} ordered GPU pairs, checksummed, per-pair GB/s against pairs of its kind`
       : "one GPU selected: no pair to copy between (UNSUPPORTED)",
-    figures: ["p2p_gbs"],
+    figures: ["p2p_gbs", "p2p_bidir_gbs"],
     async run(ctx): Promise<JobResult> {
       if (run.selected.length < 2) {
         return {
@@ -307,7 +308,11 @@ export function p2pJob(run: NvidiaRun): SatJob {
       const result = judgeP2p(proc, state, run.selected, topology);
       // only where the model has a P2P reference (NVLink parts): PCIe paths differ by topology, not by GPU
       const who = identities(run.names, run.before?.gpus ?? null);
-      const fresh = p2pMeasurements(state, run.selected, who).filter((m) => referenceFor(m.name, "p2p_gbs"));
+      const fresh = [
+        ...p2pMeasurements(state, run.selected, who),
+        ...p2pBidirMeasurements(state, run.selected, who),
+      ]
+        .filter((m) => referenceFor(m.name, "p2p_gbs"));
       return await judgeMeasured(run, ctx, fresh, result);
     },
   };

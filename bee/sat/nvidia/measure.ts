@@ -93,6 +93,25 @@ export function powerMeasurements(power: PowerFigure[], who: Map<number, GpuIden
   });
 }
 
+/** The slowest both-directions copy each GPU takes part in, in GB/s (sum of the two directions). */
+export function p2pBidirMeasurements(
+  state: P2pState,
+  selected: number[],
+  who: Map<number, GpuIdentity>,
+): Measurement[] {
+  const slowest = new Map<number, number>();
+  for (const p of state.bidir ?? []) {
+    for (const d of [p.a, p.b]) {
+      const g = physicalIndex(selected, d);
+      slowest.set(g, Math.min(slowest.get(g) ?? Infinity, p.gbps));
+    }
+  }
+  return [...slowest].sort(([a], [b]) => a - b).flatMap(([gpu, value]) => {
+    const id = who.get(gpu);
+    return id ? [{ gpu, ...id, figure: "p2p_bidir_gbs" as const, value }] : [];
+  });
+}
+
 /** The slowest copy out of each GPU (one direction), in GB/s. */
 export function p2pMeasurements(
   state: P2pState,

@@ -18,6 +18,7 @@ export const FIGURES = [
   "h2d_gbs",
   "d2h_gbs",
   "p2p_gbs",
+  "p2p_bidir_gbs",
   "nccl_busbw_gbs",
   "power_w",
 ] as const;
@@ -33,6 +34,7 @@ export const FIGURE_UNITS: Record<Figure, string> = {
   h2d_gbs: "GB/s",
   d2h_gbs: "GB/s",
   p2p_gbs: "GB/s",
+  p2p_bidir_gbs: "GB/s",
   nccl_busbw_gbs: "GB/s",
   power_w: "W",
 };
@@ -48,6 +50,7 @@ export const FIGURE_MEANING: Record<Figure, string> = {
   h2d_gbs: "host → device copy bandwidth, pinned memory",
   d2h_gbs: "device → host copy bandwidth, pinned memory",
   p2p_gbs: "GPU → GPU copy bandwidth, one direction, the slowest pair of the GPU",
+  p2p_bidir_gbs: "GPU ↔ GPU copy bandwidth, both directions at once (sum), the slowest pair of the GPU",
   nccl_busbw_gbs: "NCCL all-reduce bus bandwidth at the largest message, 8 GPUs",
   power_w: "board power under the stress, against the enforced power limit",
 };
@@ -190,6 +193,12 @@ const ROWS: Record<string, Row[]> = {
       335,
     ],
     [
+      "p2p_bidir_gbs",
+      900,
+      750,
+      "NVLink 4 900 GB/s both directions; ~750 measured on healthy HGX H100 (GPU-NOTES.md)",
+    ],
+    [
       "nccl_busbw_gbs",
       null,
       480,
@@ -211,6 +220,12 @@ const ROWS: Record<string, Row[]> = {
       380,
       "NVLink 4 450 GB/s per direction; H100 SXM figures (same NVLink); floor Azure 335",
       335,
+    ],
+    [
+      "p2p_bidir_gbs",
+      900,
+      750,
+      "NVLink 4 900 GB/s both directions; H100 SXM's ~750 (same NVLink, GPU-NOTES.md)",
     ],
     ["nccl_busbw_gbs", null, 475, "~475–480 measured on healthy H200 HGX; floor: Azure ND H200 v5 431", 431],
     ["power_w", 700, 700, DS],
