@@ -13,7 +13,8 @@ import { sustainedPower } from "../bee/sat/nvidia/measure.ts";
 import { judgeNccl } from "../bee/sat/nvidia/nccl_job.ts";
 import { renderGpuResults } from "../bee/web/sat_results.ts";
 import type { MetricRow } from "../bee/sat/gpu_metrics.ts";
-import { fakeBin, runBee, writeFakeTool } from "../testkit/helpers.ts";
+import { fakeBin, REPO, runBee, writeFakeTool } from "../testkit/helpers.ts";
+import { fakeStress, nvidiaFakes } from "./sat_fakes.ts";
 
 const H100 = "NVIDIA H100 80GB HBM3";
 const m = (gpu: number, figure: Measurement["figure"], value: number, name = H100): Measurement => ({
@@ -286,4 +287,27 @@ Deno.test("web: gpu-results.json from an archive is schema-checked and escaped",
     assert.equal(r.ok, false);
     assert.match(r.html, /gpu-results\.json does not parse/);
   }
+});
+
+Deno.test("bench:gpu runs the real SAT flow and prints every job and figure against its reference", async () => {
+  const bin = fakeBin();
+  nvidiaFakes(bin);
+  fakeStress(bin, "clean");
+  const home = Deno.makeTempDirSync();
+  const r = new Deno.Command(`${REPO}/node_modules/.bin/deno`, {
+    args: ["run", "--allow-all", `${REPO}/tasks/bench_gpu.ts`, "2", bin],
+    cwd: REPO,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", HOME: home, PATH: `${bin}:${Deno.env.get("PATH")}` },
+  }).outputSync();
+  const out = new TextDecoder().decode(r.stdout);
+  assert.equal(r.code, 0, out + new TextDecoder().decode(r.stderr));
+  assert.match(out, /libraries: the system's/);
+  assert.match(out, /^card: NVIDIA RTX A6000 × 3; driver 550\.127\.05$/m);
+  assert.match(out, /^gpu_nccl +OK/m);
+  assert.match(out, /^gpu_pulse +OK/m);
+  assert.match(out, /^1 +tflops_bf16 +151\.25 TFLOPS +– +– +– +PASS$/m);
+  assert.match(out, /^NCCL all-reduce bus bandwidth 18\.93 GB\/s over 3 GPUs/m);
+  assert.match(out, /^overall OK; archive \S+bee-sat-nvidia-/m);
 });
