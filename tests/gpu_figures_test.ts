@@ -289,7 +289,7 @@ Deno.test("web: gpu-results.json from an archive is schema-checked and escaped",
   }
 });
 
-Deno.test("bench:gpu runs the real SAT flow and prints every job and figure against its reference", async () => {
+Deno.test("bench:gpu runs the real SAT flow and prints every job and figure against its reference", () => {
   const bin = fakeBin();
   nvidiaFakes(bin);
   fakeStress(bin, "clean");
