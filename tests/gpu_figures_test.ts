@@ -11,6 +11,7 @@ import {
 import { figureFacts, figureFindings, judgeFigures, type Measurement } from "../bee/sat/nvidia/figures.ts";
 import { sustainedPower } from "../bee/sat/nvidia/measure.ts";
 import { judgeNccl } from "../bee/sat/nvidia/nccl_job.ts";
+import { judgeMemtest } from "../bee/sat/nvidia/mem_jobs.ts";
 import { renderGpuResults } from "../bee/web/sat_results.ts";
 import type { MetricRow } from "../bee/sat/gpu_metrics.ts";
 import { fakeBin, REPO, runBee, writeFakeTool } from "../testkit/helpers.ts";
@@ -310,4 +311,30 @@ Deno.test("bench:gpu runs the real SAT flow and prints every job and figure agai
   assert.match(out, /^1 +tflops_bf16 +151\.25 TFLOPS +– +– +– +PASS$/m);
   assert.match(out, /^NCCL all-reduce bus bandwidth 18\.93 GB\/s over 3 GPUs/m);
   assert.match(out, /^overall OK; archive \S+bee-sat-nvidia-/m);
+});
+
+Deno.test("memtest: under 90 % of the free memory covered fails; a GPU without a result fails; clean passes", () => {
+  const ok = { kind: "exited" as const, command: "bee-gpu-stress", durationMs: 1, code: 0, signal: null };
+  const gpu = (device: number, coverage: number) => ({
+    device,
+    pci_bus_id: `00000000:${18 + device}:00.0`,
+    bytes: 70e9,
+    free_bytes: 79e9,
+    coverage,
+    passes: 8,
+    errors: 0,
+    first_error_offset: -1,
+    last_error_offset: -1,
+    seconds: 60,
+  });
+  const end = { status: "ok", exit_code: 0 };
+  assert.equal(
+    judgeMemtest(ok, { results: [gpu(0, 0.92), gpu(1, 0.91)], errors: [], end }, [0, 1], null).status,
+    "OK",
+  );
+  const low = judgeMemtest(ok, { results: [gpu(0, 0.92), gpu(1, 0.7)], errors: [], end }, [0, 1], null);
+  assert.equal(low.status, "FAILED");
+  assert.match(low.reason!, /GPU 1 \(bus 00000000:19:00\.0\): tested 70 % of its free memory, under 90 %/);
+  const lost = judgeMemtest(ok, { results: [gpu(0, 0.92)], errors: [], end }, [0, 1], null);
+  assert.match(lost.reason!, /GPU 1: no memory test result/);
 });

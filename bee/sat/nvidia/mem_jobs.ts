@@ -10,7 +10,7 @@ import { physicalIndex } from "../gpu_stress.ts";
 import { cudaBlocked, judgeMeasured, type NvidiaRun } from "./jobs.ts";
 import { identities } from "./measure.ts";
 import type { Measurement } from "./figures.ts";
-import { PCIE_MIN_SHARE, pcieLinkGbs } from "./references.ts";
+import { MEMTEST_MIN_COVERAGE, PCIE_MIN_SHARE, pcieLinkGbs } from "./references.ts";
 
 export interface MemtestGpu {
   device: number;
@@ -127,8 +127,12 @@ export function judgeMemtest(
         ),
       );
     }
-    if (!(r.coverage >= 0.9)) {
-      problems.push(`${who}: tested ${(r.coverage * 100).toFixed(0)} % of its free memory, under 90 %`);
+    if (!(r.coverage >= MEMTEST_MIN_COVERAGE)) {
+      problems.push(
+        `${who}: tested ${(r.coverage * 100).toFixed(0)} % of its free memory, under ${
+          MEMTEST_MIN_COVERAGE * 100
+        } %`,
+      );
     }
   }
   for (const g of selected) {

@@ -79,6 +79,8 @@ export const PCIE_LANE_GBS: Record<number, number> = {
  * nvbandwidth, GPU-NOTES.md); a link trained to x8 or one generation lower halves it (≤ 0.41).
  */
 export const PCIE_MIN_SHARE = 0.6;
+/** The memory test must cover at least this share of each GPU's free memory (issue 21; DCGM memtest: most of it). */
+export const MEMTEST_MIN_COVERAGE = 0.9;
 
 /** What a PCIe link of this generation and width carries per direction, GB/s; null when unknown. */
 export function pcieLinkGbs(gen: number | null, width: number | null): number | null {
