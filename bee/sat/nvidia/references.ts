@@ -182,6 +182,11 @@ const HOPPER_HOST: Row[] = [
   ],
 ];
 
+const GEN4_HOST: Row[] = [
+  ["h2d_gbs", 32, 25, "PCIe Gen4 x16 (32 GB/s); ~25 GB/s is what Gen4 x16 pinned copies reach"],
+  ["d2h_gbs", 32, 25, "PCIe Gen4 x16 (32 GB/s); ~25 GB/s is what Gen4 x16 pinned copies reach"],
+];
+
 const ROWS: Record<string, Row[]> = {
   "H100 SXM": [
     ...H100_SXM_GEMM,
@@ -266,8 +271,7 @@ const ROWS: Record<string, Row[]> = {
       PCIE_SHARE,
     ),
     ["hbm_tbs", 0.864, 0.77, `${DS} 864 GB/s GDDR6; expected at the 89 % triad share measured on H100 SXM`],
-    ["h2d_gbs", 32, 25, "PCIe Gen4 x16 (32 GB/s); ~25 GB/s is what Gen4 x16 pinned copies reach"],
-    ["d2h_gbs", 32, 25, "PCIe Gen4 x16 (32 GB/s); ~25 GB/s is what Gen4 x16 pinned copies reach"],
+    ...GEN4_HOST,
     ["power_w", 350, 350, DS],
   ],
   "A100 SXM": [
@@ -278,8 +282,7 @@ const ROWS: Record<string, Row[]> = {
       1.81,
       `${DS} 2.039 TB/s (80 GB); expected at the 89 % triad share measured on H100 SXM`,
     ],
-    ["h2d_gbs", 32, 25, "PCIe Gen4 x16 (32 GB/s); ~25 GB/s is what Gen4 x16 pinned copies reach"],
-    ["d2h_gbs", 32, 25, "PCIe Gen4 x16 (32 GB/s); ~25 GB/s is what Gen4 x16 pinned copies reach"],
+    ...GEN4_HOST,
     ["power_w", 400, 400, DS],
   ],
   "A100 PCIe": [
@@ -290,8 +293,7 @@ const ROWS: Record<string, Row[]> = {
       1.72,
       `${DS} 1.935 TB/s (80 GB); expected at the 89 % triad share measured on H100 SXM`,
     ],
-    ["h2d_gbs", 32, 25, "PCIe Gen4 x16 (32 GB/s); ~25 GB/s is what Gen4 x16 pinned copies reach"],
-    ["d2h_gbs", 32, 25, "PCIe Gen4 x16 (32 GB/s); ~25 GB/s is what Gen4 x16 pinned copies reach"],
+    ...GEN4_HOST,
     ["power_w", 300, 300, DS],
   ],
 };
