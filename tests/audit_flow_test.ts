@@ -476,3 +476,41 @@ Deno.test("24.1 flow: a RAID controller on the bus with no vendor tool is 'not c
   assert.equal(statusOf(b, "storage").status, "ok");
   assert.ok(!b.hardware.summary.findings.some((x) => x.code === "storage.raid_unchecked"));
 });
+
+Deno.test("24.1 flow: SMART of the disks behind a MegaRAID is read through it and judged by the same rules", async () => {
+  const megaraid = (root: string) => {
+    const dev = `${root}/sys/bus/pci/devices/0000:3b:00.0`;
+    Deno.mkdirSync(dev, { recursive: true });
+    Deno.writeTextFileSync(`${dev}/vendor`, "0x1000\n");
+    Deno.writeTextFileSync(`${dev}/class`, "0x010400\n");
+  };
+  const r = await auditWith(
+    (bin) => {
+      qemuDevboxTools(bin, {
+        smartctl: [
+          { args: "-j -a /dev/sda", file: "smartctl/qemu-devbox-a-sda.json" },
+          { args: "-j -a /dev/nvme0", file: "smartctl/qemu-devbox-a-nvme0.json" },
+          { args: "-j -a /dev/nvme1", file: "smartctl/qemu-devbox-a-nvme1.json" },
+          // behind the controller (no virtual drive in this lsblk: /dev/bus/0): device 6 is failing
+          { args: "-j -a -d megaraid,6 /dev/bus/0", file: "smartctl/edited-failing-ata-sda.json", exit: 8 },
+          { args: "-j -a -d megaraid,* /dev/bus/0", file: "smartctl/qemu-devbox-a-sda.json" },
+        ],
+      });
+      writeFakeTool(bin, "storcli64", [{
+        args: "/call show J",
+        file: "storcli/storrest-megaraid-9260-4i-c0-show.json",
+      }]);
+    },
+    [],
+    megaraid,
+  );
+  const a = readAudit(r.out);
+  const pds = a.hardware.storage!.raid![0]!.physical_drives;
+  assert.deepEqual(pds.map((p) => [p.device_id, p.smart?.passed]), [["5", true], ["6", false], ["7", true], [
+    "4",
+    true,
+  ]]);
+  const f = a.hardware.summary.findings.find((x) => x.code === "storage.smart_failed");
+  assert.equal(f?.component, "raid:storcli c0 slot 252:1");
+  assert.equal(statusOf(a, "storage").status, "ok");
+});

@@ -228,6 +228,8 @@ export const RaidController = z.object({
     serial: Str,
     size_bytes: Int,
     interface: Str,
+    /** SMART read through the controller (`smartctl -d megaraid,<DID>`); absent where not read */
+    smart: Smart.nullable().optional(),
   })).max(256),
 });
 export type RaidController = z.infer<typeof RaidController>;

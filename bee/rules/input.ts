@@ -54,10 +54,23 @@ export class JudgeInput {
   }
 
   /** Disks whose SMART smartctl could read. */
-  smartDisks(): { d: Disk; s: Smart; comp: string }[] {
-    return (this.hw.storage?.disks ?? []).flatMap((d) =>
+  smartDisks(): { d: Pick<Disk, "model" | "serial">; s: Smart; comp: string }[] {
+    const disks = (this.hw.storage?.disks ?? []).flatMap((d) =>
       d.smart && d.smart.available ? [{ d, s: d.smart, comp: `storage:${d.path}` }] : []
     );
+    // disks behind a RAID controller, read through it: the same SMART rules, named by controller and slot
+    const behind = (this.hw.storage?.raid ?? []).flatMap((c) =>
+      c.physical_drives.flatMap((p) =>
+        p.smart && p.smart.available
+          ? [{
+            d: { model: p.smart.model ?? p.model, serial: p.smart.serial ?? p.serial },
+            s: p.smart,
+            comp: `raid:${c.tool} c${c.id ?? "?"} slot ${p.slot ?? "?"}`,
+          }]
+          : []
+      )
+    );
+    return [...disks, ...behind];
   }
 
   /** NVMe health per disk (nvme-cli's, else smartctl's). */

@@ -11,8 +11,13 @@ import { firstLine } from "../../collect/collector.ts";
 
 const LSBLK_COLUMNS = "NAME,PATH,TYPE,SIZE,MODEL,SERIAL,VENDOR,REV,TRAN,ROTA,RM,WWN";
 
-async function smartOf(ctx: CollectorContext, dev: string): Promise<Smart | null> {
-  const r = await ctx.run("smartctl", ["-j", "-a", dev], { slow: true });
+async function smartOf(
+  ctx: CollectorContext,
+  dev: string,
+  through: string[] = [],
+  quiet = false,
+): Promise<Smart | null> {
+  const r = await ctx.run("smartctl", ["-j", "-a", ...through, dev], { slow: true });
   if (r.kind === "missing") return null;
   if (r.kind !== "exited") {
     ctx.optional(r);
@@ -22,6 +27,7 @@ async function smartOf(ctx: CollectorContext, dev: string): Promise<Smart | null
     // non-zero exits are bit masks about the disk, not failures of the command
     return parseSmartctl(r.stdout, r.code);
   } catch (e) {
+    if (quiet) return null;
     ctx.note("error", `smartctl ${dev}: unreadable output (${(e as Error).message}): ${firstLine(r.stdout)}`);
     return null;
   }
@@ -98,6 +104,33 @@ const RAID_TOOLS: Record<string, [string, string[]][]> = {
   "0x9005": [["arcconf", ["LIST"]], ["ssacli", ["ctrl", "all", "show"]]],
 };
 
+/** A block device the MegaRAID driver exposes (a virtual drive), through which smartctl reaches its disks. */
+function megaraidDevice(devices: BlockDevice[], ctrl: string | null): string {
+  const vd = devices.find((d) =>
+    /^(LSI|AVAGO|BROADCOM|DELL|FTS|IBM|Lenovo|Intel)\b/i.test(d.vendor ?? "") &&
+    /MR|PERC|RAID|ServeRAID|Virtual/i.test(d.model ?? "")
+  );
+  return vd?.path ?? `/dev/bus/${ctrl ?? "0"}`;
+}
+
+/** SMART of every physical drive behind a MegaRAID, through the controller (`-d megaraid,<device id>`). */
+async function smartBehind(
+  ctx: CollectorContext,
+  raid: RaidController[],
+  devices: BlockDevice[],
+): Promise<void> {
+  for (const c of raid) {
+    if (c.tool !== "storcli") continue;
+    const via = megaraidDevice(devices, c.id);
+    for (const p of c.physical_drives) {
+      if (!p.device_id || !/^\d{1,5}$/.test(p.device_id)) continue;
+      // best effort: a controller smartctl cannot pass through leaves the drive's smart null (its
+      // state still comes from storcli), not a failed storage collector
+      p.smart = await smartOf(ctx, via, ["-d", `megaraid,${p.device_id}`], true);
+    }
+  }
+}
+
 /**
  * RAID controllers and SAS HBAs on the PCI bus (class 0x0104 RAID, 0x0107 SAS) and which of their makers'
  * tools answer here: disks behind them are invisible to smartctl on /dev/sdX, so one with no tool is "not
@@ -153,6 +186,7 @@ export const storage: Collector<Storage> = {
     // after the note: an absent vendor tool is judged by its own rule (storage.raid_unchecked), not a tool note
     const raid: RaidController[] = [];
     const controllers = await raidControllers(ctx, raid);
+    if (!missing.includes("smartctl")) await smartBehind(ctx, raid, devices);
     // software RAID: every array the kernel assembled (none: the key is left out)
     const mdstat = await ctx.readText("/proc/mdstat");
     const md = mdstat === null ? [] : parseMdstat(mdstat);
