@@ -43,6 +43,8 @@ const sat = await new Deno.Command("sh", {
   env,
   stdout: "piped",
   stderr: "inherit",
+  // the SAT bounds every job itself; this bounds the whole run (stress + soak phases + bug report)
+  signal: AbortSignal.timeout((Number(seconds) * 3 + 3600) * 1000),
 }).output();
 const last = new TextDecoder().decode(sat.stdout).trimEnd().split("\n").at(-1) ?? "";
 const archive = last.match(/^archive: (\S+)$/)?.[1];

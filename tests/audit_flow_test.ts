@@ -437,14 +437,15 @@ Deno.test("24.1 flow: the storage collector reads /proc/mdstat; a degraded array
   );
 });
 
+/** A Broadcom/LSI MegaRAID function under `root` (vendor 0x1000, class 0x0104 RAID bus controller). */
+function megaraid(root: string): void {
+  const dev = `${root}/sys/bus/pci/devices/0000:3b:00.0`;
+  Deno.mkdirSync(dev, { recursive: true });
+  Deno.writeTextFileSync(`${dev}/vendor`, "0x1000\n");
+  Deno.writeTextFileSync(`${dev}/class`, "0x010400\n");
+}
+
 Deno.test("24.1 flow: a RAID controller on the bus with no vendor tool is 'not checked' (WARN), never a silent pass", async () => {
-  const megaraid = (root: string) => {
-    // a Broadcom/LSI MegaRAID function (vendor 0x1000, class 0x0104 RAID bus controller)
-    const dev = `${root}/sys/bus/pci/devices/0000:3b:00.0`;
-    Deno.mkdirSync(dev, { recursive: true });
-    Deno.writeTextFileSync(`${dev}/vendor`, "0x1000\n");
-    Deno.writeTextFileSync(`${dev}/class`, "0x010400\n");
-  };
   const none = await auditWith((bin) => qemuDevboxTools(bin), [], megaraid);
   const a = readAudit(none.out);
   assert.deepEqual(a.hardware.storage!.raid_controllers, [
@@ -478,12 +479,6 @@ Deno.test("24.1 flow: a RAID controller on the bus with no vendor tool is 'not c
 });
 
 Deno.test("24.1 flow: SMART of the disks behind a MegaRAID is read through it and judged by the same rules", async () => {
-  const megaraid = (root: string) => {
-    const dev = `${root}/sys/bus/pci/devices/0000:3b:00.0`;
-    Deno.mkdirSync(dev, { recursive: true });
-    Deno.writeTextFileSync(`${dev}/vendor`, "0x1000\n");
-    Deno.writeTextFileSync(`${dev}/class`, "0x010400\n");
-  };
   const r = await auditWith(
     (bin) => {
       qemuDevboxTools(bin, {

@@ -11,11 +11,11 @@ import {
 import { figureFacts, figureFindings, judgeFigures, type Measurement } from "../bee/sat/nvidia/figures.ts";
 import { sustainedPower } from "../bee/sat/nvidia/measure.ts";
 import { judgeNccl } from "../bee/sat/nvidia/nccl_job.ts";
-import { judgeMemtest } from "../bee/sat/nvidia/mem_jobs.ts";
+import { foldToolLine, judgeMemtest, memtestLine } from "../bee/sat/nvidia/mem_jobs.ts";
 import { renderGpuResults } from "../bee/web/sat_results.ts";
 import type { MetricRow } from "../bee/sat/gpu_metrics.ts";
 import { fakeBin, REPO, runBee, writeFakeTool } from "../testkit/helpers.ts";
-import { fakeStress, nvidiaFakes } from "./sat_fakes.ts";
+import { fakeStress, NVIDIA_JOBS, nvidiaFakes } from "./sat_fakes.ts";
 
 const H100 = "NVIDIA H100 80GB HBM3";
 const m = (gpu: number, figure: Measurement["figure"], value: number, name = H100): Measurement => ({
@@ -183,20 +183,7 @@ Deno.test("sat nvidia --dry-run on a fake 2×H100 prints the jobs, durations, fi
   const out = r.stdout;
   assert.match(out, /GPUs 0,1 of 2, stress 3600 s \(--duration\)/);
   assert.match(out, /GPU 0,1: NVIDIA H100 80GB HBM3 → reference model H100 SXM/);
-  for (
-    const job of [
-      "nvidia_smi_q",
-      "gpu_stress",
-      "gpu_memtest",
-      "gpu_bandwidth",
-      "gpu_p2p",
-      "gpu_nccl",
-      "gpu_pulse",
-      "gpu_health",
-      "gpu_xid",
-      "nvidia_bug_report",
-    ]
-  ) {
+  for (const job of NVIDIA_JOBS) {
     assert.match(out, new RegExp(`\\d\\. ${job} +[\\d.]+ (s|min|h) `));
   }
   assert.match(out, /gpu_stress +1\.0 h/);
@@ -337,4 +324,36 @@ Deno.test("memtest: under 90 % of the free memory covered fails; a GPU without a
   assert.match(low.reason!, /GPU 1 \(bus 00000000:19:00\.0\): tested 70 % of its free memory, under 90 %/);
   const lost = judgeMemtest(ok, { results: [gpu(0, 0.92)], errors: [], end }, [0, 1], null);
   assert.match(lost.reason!, /GPU 1: no memory test result/);
+});
+
+Deno.test("bad tool output: a memtest or NCCL line missing its counts fails, never reads as clean", () => {
+  const ok = { kind: "exited" as const, command: "bee-gpu-stress", durationMs: 1, code: 0, signal: null };
+  const end = { status: "ok", exit_code: 0 };
+  const s = { results: [] as ReturnType<typeof memtestLine>[], errors: [] as string[], end: null };
+  // a truncated run: a result line without its error count, then no end line
+  foldToolLine(
+    s,
+    '{"event":"memtest_result","device":0,"bytes":1000,"coverage":0.92}',
+    "memtest_result",
+    memtestLine,
+  );
+  foldToolLine(s, '{"event":"memtest_result","device":1,"byt', "memtest_result", memtestLine);
+  foldToolLine(s, "not json at all", "memtest_result", memtestLine);
+  const m = judgeMemtest(ok, s, [0, 1], null);
+  assert.equal(m.status, "FAILED");
+  assert.match(m.reason!, /exited 0 without an end line/);
+  assert.match(m.reason!, /GPU 0: memory test result without its error count/);
+  assert.match(m.reason!, /GPU 1: no memory test result/);
+  const n = judgeNccl(
+    ok,
+    {
+      results: [{ bytes: 2 ** 30, gpus: 8, busbw_gbs: NaN, algbw_gbs: NaN, errors: 0 }],
+      errors: [],
+      end,
+    },
+    H100,
+    8,
+  );
+  assert.equal(n.status, "FAILED");
+  assert.match(n.reason!, /1 all-reduce line\(s\) without bytes, bandwidth or error count/);
 });

@@ -169,6 +169,20 @@ export interface NvidiaFakes {
   bugReport?: boolean;
 }
 
+/** The jobs of `bee sat nvidia`, in order, as the tests expect them (written out here, not taken from the plan). */
+export const NVIDIA_JOBS = [
+  "nvidia_smi_q",
+  "gpu_stress",
+  "gpu_memtest",
+  "gpu_bandwidth",
+  "gpu_p2p",
+  "gpu_nccl",
+  "gpu_pulse",
+  "gpu_health",
+  "gpu_xid",
+  "nvidia_bug_report",
+];
+
 export const GPU_LIST = "0, NVIDIA RTX A6000, 49140, 00000000:4F:00.0\n" +
   "1, NVIDIA RTX A6000, 49140, 00000000:52:00.0\n" +
   "2, NVIDIA RTX A6000, 49140, 00000000:53:00.0\n";

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { makeHandler } from "../bee/web/handler.ts";
 import { fakeBin, fixture, privateLock, REPO, runBee, satArgs, writeFakeTool } from "../testkit/helpers.ts";
-import { fakeStress, type NvidiaFakes, nvidiaFakes, type StressMode } from "./sat_fakes.ts";
+import { fakeStress, NVIDIA_JOBS, type NvidiaFakes, nvidiaFakes, type StressMode } from "./sat_fakes.ts";
 import { passAudit } from "../testkit/web_fixtures.ts";
 import { readAllTarGz } from "../bee/lib/tar.ts";
 import { parseSummary } from "../bee/sat/summary.ts";
@@ -73,20 +73,7 @@ Deno.test("sat nvidia: clean run on 3 GPUs is OK and the archive holds every out
   assert.equal(r.code, 0, r.stderr);
   const s = r.summary;
   assert.equal(s["overall_status"], "OK");
-  for (
-    const j of [
-      "nvidia_smi_q",
-      "gpu_stress",
-      "gpu_memtest",
-      "gpu_bandwidth",
-      "gpu_p2p",
-      "gpu_nccl",
-      "gpu_pulse",
-      "gpu_health",
-      "gpu_xid",
-      "nvidia_bug_report",
-    ]
-  ) {
+  for (const j of NVIDIA_JOBS) {
     assert.equal(s[`${j}_status`], "OK", `${j}: ${s[`${j}_reason`]}`);
   }
   // every ordered pair of the three GPUs copied (the fake's 21.5 GB/s), named by nvidia-smi index

@@ -163,3 +163,68 @@ Deno.test("bee web: a malformed --listen is a one-line error and exit 2", async 
     assert.doesNotMatch(err, /backtrace|\s{4}at /);
   }
 });
+
+Deno.test("web in Chromium: an NVIDIA archive's GPU figures page renders its table, hostile strings inert", async () => {
+  assert.ok(chromium(), "Debian chromium is not installed: run `sh tasks/setup.sh test` as root");
+  const dir = Deno.makeTempDirSync({ prefix: "bee-web-figures-" });
+  Deno.mkdirSync(`${dir}/sat`);
+  const folder = "bee-sat-nvidia-SN1-20261207T190000Z";
+  Deno.mkdirSync(`${dir}/work/${folder}`, { recursive: true });
+  Deno.writeTextFileSync(
+    `${dir}/work/${folder}/summary.txt`,
+    "kind=nvidia\noverall_status=FAILED\ngpu_stress_tflops_bf16_gpu1=700\n",
+  );
+  const row = (gpu: number, value: number, verdict: string, serial: string) => ({
+    gpu,
+    serial,
+    model: "H100 SXM",
+    figure: "tflops_bf16",
+    unit: "TFLOPS",
+    value,
+    reference: 795,
+    warn_below: 755.25,
+    fail_below: 675.75,
+    floor_fails: false,
+    source: "NVIDIA datasheet",
+    peer_median: 795,
+    peers: 2,
+    verdict,
+    why: verdict === "PASS" ? null : "12 % under the median",
+  });
+  Deno.writeTextFileSync(
+    `${dir}/work/${folder}/gpu-results.json`,
+    JSON.stringify({
+      peer_fail_pct: 10,
+      results: [row(0, 800, "PASS", "S0"), row(1, 700, "FAIL", "<img src=x onerror=alert(1)>")],
+    }),
+  );
+  const tar = await new Deno.Command("tar", {
+    args: ["-czf", `${dir}/sat/${folder}.tar.gz`, "-C", `${dir}/work`, folder],
+  }).output();
+  assert.equal(tar.code, 0);
+  Deno.writeTextFileSync(`${dir}/audit.json`, JSON.stringify(passAudit()));
+  const web = await startWeb(`${dir}/audit.json`, `${dir}/sat`);
+  try {
+    const out = await new Deno.Command(chromium()!, {
+      args: [
+        ...CHROME_FLAGS,
+        `--user-data-dir=${dir}/profile`,
+        "--dump-dom",
+        `${web.base}/sat/${folder}.tar.gz/gpu-results`,
+      ],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    const dom = new TextDecoder().decode(out.stdout);
+    assert.match(dom, /<h2>GPU figures<\/h2>/);
+    assert.match(dom, /<td><code>tflops_bf16<\/code><\/td><td><b>700<\/b> TFLOPS<\/td>/);
+    assert.match(dom, /class="sev-FAIL">FAIL</);
+    // the serial from the archive is text in the DOM, never an element
+    assert.doesNotMatch(dom, /<img/);
+    assert.match(dom, /GPU 1 \(&lt;img src=x onerror=alert\(1\)&gt;\)/);
+    const metrics = await (await fetch(`${web.base}/metrics`)).text();
+    assert.match(metrics, /^bee_sat_gpu_figure\{gpu="1",figure="tflops_bf16"\} 700$/m);
+  } finally {
+    await web.stop();
+  }
+});

@@ -6,6 +6,7 @@ import type { ProcResult } from "../lib/proc.ts";
 import type { JobResult } from "./summary.ts";
 import { physicalIndex } from "./gpu_stress.ts";
 import { cudaNotInitialised } from "./nvidia/fabric.ts";
+import { median } from "../lib/stats.ts";
 
 /** A pair below this share of the median of its kind (same topo connection) is a broken path. */
 export const P2P_MIN_RATIO = 0.5;
@@ -59,13 +60,6 @@ export function foldP2pLine(s: P2pState, line: string): void {
     s.end = { status: String(j.status), exit_code: Number(j.exit_code) };
   }
 }
-
-const median = (xs: number[]) => {
-  const v = [...xs].sort((a, b) => a - b);
-  return v.length
-    ? (v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2)
-    : 0;
-};
 
 /**
  * Judges the run. `selected` maps CUDA indices to nvidia-smi's; `topology` is the pairs of `nvidia-smi topo -m`

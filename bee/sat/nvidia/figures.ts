@@ -13,6 +13,7 @@ import {
   referenceFor,
   referenceModel,
 } from "./references.ts";
+import { median } from "../../lib/stats.ts";
 
 /** One figure measured on one GPU. */
 export interface Measurement {
@@ -50,12 +51,6 @@ export interface GpuResult {
 export const PEER_WARN_PCT = 5;
 /** Default share under the peers' median that FAILs (BEE_PEER_FAIL_PCT). */
 export const PEER_FAIL_PCT = 10;
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 const fmt = (
   v: number,

@@ -6,6 +6,7 @@ import { physicalIndex, type StressState } from "../gpu_stress.ts";
 import type { P2pState } from "../gpu_p2p.ts";
 import type { Figure } from "./references.ts";
 import type { Measurement } from "./figures.ts";
+import { median } from "../../lib/stats.ts";
 
 /** Who a GPU is, for the results: nvidia-smi's name and the serial from nvidia-smi -q. */
 export interface GpuIdentity {
@@ -45,12 +46,6 @@ const REASONS: [number, string][] = [
   [0x40, "HW thermal slowdown"],
   [0x80, "HW power brake slowdown"],
 ];
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 export interface PowerFigure {
   gpu: number;

@@ -106,6 +106,11 @@ export function judgeMemtest(
   const findings = [];
   for (const r of s.results) {
     const gpu = physicalIndex(selected, r.device);
+    // a result line without its counts (a truncated or foreign tool) is never read as "no errors"
+    if (![r.errors, r.coverage, r.bytes].every(Number.isFinite)) {
+      problems.push(`GPU ${gpu}: memory test result without its error count, coverage or size`);
+      continue;
+    }
     facts[`gpu${gpu}_bytes`] = r.bytes;
     facts[`gpu${gpu}_coverage`] = r.coverage;
     facts[`gpu${gpu}_passes`] = r.passes;

@@ -52,7 +52,12 @@ export function judgeNccl(
   }
   const tool = toolProblem(proc, s.end, s.errors);
   if (tool) problems.unshift(tool);
-  const largest = s.results.reduce<NcclSize | null>((a, r) => (!a || r.bytes > a.bytes ? r : a), null);
+  const unreadable = s.results.filter((r) => ![r.bytes, r.busbw_gbs, r.errors].every(Number.isFinite));
+  if (unreadable.length) {
+    problems.push(`${unreadable.length} all-reduce line(s) without bytes, bandwidth or error count`);
+  }
+  const largest = s.results.filter((r) => !unreadable.includes(r))
+    .reduce<NcclSize | null>((a, r) => (!a || r.bytes > a.bytes ? r : a), null);
   const findings = [];
   if (!largest && !problems.length) problems.push("no all-reduce result");
   if (largest) {
