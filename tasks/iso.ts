@@ -27,6 +27,7 @@ import { buildNvidia, type NvidiaBuilt } from "./iso/nvidia_stage.ts";
 import { stageImage } from "./iso/stage.ts";
 import { nvidiaPins } from "./iso/nvidia.ts";
 import { parseExpect } from "../bee/expect/load.ts";
+import { writeNetboot } from "./iso/netboot.ts";
 import type { ContainerSetup } from "./iso/container.ts";
 
 const repo = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -115,6 +116,7 @@ interface Options {
   out?: string;
   container: boolean;
   rebuild?: boolean;
+  netboot?: string;
 }
 
 /** The order file the ISO carries, checked against its schema before anything slow starts. */
@@ -376,6 +378,47 @@ async function pruneCache(dir: string, keep: number): Promise<void> {
   for (const x of all.slice(keep)) await Deno.remove(x.p).catch(() => {});
 }
 
+/**
+ * The netboot folder from the built ISO; the iPXE loaders come from the builder image (Debian's ipxe
+ * package), or from this host's /usr/lib/ipxe with --no-container.
+ */
+async function netboot(o: Options, iso: string): Promise<void> {
+  const dir = o.netboot!;
+  const loaders = async (to: string): Promise<string[]> => {
+    const names = ["undionly.kpxe", "ipxe.efi", "snponly.efi"];
+    if (o.container) {
+      const v = await loadVersions(repo);
+      const c = await builderContainer(v, `${repo}/dist/iso-build.log`);
+      const cp = names.map((n) => `cp /usr/lib/ipxe/${n} /out/ 2>/dev/null;`).join(" ");
+      const r = await runProc(c.setup.engine, [
+        "run",
+        "--rm",
+        ...c.setup.runArgs,
+        "--platform",
+        c.platform,
+        "-v",
+        `${to}:/out`,
+        c.tag,
+        "sh",
+        "-c",
+        `${cp} true`,
+      ], { timeoutMs: 300_000 });
+      if (r.kind !== "exited" || r.code !== 0) say("iPXE loaders: the builder image could not copy them");
+    } else {
+      for (const n of names) await Deno.copyFile(`/usr/lib/ipxe/${n}`, `${to}/${n}`).catch(() => {});
+    }
+    const have: string[] = [];
+    for (const n of names) if (await Deno.stat(`${to}/${n}`).catch(() => null)) have.push(n);
+    return have;
+  };
+  const r = await step(
+    `netboot folder ${dir}`,
+    async () => writeNetboot({ iso, dir, version: BEE_VERSION, commit: await gitCommit(), loaders }),
+    (r) => `squashfs sha256 ${r.squashfsSha256.slice(0, 16)}…`,
+  );
+  say(`  kernel line: ${r.cmdline}`);
+}
+
 /** Copies the ISO to `out` (temp + rename) and writes `out.sha256` beside it. */
 async function publish(src: string, out: string): Promise<void> {
   await Deno.mkdir(out.replace(/\/[^/]*$/, "") || ".", { recursive: true });
@@ -397,8 +440,13 @@ if (import.meta.main) {
     .option("--out <path>", "where the ISO goes (default dist/bee-<version>-amd64.iso)")
     .option("--no-container", "run live-build on this host (Debian, root) instead of the builder container")
     .option("--rebuild", "build even when an ISO of the same inputs is cached")
+    .option(
+      "--netboot <dir>",
+      "also write the network boot folder (kernel, initrd, squashfs, bee.ipxe, README.txt)",
+    )
     .action(async (o: Options) => {
       const path = await build(o);
+      if (o.netboot) await netboot(o, path);
       const st = await Deno.stat(path);
       say(
         `ISO ${(st.size / 1024 / 1024).toFixed(0)} MiB, total ${

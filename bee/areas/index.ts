@@ -14,6 +14,7 @@ import { NVIDIA_AREA } from "./nvidia/index.ts";
 import { NETWORK_AREA } from "./network/index.ts";
 import { BMC_AREA } from "./bmc/index.ts";
 import { INFINIBAND_AREA } from "./infiniband/index.ts";
+import { BOOT_AREA } from "./boot/index.ts";
 
 export type { Area } from "./area.ts";
 
@@ -29,6 +30,7 @@ export const AREAS: readonly Area[] = [
   NETWORK_AREA,
   BMC_AREA,
   INFINIBAND_AREA,
+  BOOT_AREA,
 ];
 
 /** The collectors `bee audit` runs, in the order the audit reports them. */

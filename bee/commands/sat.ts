@@ -17,6 +17,10 @@ import { forTerminal } from "../lib/text.ts";
 import { notReplaceable } from "../lib/atomic_write.ts";
 import { onTermSignals } from "../lib/signals.ts";
 import { writeSatStatus } from "../sat/status.ts";
+import { SAT_OVERRIDES } from "../lib/overrides.ts";
+import { parseBootParams } from "../parsers/cmdline.ts";
+import { runUnattended } from "../sat/unattended.ts";
+import { runProc } from "../lib/proc.ts";
 
 /**
  * SIGINT/SIGTERM from the very start (GPU list, fresh audit): the tools running are killed and the SAT
@@ -53,13 +57,7 @@ interface CommonOpts {
   lock: string;
 }
 
-const ENV_KEYS = [
-  "BEE_GPU_STRESS_SECONDS",
-  "BEE_GPU_STRESS_SIZE_MB",
-  "BEE_MEMTESTER_SIZE_MB",
-  "BEE_MEMTESTER_PASSES",
-  "BEE_PEER_FAIL_PCT",
-];
+const ENV_KEYS = SAT_OVERRIDES.map((o) => o.env);
 
 function overrides(): Record<string, string | undefined> {
   return Object.fromEntries(ENV_KEYS.map((k) => [k, Deno.env.get(k)]));
@@ -172,6 +170,47 @@ async function dryRun(o: { duration?: number; gpus?: number[] }): Promise<void> 
   if (plan.facts["preflight"]) Deno.exit(3);
 }
 
+/** One line to stdout (the unit sends it to the journal and tty1) and the kernel log (serial consoles). */
+function sayEverywhere(line: string): void {
+  const l = forTerminal(`bee-sat-auto: ${line}`).slice(0, 400);
+  console.log(l);
+  try {
+    Deno.writeTextFileSync("/dev/kmsg", `<5>${l}\n`, { append: true });
+  } catch { /* not Linux, or not root: stdout is enough */ }
+}
+
+/** `bee sat auto`: the unattended plan of the kernel command line, then power off, reboot or stay. */
+async function auto(o: { cmdline: string; out: string; audit: string; lock: string }): Promise<void> {
+  const text = await Deno.readTextFile(o.cmdline).catch(() => {
+    throw new UserError(`cannot read the kernel command line ${o.cmdline}`, 2);
+  });
+  const p = parseBootParams(text);
+  const bee = Deno.env.get("BEE_LAUNCHER") || new URL("../../bin/bee", import.meta.url).pathname;
+  const c = new AbortController();
+  const done = onTermSignals(() => c.abort());
+  let state;
+  try {
+    state = await runUnattended(p, {
+      satDir: o.out,
+      audit: o.audit,
+      lock: o.lock,
+      bee,
+      say: sayEverywhere,
+      signal: c.signal,
+    });
+  } finally {
+    done();
+  }
+  if (!state) return; // no bee.sat=: nothing to run (bad bee.* parameters were said above)
+  const bad = state.results.filter((r) => r.status !== "OK");
+  sayEverywhere(`finished: ${state.results.map((r) => `${r.kind}=${r.status}`).join(" ")}`);
+  if (state.after !== "stay" && !c.signal.aborted) {
+    sayEverywhere(`bee.after=${state.after}: ${state.after === "poweroff" ? "powering off" : "rebooting"}`);
+    await runProc("systemctl", [state.after], { timeoutMs: 60_000 });
+  }
+  if (bad.length) throw new ExitStatus(1);
+}
+
 /** Builds the `sat` command with its three kinds. */
 export function satCommand(): Command {
   const sat = new Command("sat").description(
@@ -228,6 +267,17 @@ export function satCommand(): Command {
           );
         })
       ),
+  );
+  sat.addCommand(
+    new Command("auto")
+      .description(
+        "the SATs the kernel command line asks for (bee.sat=, bee.sat.duration=, bee.sat.<setting>=), then bee.after=",
+      )
+      .option("--cmdline <file>", "where the kernel command line is read", "/proc/cmdline")
+      .option("--out <dir>", "directory for the archives and unattended.json", PATHS.satDir)
+      .option("--audit <file>", "audit JSON copied into each archive", PATHS.audit)
+      .option("--lock <file>", "lock file allowing one SAT at a time", PATHS.satLock)
+      .action((o: { cmdline: string; out: string; audit: string; lock: string }) => auto(o)),
   );
   sat.action(() => {
     throw new UserError("name a kind: bee sat nvidia | memory | storage (see bee sat --help)", 2);

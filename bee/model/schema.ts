@@ -20,6 +20,7 @@ export const CollectorName = z.enum([
   "network",
   "bmc",
   "infiniband",
+  "boot",
 ]);
 export type CollectorName = z.infer<typeof CollectorName>;
 
@@ -428,6 +429,23 @@ export type IbDevice = z.infer<typeof IbDevice>;
 export const Infiniband = z.object({ devices: z.array(IbDevice) });
 export type Infiniband = z.infer<typeof Infiniband>;
 
+/** How the machine was booted (kernel command line) and the unattended acceptance it asks for. */
+export const Boot = z.object({
+  cmdline: z.string().max(4096).nullable(),
+  /** the squashfs URL of a network boot (live-boot fetch=), null when booted from a medium */
+  fetch: Str,
+  /** bee.sat=… bee.sat.duration=… bee.sat.<setting>=… bee.after=…; null when no SAT runs unattended */
+  unattended: z.object({
+    sats: z.array(z.enum(["nvidia", "memory", "storage"])),
+    duration_s: Int,
+    settings: z.record(z.string().max(64), z.string().max(200)),
+    after: z.enum(["stay", "poweroff", "reboot"]),
+  }).nullable(),
+  /** one line per bad bee.* parameter (left out; the rest still runs) */
+  problems: z.array(z.string().max(512)),
+});
+export type Boot = z.infer<typeof Boot>;
+
 /** One BMC System Event Log entry (`ipmitool sel elist`). */
 export const SelEvent = z.object({
   id: Str,
@@ -478,6 +496,8 @@ export const Hardware = z.object({
   bmc: Bmc.nullable().optional(),
   /** InfiniBand / RDMA adapters (/sys/class/infiniband; absent in audits made before bee collected it) */
   infiniband: Infiniband.nullable().optional(),
+  /** boot parameters and the unattended plan (absent in audits made before bee read them) */
+  boot: Boot.nullable().optional(),
   summary: Summary,
 });
 export type Hardware = z.infer<typeof Hardware>;

@@ -1,7 +1,7 @@
 // `bee sat memory`: memtester over the free memory minus a reserve the kernel needs, one pass by
 // default. FAILED on any FAILURE line or a non-zero exit; UNSUPPORTED only when memtester is absent.
 import { parseMeminfo } from "../parsers/procfs.ts";
-import { envInt } from "../lib/env.ts";
+import { overrideInt } from "../lib/overrides.ts";
 import type { SatPlan } from "./runner.ts";
 import type { JobResult } from "./summary.ts";
 
@@ -55,7 +55,7 @@ export async function planMemory(opts: MemorySatOptions): Promise<SatPlan> {
   let sizeMb: number;
   const envSize = opts.env["BEE_MEMTESTER_SIZE_MB"];
   if (envSize !== undefined) {
-    sizeMb = envInt("BEE_MEMTESTER_SIZE_MB", envSize, 1, 64 * 1024 * 1024)!;
+    sizeMb = overrideInt("BEE_MEMTESTER_SIZE_MB", envSize)!;
     facts["size_mb_source"] = "BEE_MEMTESTER_SIZE_MB";
   } else {
     const meminfo = parseMeminfo(await Deno.readTextFile(`${root}/proc/meminfo`).catch(() => ""));
@@ -69,7 +69,7 @@ export async function planMemory(opts: MemorySatOptions): Promise<SatPlan> {
   let passes = 1;
   const envPasses = opts.env["BEE_MEMTESTER_PASSES"];
   if (envPasses !== undefined) {
-    passes = envInt("BEE_MEMTESTER_PASSES", envPasses, 1, 10_000)!;
+    passes = overrideInt("BEE_MEMTESTER_PASSES", envPasses)!;
     facts["passes_source"] = "BEE_MEMTESTER_PASSES";
   }
   facts["size_mb"] = sizeMb;

@@ -29,9 +29,12 @@ import {
   resultScreen,
   runningScreen,
   stripAnsi,
+  unattendedScreen,
   wrap,
 } from "./screens.ts";
 import { readSatStatus } from "../sat/status.ts";
+import { liveStatusFile, readUnattended } from "../sat/unattended.ts";
+import { parseBootParams } from "../parsers/cmdline.ts";
 import { runProc } from "../lib/proc.ts";
 
 export interface TuiOptions {
@@ -430,8 +433,35 @@ async function reachHeader(): Promise<string[]> {
   );
 }
 
+/** While unattended SATs run (bee.sat= at boot), tty1 follows them until the operator asks for the menu. */
+async function followUnattended(o: TuiOptions): Promise<void> {
+  const asked = parseBootParams((await readRegularText("/proc/cmdline")) ?? "").unattended;
+  while (true) {
+    const u = await readUnattended(o.satDir);
+    if (u?.state === "done" || (!u && !asked)) return;
+    clear();
+    write(
+      (u ? unattendedScreen(u, await readSatStatus(liveStatusFile(o.satDir))) : [
+        `bee — unattended acceptance (${asked!.sats.join(", ")}): waiting for the boot audit…`,
+        "",
+        "keys: m menu",
+      ])
+        .join("\n") + "\n",
+    );
+    if ((await readKey(1000)) === "m") return;
+  }
+}
+
+/** The unattended screen from the menu: follows it while it runs; once done, its final state in the pager. */
+async function followUnattendedOnce(o: TuiOptions): Promise<void> {
+  await followUnattended(o);
+  const u = await readUnattended(o.satDir);
+  if (u?.state === "done") await pager(unattendedScreen(u, null).slice(0, -1));
+}
+
 /** The main loop; returns when the operator quits (host runtime) — the live CD never quits. */
 export async function runTui(o: TuiOptions): Promise<void> {
+  await followUnattended(o);
   while (true) {
     // the same reader as the web page: a corrupt audit is named as such, never taken for "no audit yet"
     const loaded = await loadAudit(o.audit);
@@ -444,6 +474,7 @@ export async function runTui(o: TuiOptions): Promise<void> {
       ? "audit unreadable"
       : "no audit yet";
     const sat = await runningSat(o.satLock);
+    const unattended = await readUnattended(o.satDir);
     const choices = [
       { name: `Hardware summary (${verdict})`, value: "summary" },
       { name: "Re-run audit", value: "audit" },
@@ -452,6 +483,7 @@ export async function runTui(o: TuiOptions): Promise<void> {
         value: "sat",
       },
       { name: "SAT results", value: "results" },
+      ...(unattended ? [{ name: `Unattended SATs (${unattended.state})`, value: "unattended" }] : []),
       { name: "Network", value: "network" },
       { name: "Export results to USB stick", value: "export" },
       { name: "Shell", value: "shell" },
@@ -489,6 +521,9 @@ export async function runTui(o: TuiOptions): Promise<void> {
         break;
       case "results":
         await satResults(o);
+        break;
+      case "unattended":
+        await followUnattendedOnce(o);
         break;
       case "network":
         await network();

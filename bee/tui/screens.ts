@@ -5,6 +5,7 @@ import type { Audit } from "../model/schema.ts";
 import { terminalSummary } from "../audit/report.ts";
 import { forTerminal } from "../lib/text.ts";
 import type { SatStatus } from "../sat/status.ts";
+import type { UnattendedState } from "../sat/unattended.ts";
 import { AREAS } from "../areas/index.ts";
 
 /** Areas with TUI details, in the order the details screen lists them. */
@@ -69,6 +70,22 @@ export function runningScreen(s: SatStatus | null, o: { nvtop: boolean; title: s
     }
   }
   lines.push("", o.nvtop ? "keys: o reopen nvtop   a abort the test" : "keys: a abort the test");
+  return lines.map((l) => fit(l));
+}
+
+/** tty1 while the unattended SATs run: the plan with each SAT's state, then the running SAT's screen. */
+export function unattendedScreen(u: UnattendedState, live: SatStatus | null): string[] {
+  const lines = [
+    `bee — unattended acceptance (bee.sat=${u.results.map((r) => r.kind).join(",")}, then ${u.after})`,
+    "─".repeat(78),
+    ...u.results.map((r) => `  ${r.kind.padEnd(8)} ${r.status.padEnd(11)} ${r.archive ?? r.error ?? ""}`),
+    ...u.problems.map((p) => `  bad boot parameter: ${forTerminal(p)}`),
+    "",
+  ];
+  if (u.state === "running") {
+    lines.push(...runningScreen(live, { nvtop: false, title: "running SAT" }).slice(2, -2));
+  } else lines.push(`finished ${u.finished_at ?? ""}`);
+  lines.push("", "keys: m menu (the SATs go on)");
   return lines.map((l) => fit(l));
 }
 

@@ -13,6 +13,7 @@ import { bundleFiles, bundleName, bundleTar } from "../export/bundle.ts";
 import { ARCHIVE_NAME, archiveMember, listSatArchives } from "../sat/archives.ts";
 import { esc, page, t, table } from "./html.ts";
 import { renderGpuResults } from "./sat_results.ts";
+import { satNow, unattendedHtml } from "./unattended.ts";
 
 export interface WebOptions {
   auditPath: string;
@@ -107,7 +108,8 @@ async function route(path: string, opts: WebOptions, head: boolean): Promise<Res
     const l = await loadAudit(opts.auditPath);
     if (l.kind === "missing") return respond(renderNoAudit(opts.auditPath), 200, HTML);
     if (l.kind === "bad") return respond(renderBadAudit(l.problem), 500, HTML);
-    return respond(renderAuditPage(l.audit, await qrSvg(l.audit)), 200, HTML);
+    const html = unattendedHtml(await satNow(opts.satDir));
+    return respond(renderAuditPage(l.audit, await qrSvg(l.audit), html), 200, HTML);
   }
   if (path === "/audit.json") {
     const l = await loadAudit(opts.auditPath);
@@ -122,7 +124,11 @@ async function route(path: string, opts: WebOptions, head: boolean): Promise<Res
   if (path === "/metrics") {
     const l = await loadAudit(opts.auditPath);
     return respond(
-      renderMetrics(l.kind === "ok" ? l.audit : null, await listSatArchives(opts.satDir)),
+      renderMetrics(
+        l.kind === "ok" ? l.audit : null,
+        await listSatArchives(opts.satDir),
+        await satNow(opts.satDir),
+      ),
       200,
       "text/plain; version=0.0.4; charset=utf-8",
     );

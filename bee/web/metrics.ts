@@ -4,6 +4,7 @@
 import type { Audit } from "../model/schema.ts";
 import type { SatArchive } from "../sat/archives.ts";
 import { AREAS } from "../areas/index.ts";
+import { type SatNow, unattendedMetrics } from "./unattended.ts";
 import { FIGURES } from "../sat/nvidia/references.ts";
 
 function label(v: unknown): string {
@@ -64,7 +65,7 @@ function satMetrics(metric: Metric, sats: SatArchive[]): void {
 }
 
 /** Metrics text (format 0.0.4). `audit` is null when there is no valid audit. */
-export function renderMetrics(audit: Audit | null, sats: SatArchive[]): string {
+export function renderMetrics(audit: Audit | null, sats: SatArchive[], now?: SatNow): string {
   const out: string[] = [];
   // every series once: rows whose labels come out the same (two findings of one code on one component, or
   // labels equal after bounding) are summed into one series — Prometheus rejects a repeated series
@@ -124,5 +125,6 @@ export function renderMetrics(audit: Audit | null, sats: SatArchive[]): string {
     for (const area of AREAS) for (const m of area.metrics?.(audit) ?? []) metric(m.name, m.help, m.rows);
   }
   satMetrics(metric, sats);
+  if (now) unattendedMetrics(metric, now);
   return out.join("\n") + "\n";
 }

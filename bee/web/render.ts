@@ -70,10 +70,14 @@ const SECTIONS: ((a: Audit, qrSvg: string) => string)[] = [
 ];
 
 /** The main page for a valid audit. `qrSvg` is the inline SVG of the QR summary. */
-export function renderAuditPage(a: Audit, qrSvg: string): string {
+export function renderAuditPage(a: Audit, qrSvg: string, satNowHtml = ""): string {
+  const sections = SECTIONS.map((r) => r(a, qrSvg));
+  // the unattended SATs right under the verdict: while they run it is what the operator looks for
+  if (satNowHtml) sections.splice(1, 0, satNowHtml);
   return page(
     `bee ${a.hardware.summary.verdict} — ${a.host.hostname ?? ""}`,
-    SECTIONS.map((r) => r(a, qrSvg)).join("\n"),
+    sections.join("\n"),
+    satNowHtml.includes('id="sat-running"') ? 30 : undefined,
   );
 }
 

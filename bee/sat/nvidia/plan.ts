@@ -1,7 +1,7 @@
 // `bee sat nvidia`: nvidia-smi -q before, bee-gpu-stress with a per-second metrics poller, the
 // before/after health comparison, new XIDs in the kernel log, and nvidia-bug-report.sh last.
 import { LiveMachine } from "../../lib/machine.ts";
-import { envInt } from "../../lib/env.ts";
+import { overrideInt } from "../../lib/overrides.ts";
 import { UserError } from "../../lib/errors.ts";
 import { driverUnavailable, noDevices } from "../../parsers/nvidia_smi.ts";
 import type { SatPlan } from "../runner.ts";
@@ -37,13 +37,7 @@ export function parseGpuList(text: string): ListedGpu[] {
   return out;
 }
 
-/** `10m`, `1h`, `8h`, `24h`, `90s` or plain seconds → seconds; null when not a duration. */
-export function parseDuration(s: string): number | null {
-  const m = s.trim().match(/^(\d+(?:\.\d+)?)\s*(s|m|h)?$/i);
-  if (!m) return null;
-  const n = Number(m[1]) * ({ s: 1, m: 60, h: 3600 }[(m[2] ?? "s").toLowerCase() as "s" | "m" | "h"]);
-  return n >= 1 && n <= 7 * 24 * 3600 ? Math.round(n) : null;
-}
+export { parseDuration } from "../../lib/duration.ts";
 
 /** `0,2` → [0, 2]; null when malformed. */
 export function parseGpuSelection(s: string): number[] | null {
@@ -130,7 +124,7 @@ async function planWith(opts: NvidiaSatOptions, machine: LiveMachine): Promise<S
   let seconds = opts.durationS ?? DEFAULT_DURATION_S;
   facts["stress_seconds_source"] = opts.durationS !== null ? "--duration" : "default";
   if (opts.durationS === null && envSeconds !== undefined) {
-    seconds = envInt("BEE_GPU_STRESS_SECONDS", envSeconds, 1, 7 * 24 * 3600)!;
+    seconds = overrideInt("BEE_GPU_STRESS_SECONDS", envSeconds)!;
     facts["stress_seconds_source"] = "BEE_GPU_STRESS_SECONDS";
   }
   const largest = Math.max(
@@ -140,7 +134,7 @@ async function planWith(opts: NvidiaSatOptions, machine: LiveMachine): Promise<S
   let sizeMb = largest;
   facts["stress_size_mb_source"] = "largest selected GPU memory";
   if (envSize !== undefined) {
-    sizeMb = envInt("BEE_GPU_STRESS_SIZE_MB", envSize, 1, 1024 * 1024)!;
+    sizeMb = overrideInt("BEE_GPU_STRESS_SIZE_MB", envSize)!;
     facts["stress_size_mb_source"] = "BEE_GPU_STRESS_SIZE_MB";
   }
   facts["stress_seconds"] = seconds;
@@ -166,7 +160,7 @@ async function planWith(opts: NvidiaSatOptions, machine: LiveMachine): Promise<S
     before: null,
     kernelBefore: null,
     measured: [],
-    peerFailPct: envInt("BEE_PEER_FAIL_PCT", opts.env["BEE_PEER_FAIL_PCT"], 1, 90) ?? PEER_FAIL_PCT,
+    peerFailPct: overrideInt("BEE_PEER_FAIL_PCT", opts.env["BEE_PEER_FAIL_PCT"]) ?? PEER_FAIL_PCT,
   };
   facts["peer_fail_pct"] = run.peerFailPct;
   const order = [
