@@ -154,7 +154,9 @@ async function extract(iso: string, pairs: [string, string][]): Promise<void> {
   if (r.kind === "missing") throw new Error("--netboot needs xorriso on this host (apt-get install xorriso)");
   if (r.kind !== "exited" || r.code !== 0) {
     throw new Error(
-      `xorriso could not extract the boot files of ${iso}: ${r.stderr.trim().split("\n").at(-1)}`,
+      `xorriso could not extract the boot files of ${iso}: ${
+        "stderr" in r ? r.stderr.trim().split("\n").at(-1) : r.kind
+      }`,
     );
   }
 }
