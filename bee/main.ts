@@ -7,6 +7,7 @@ import { satCommand } from "./commands/sat.ts";
 import { tuiCommand } from "./commands/tui.ts";
 import { expectCommand } from "./commands/expect.ts";
 import { exportCommand } from "./commands/export.ts";
+import { fleetCommand } from "./commands/fleet.ts";
 import { ExitStatus, UserError } from "./lib/errors.ts";
 import { BEE_VERSION } from "./version.ts";
 import { forTerminal } from "./lib/text.ts";
@@ -35,6 +36,7 @@ export async function main(argv: string[]): Promise<number> {
     .addCommand(tuiCommand())
     .addCommand(expectCommand())
     .addCommand(exportCommand())
+    .addCommand(fleetCommand())
     .addCommand(versionCommand());
   const override = (c: Command) => {
     c.exitOverride();

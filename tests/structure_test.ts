@@ -19,6 +19,7 @@ const LAYERS: Record<string, number> = {
   "export": 9,
   "web": 10,
   "tui": 10,
+  "fleet": 10.5,
   "commands": 11,
   "main.ts": 12,
 };

@@ -32,7 +32,24 @@ export async function readTarGz(
   maxScan = Infinity,
 ): Promise<boolean> {
   const file = await Deno.open(path, { read: true });
-  const reader = file.readable.pipeThrough(new DecompressionStream("gzip")).getReader();
+  return await readTarStream(
+    file.readable.pipeThrough(new DecompressionStream("gzip")),
+    visit,
+    onData,
+    maxBytes,
+    maxScan,
+  );
+}
+
+/** The same over an uncompressed tar stream (a bee bundle as it arrives over HTTP or from a file). */
+export async function readTarStream(
+  stream: ReadableStream<Uint8Array>,
+  visit: (e: TarEntry) => boolean,
+  onData: (e: TarEntry, data: Uint8Array) => "stop" | void,
+  maxBytes = 16 * 1024 * 1024,
+  maxScan = Infinity,
+): Promise<boolean> {
+  const reader = stream.getReader();
   // `buf` is a view of the unread bytes inside `store`, which grows geometrically (doubling), so reading
   // a large member costs linear time, not a copy of everything so far per chunk
   let store = new Uint8Array(64 * 1024);

@@ -31,19 +31,24 @@ export async function loadAudit(path: string): Promise<Loaded> {
   } catch {
     return { kind: "bad", problem: `cannot read ${path}` };
   }
+  return parseAuditText(raw, path);
+}
+
+/** Validates audit text that came from `where` (a file, or a node's /audit.json); never quotes the text. */
+export function parseAuditText(raw: string, where: string): Exclude<Loaded, { kind: "missing" }> {
   let json: unknown;
   try {
     json = JSON.parse(raw);
   } catch {
     // the parser's message quotes the text: never shown
-    return { kind: "bad", problem: `${path} is not valid JSON (truncated or corrupt): ${raw.length} bytes` };
+    return { kind: "bad", problem: `${where} is not valid JSON (truncated or corrupt): ${raw.length} bytes` };
   }
   const parsed = Audit.safeParse(json);
   if (!parsed.success) {
     const i = parsed.error.issues[0];
     return {
       kind: "bad",
-      problem: `${path} does not match the audit schema at ${i?.path.join(".") || "(root)"}: ${i?.message}`,
+      problem: `${where} does not match the audit schema at ${i?.path.join(".") || "(root)"}: ${i?.message}`,
     };
   }
   return { kind: "ok", audit: parsed.data, raw };

@@ -13,7 +13,7 @@ import { bundleFiles, bundleName, bundleTar } from "../export/bundle.ts";
 import { ARCHIVE_NAME, archiveMember, listSatArchives } from "../sat/archives.ts";
 import { esc, page, t, table } from "./html.ts";
 import { renderGpuResults } from "./sat_results.ts";
-import { satNow, unattendedHtml } from "./unattended.ts";
+import { satJson, satNow, unattendedHtml } from "./unattended.ts";
 
 export interface WebOptions {
   auditPath: string;
@@ -134,6 +134,7 @@ async function route(path: string, opts: WebOptions, head: boolean): Promise<Res
     );
   }
   if (path === "/sat" || path === "/sat/") return respond(await satPage(opts.satDir), 200, HTML);
+  if (path === "/sat.json") return respond(JSON.stringify(await satJson(opts.satDir)) + "\n", 200, JSON_TYPE);
   if (path === "/bundle.tar") {
     // one click: the audit and every archive, with a sha256 manifest, named after the machine's serial
     const files = await bundleFiles(opts.auditPath, opts.satDir);

@@ -5,6 +5,7 @@ import type { SatStatus } from "../sat/status.ts";
 import { liveStatusFile, readUnattended, type UnattendedState } from "../sat/unattended.ts";
 import { readSatStatus } from "../sat/status.ts";
 import { t, table } from "./html.ts";
+import { listSatArchives } from "../sat/archives.ts";
 
 export interface SatNow {
   unattended: UnattendedState | null;
@@ -16,6 +17,23 @@ export async function satNow(satDir: string): Promise<SatNow> {
   const unattended = await readUnattended(satDir);
   const live = unattended?.state === "running" ? await readSatStatus(liveStatusFile(satDir)) : null;
   return { unattended, live };
+}
+
+/** `/sat.json`, what `bee fleet collect` reads first: the archives (name, size, kind, status) and the unattended run. */
+export async function satJson(satDir: string) {
+  const list = await listSatArchives(satDir);
+  const now = await satNow(satDir);
+  return {
+    archives: list.map((a) => ({
+      name: a.name,
+      size: a.size,
+      mtime: a.mtime?.toISOString() ?? null,
+      kind: a.summary?.["kind"] ?? null,
+      overall_status: a.overall_status,
+    })),
+    unattended: now.unattended,
+    running: now.live,
+  };
 }
 
 /** The page's section (empty without an unattended run). */

@@ -3,6 +3,7 @@ import type { Area } from "../area.ts";
 import { Boot } from "../../model/schema.ts";
 import { boot } from "./collector.ts";
 import { BOOT_RULES } from "./rules.ts";
+import { webSection } from "./view.ts";
 
 export const BOOT_AREA: Area = {
   name: "boot",
@@ -10,6 +11,8 @@ export const BOOT_AREA: Area = {
   schema: Boot,
   rules: BOOT_RULES,
   rulesRank: 11,
+  web: webSection,
+  webRank: 99,
   tuiDetails: (a) => {
     const b = a.hardware.boot;
     if (!b) return [];
