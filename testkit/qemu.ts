@@ -30,8 +30,10 @@ export interface VmOptions {
   serial: string;
   /** false: the NIC is connected to nothing, so DHCP never answers */
   dhcp: boolean;
-  /** cdrom (CD / BMC virtual media) or disk (the ISO written to a USB stick with dd) */
-  medium?: "cdrom" | "disk";
+  /** cdrom (CD / BMC virtual media), disk (the ISO written to a USB stick with dd), net (iPXE from the NIC ROM) */
+  medium?: "cdrom" | "disk" | "net";
+  /** medium net: the URL the user network's DHCP hands out as the boot file (an iPXE script over HTTP) */
+  bootfile?: string;
   /** more qemu-system-x86_64 arguments (devices such as an emulated BMC) */
   extraArgs?: string[];
 }
@@ -56,7 +58,9 @@ export class Vm {
     const net = this.o.dhcp
       ? [
         "-netdev",
-        `user,id=n0,hostfwd=tcp:127.0.0.1:${this.sshPort}-:22,hostfwd=tcp:127.0.0.1:${this.httpPort}-:80`,
+        `user,id=n0,hostfwd=tcp:127.0.0.1:${this.sshPort}-:22,hostfwd=tcp:127.0.0.1:${this.httpPort}-:80${
+          this.o.bootfile ? `,bootfile=${this.o.bootfile}` : ""
+        }`,
       ]
       // a socket backend nobody connects to: a NIC with a link and no DHCP server behind it
       : ["-netdev", `socket,id=n0,listen=127.0.0.1:${freePort()}`];
@@ -81,6 +85,8 @@ export class Vm {
       `type=1,manufacturer=bee-test,product=bee-e2e,serial=${this.o.serial}`,
       ...(this.o.medium === "disk"
         ? ["-drive", `file=${this.o.iso},format=raw,if=ide,index=0,media=disk,snapshot=on`, "-boot", "c"]
+        : this.o.medium === "net"
+        ? ["-boot", "n"]
         : ["-cdrom", this.o.iso, "-boot", "d"]),
       ...net,
       "-device",

@@ -37,7 +37,9 @@ export function netbootCmdline(isoLine: string, squashfsSha256: string): string 
  * own URL). The squashfs URL for live-boot is built from the directory the script came from: `${cwduri}` on
  * iPXE that has it (2024 and later), else the script's own URL (`${cwuri}`, or the DHCP `filename` on older
  * builds such as QEMU's ROMs) followed by `/../` — bee's initramfs hook folds that dot segment away before
- * it downloads. A failed step says so and starts over after 10 s.
+ * it downloads. `${bee-args}` is appended to the kernel line: a site script beside it sets it and chains this
+ * one (`set bee-args bee.sat=memory` / `chain bee.ipxe`), so this file stays unedited. A failed step says so
+ * and starts over after 10 s.
  */
 export function ipxeScript(o: { version: string; commit: string; cmdline: string }): string {
   return `#!ipxe
@@ -49,7 +51,7 @@ isset \${cwuri} && set bee-base \${cwuri}/../ && goto go ||
 set bee-base \${filename}/../
 :go
 echo bee: booting from \${bee-base}
-kernel vmlinuz ${o.cmdline} || goto retry
+kernel vmlinuz ${o.cmdline} \${bee-args} || goto retry
 initrd initrd.img || goto retry
 boot || goto retry
 :retry
@@ -83,8 +85,11 @@ and tries again, waiting 5 s, then 10, 20, 40, 60 s.
 
 Kernel command line (the ISO's, with fetch= instead of toram):
   ${o.cmdline}
-Add unattended acceptance by editing bee.ipxe's kernel line, e.g.
-  bee.sat=nvidia,memory,storage bee.sat.duration=1h bee.after=poweroff
+Unattended acceptance: keep bee.ipxe as it is and put a site script beside it, e.g. burnin.ipxe:
+  #!ipxe
+  set bee-args bee.sat=nvidia,memory,storage bee.sat.duration=1h bee.after=poweroff
+  chain bee.ipxe
+and point DHCP at burnin.ipxe instead (or edit bee.ipxe's kernel line: same effect).
 
 1. Serve this folder over HTTP (read-only, any server):
      cd THIS_FOLDER && python3 -m http.server 80
