@@ -170,17 +170,23 @@ async function dryRun(o: { duration?: number; gpus?: number[] }): Promise<void> 
   if (plan.facts["preflight"]) Deno.exit(3);
 }
 
-/** One line to stdout (the unit sends it to the journal and tty1) and the kernel log (serial consoles). */
-function sayEverywhere(line: string): void {
-  const l = forTerminal(`bee-sat-auto: ${line}`).slice(0, 400);
-  console.log(l);
-  try {
-    Deno.writeTextFileSync("/dev/kmsg", `<5>${l}\n`, { append: true });
-  } catch { /* not Linux, or not root: stdout is enough */ }
+/** One line to stdout (the unit sends it to the journal and tty1) and, with --kmsg, the kernel log. */
+function sayer(kmsg: boolean): (line: string) => void {
+  return (line) => {
+    const l = forTerminal(`bee-sat-auto: ${line}`).slice(0, 400);
+    console.log(l);
+    if (!kmsg) return;
+    try {
+      Deno.writeTextFileSync("/dev/kmsg", `<5>${l}\n`, { append: true });
+    } catch { /* not root: stdout is enough */ }
+  };
 }
 
 /** `bee sat auto`: the unattended plan of the kernel command line, then power off, reboot or stay. */
-async function auto(o: { cmdline: string; out: string; audit: string; lock: string }): Promise<void> {
+async function auto(
+  o: { cmdline: string; out: string; audit: string; lock: string; kmsg?: boolean },
+): Promise<void> {
+  const sayEverywhere = sayer(!!o.kmsg);
   const text = await Deno.readTextFile(o.cmdline).catch(() => {
     throw new UserError(`cannot read the kernel command line ${o.cmdline}`, 2);
   });
@@ -277,7 +283,8 @@ export function satCommand(): Command {
       .option("--out <dir>", "directory for the archives and unattended.json", PATHS.satDir)
       .option("--audit <file>", "audit JSON copied into each archive", PATHS.audit)
       .option("--lock <file>", "lock file allowing one SAT at a time", PATHS.satLock)
-      .action((o: { cmdline: string; out: string; audit: string; lock: string }) => auto(o)),
+      .option("--kmsg", "also write each line to the kernel log (the boot unit: serial consoles see it)")
+      .action((o: { cmdline: string; out: string; audit: string; lock: string; kmsg?: boolean }) => auto(o)),
   );
   sat.action(() => {
     throw new UserError("name a kind: bee sat nvidia | memory | storage (see bee sat --help)", 2);

@@ -129,8 +129,21 @@ function emptyRow(n: Node, state: FleetRow["state"], note: string): FleetRow {
   };
 }
 
-/** Pulls one node into `out` and returns its row; never throws for what a node does. */
-export async function collectNode(n: Node, out: string, timeoutMs = 15_000): Promise<FleetRow> {
+interface Probe {
+  n: Node;
+  row: FleetRow;
+  /** set when the node answered with an audit: what the pull needs */
+  audit?: Audit;
+  sat?: SatJson | null;
+}
+
+/** Reads one node's audit and SAT list (small); never throws for what a node does. */
+async function probeNode(n: Node, timeoutMs: number): Promise<Probe> {
+  const r = await probeRow(n, timeoutMs);
+  return "row" in r ? r : { n, row: r };
+}
+
+async function probeRow(n: Node, timeoutMs: number): Promise<FleetRow | Probe> {
   let audit: Audit;
   try {
     const a = await getText(n, "/audit.json", timeoutMs, AUDIT_MAX);
@@ -163,8 +176,14 @@ export async function collectNode(n: Node, out: string, timeoutMs = 15_000): Pro
       return f ? `${f.severity} ${f.code} ${f.component}: ${f.message}`.slice(0, 300) : null;
     })(),
   };
-  const dest = `${out}/${dirName(row)}`;
-  const fp = fingerprint(audit, sat);
+  return { n, row, audit, sat };
+}
+
+/** Pulls a probed node's bundle into `dest` unless it is what the last pull kept; returns its row. */
+async function pullNode(p: Probe, dest: string, out: string, timeoutMs: number): Promise<FleetRow> {
+  const { n, row, audit, sat } = p;
+  if (!audit) return row;
+  const fp = fingerprint(audit, sat ?? null);
   const prev = await Deno.readTextFile(`${dest}/.fingerprint`).catch(() => null);
   if (prev?.trim() === fp) return { ...row, note: "unchanged since the last pull" };
   const fresh = `${out}/.pull-${crypto.randomUUID().slice(0, 8)}`;
@@ -190,24 +209,49 @@ export async function collectNode(n: Node, out: string, timeoutMs = 15_000): Pro
   }
 }
 
-/** Pulls every node, `concurrency` at a time, calling `progress` as each ends. */
+/** Runs `f` over the items, `concurrency` at a time, keeping their order. */
+async function pool<T, R>(items: T[], concurrency: number, f: (x: T, i: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await f(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
+  return out;
+}
+
+/**
+ * Each node's folder: its serial, or — where two nodes of this run tell the same serial (an unset
+ * "To Be Filled By O.E.M.", a cloned board) or none — serial and address, so no node overwrites another.
+ */
+export function folderNames(rows: FleetRow[]): string[] {
+  const count = new Map<string, number>();
+  for (const r of rows) if (r.serial) count.set(dirName(r), (count.get(dirName(r)) ?? 0) + 1);
+  return rows.map((r) =>
+    r.serial && count.get(dirName(r)) === 1 ? dirName(r) : dirName({ serial: null, address: r.address }) +
+      (r.serial ? `_${dirName(r)}` : "")
+  );
+}
+
+/** Reads every node (audit and SAT list), then pulls the bundles of those that changed, `concurrency` at a time. */
 export async function collectFleet(
   nodes: Node[],
   out: string,
   o: { concurrency: number; timeoutMs?: number; progress?: (done: number, row: FleetRow) => void },
 ): Promise<FleetRow[]> {
   await Deno.mkdir(out, { recursive: true });
-  const rows: FleetRow[] = new Array(nodes.length);
-  let next = 0, done = 0;
-  const worker = async () => {
-    while (next < nodes.length) {
-      const i = next++;
-      rows[i] = await collectNode(nodes[i]!, out, o.timeoutMs);
-      o.progress?.(++done, rows[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency, nodes.length)) }, worker));
-  return rows;
+  const timeoutMs = o.timeoutMs ?? 15_000;
+  const probes = await pool(nodes, o.concurrency, (n) => probeNode(n, timeoutMs));
+  const names = folderNames(probes.map((p) => p.row));
+  let done = 0;
+  return await pool(probes, o.concurrency, async (p, i) => {
+    const row = { ...await pullNode(p, `${out}/${names[i]}`, out, timeoutMs), folder: names[i] };
+    o.progress?.(++done, row);
+    return row;
+  });
 }
 
 /** Writes fleet.csv, fleet.html and fleet.json (the rows) atomically. */

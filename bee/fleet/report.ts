@@ -22,6 +22,8 @@ export interface FleetRow {
   worst: string | null;
   /** what this run did: pulled, unchanged, or why nothing could be pulled */
   note: string;
+  /** the node's folder under the output directory (serial, or address and serial where serials repeat) */
+  folder?: string;
 }
 
 /** 0 is worst: no answer, then FAIL (audit or a SAT), not as ordered, WARN, still running, PASS. */
@@ -88,8 +90,8 @@ export function fleetHtml(rows: FleetRow[], when: string): string {
   const cls = (r: FleetRow) => ["FAIL", "FAIL", "WARN", "WARN", "NONE", "PASS"][rank(r)]!;
   const body = sorted.map((r) => {
     const c = cells(r).map((x) => t(x, 300));
-    if (r.serial && r.state === "ok") {
-      c[1] = `<a href="${esc(encodeURIComponent(dirName(r)))}/bee-audit.json">${c[1]}</a>`;
+    if (r.folder && r.state === "ok") {
+      c[1] = `<a href="${esc(encodeURIComponent(r.folder ?? ""))}/bee-audit.json">${c[1]}</a>`;
     }
     c[3] = `<span class="sev-${cls(r) === "PASS" ? "" : cls(r)}">${c[3]}</span>`;
     return c;

@@ -141,6 +141,7 @@ Deno.test(
       figure(`node${i} (${serials[i]}): iPXE boot → SSH ${s} s (TCG, ${mem} MiB)`);
       const r = await vm.ssh(key, "cat /proc/cmdline; findmnt -n -o FSTYPE /run/live/medium");
       assert.equal(r.code, 0);
+      await Deno.writeTextFile(`${logs}/node${i}-cmdline.txt`, r.stdout.split("\n")[0] + "\n");
       assert.match(r.stdout, /fetch=http:\/\/10\.0\.2\.2:\d+\/.*filesystem\.squashfs/);
       assert.match(r.stdout, /bee\.sat=memory/);
       assert.match(r.stdout, /ramfs/, "the squashfs is in RAM");
