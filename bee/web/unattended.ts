@@ -91,5 +91,22 @@ export function unattendedMetrics(metric: Metric, n: SatNow): void {
       { kind: l.kind },
       l.planned_s ?? null,
     ]]);
+    // the NVIDIA SAT's latest sample per GPU, for alerts during burn-in (the audit's gauges are boot-time)
+    const gpus = l.metrics ?? [];
+    metric(
+      "bee_sat_gpu_temperature_celsius",
+      "the running SAT's latest GPU temperature",
+      gpus.map((g) => [{ gpu: g.gpu }, g.temperature_c ?? null]),
+    );
+    metric(
+      "bee_sat_gpu_power_watts",
+      "the running SAT's latest GPU power draw",
+      gpus.map((g) => [{ gpu: g.gpu }, g.power_w ?? null]),
+    );
+    metric(
+      "bee_sat_gpu_utilization_percent",
+      "the running SAT's latest GPU utilization",
+      gpus.map((g) => [{ gpu: g.gpu }, g.utilization_pct ?? null]),
+    );
   }
 }
