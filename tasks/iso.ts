@@ -28,6 +28,9 @@ import { stageImage } from "./iso/stage.ts";
 import { nvidiaPins } from "./iso/nvidia.ts";
 import { parseExpect } from "../bee/expect/load.ts";
 import { writeNetboot } from "./iso/netboot.ts";
+import { checkedLock, isoTime, sourceInfo, writeLockFrom } from "./iso/source.ts";
+import { type Lock, pinnedList } from "./iso/lock.ts";
+import { sha256Hex } from "./iso/steps.ts";
 import type { ContainerSetup } from "./iso/container.ts";
 
 const repo = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -36,6 +39,9 @@ function cacheRoot(): string {
   const env = Deno.env.toObject();
   return env.BEE_CACHE_DIR || `${env.XDG_CACHE_HOME || `${env.HOME ?? "/root"}/.cache`}/bee`;
 }
+
+/** live-build's package and bootstrap cache (BEE_LB_CACHE_DIR: another one, e.g. for a second, independent build). */
+const lbCache = (cache: string) => Deno.env.get("BEE_LB_CACHE_DIR") || `${cache}/lb-cache`;
 
 const t0 = performance.now();
 function say(s: string): void {
@@ -61,13 +67,6 @@ async function checkKernel(v: Versions): Promise<void> {
         `run deno task iso:bump-kernel`,
     );
   }
-}
-
-async function gitCommit(): Promise<string> {
-  const r = await exec("git", ["-C", repo, "rev-parse", "HEAD"], { timeoutMs: 10_000 });
-  const c = r.kind === "exited" && r.code === 0 ? r.stdout.trim() : "unknown";
-  const d = await exec("git", ["-C", repo, "status", "--porcelain"], { timeoutMs: 10_000 });
-  return d.kind === "exited" && d.stdout.trim() ? `${c}-dirty` : c;
 }
 
 /** The builder container, set up once per run (engine, base image, run arguments, builder image). */
@@ -117,6 +116,10 @@ interface Options {
   container: boolean;
   rebuild?: boolean;
   netboot?: string;
+  /** false: build without pinning the package set (deno task iso:lock) */
+  lock: boolean;
+  /** rewrite iso/builder/packages.lock from the built image */
+  writeLock?: boolean;
 }
 
 /** The order file the ISO carries, checked against its schema before anything slow starts. */
@@ -138,13 +141,21 @@ async function build(o: Options): Promise<string> {
   const cache = `${cacheRoot()}/iso`;
   await Deno.mkdir(dist, { recursive: true });
   await Deno.mkdir(`${cache}/images`, { recursive: true });
-  await Deno.mkdir(`${cache}/lb-cache`, { recursive: true });
+  await Deno.mkdir(lbCache(cache), { recursive: true });
   const v = await step(
     "versions",
     () => loadVersions(repo),
     (v) => `${v.suite}, kernel ${v.kernelAbi}, mirror ${v.mirror}`,
   );
   await step("kernel pin on the mirror", () => checkKernel(v), () => `${v.kernelAbi} is there`);
+  const lock = o.lock
+    ? await step(
+      "package lock",
+      () => checkedLock(repo, v),
+      (l) => `${l.packages.size} packages, each on the mirror`,
+    )
+    : null;
+  if (!lock) say("--no-lock: the package set is resolved against the mirror anew");
   const keys = o.authorizedKeys
     ? checkAuthorizedKeys(
       await Deno.readTextFile(o.authorizedKeys).catch(() => {
@@ -192,11 +203,13 @@ async function build(o: Options): Promise<string> {
 
   // stage the image (iso/overlay stays untouched): tasks/iso/stage.ts, one function per source
   const stage = `${dist}/iso-stage`;
-  const inputs = await step(
+  const staged = await step(
     "stage the image",
     () => stageImage({ repo, stage, bundle: bundle.path, deno: denoBin, keys, expectText, nvidia, say }, v),
     (h) => `inputs ${h.slice(0, 16)}`,
   );
+  // an unpinned build resolves the packages anew: never the same inputs as a locked one
+  const inputs = lock ? staged : await sha256Hex(`${staged}\nunlocked`);
 
   const out = o.out ?? `${dist}/bee-${BEE_VERSION}-amd64.iso`;
   const cached = `${cache}/images/${inputs}.iso`;
@@ -205,7 +218,7 @@ async function build(o: Options): Promise<string> {
     return out;
   }
 
-  await liveBuild({ o, v, stage, inputs, keys: !!keys, nvidia, dist, cache, cached, out, logFile });
+  await liveBuild({ o, v, stage, inputs, keys: !!keys, nvidia, dist, cache, cached, out, logFile, lock });
   return out;
 }
 
@@ -222,10 +235,12 @@ async function liveBuild(x: {
   cached: string;
   out: string;
   logFile: string;
+  lock: Lock | null;
 }): Promise<void> {
   const { o, v, stage, inputs, nvidia, dist, cache, cached, out, logFile } = x;
-  const commit = await gitCommit();
-  const builtAt = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  // the commit's time stamps everything (SOURCE_DATE_EPOCH): two builds of one commit give one ISO
+  const { commit, epoch } = await sourceInfo(repo);
+  const builtAt = isoTime(epoch);
   await Deno.mkdir(`${stage}/etc`, { recursive: true });
   await Deno.writeTextFile(
     `${stage}/etc/bee-release`,
@@ -247,22 +262,25 @@ async function liveBuild(x: {
     await copyTree(`${repo}/iso/builder`, work);
     await Deno.writeTextFile(`${work}/bee-build.env`, buildEnv(v, BEE_VERSION));
     await copyTree(stage, `${work}/config/includes.chroot`);
+    if (x.lock) {
+      await Deno.writeTextFile(`${work}/config/package-lists/zz-bee-lock.list.chroot`, pinnedList(x.lock));
+    }
   });
 
   // live-build's package and bootstrap caches travel into the work dir as hard links (one mount for the
   // container: hard links across two bind mounts fail) and what the build added goes back afterwards
   await step(
     "apt and bootstrap cache into the work dir",
-    () => syncCache(`${cache}/lb-cache`, `${work}/cache`),
+    () => syncCache(lbCache(cache), `${work}/cache`),
   );
   const lbScript = "lb config >/dev/null && lb build";
   const progress = (line: string) => {
     if (/^P: |^E: |^W: /.test(line) && line.length < 300) say(`  ${line}`);
   };
   try {
-    await runLiveBuild(o, v, work, logFile, lbScript, progress);
+    await runLiveBuild(o, v, work, logFile, lbScript, progress, epoch);
   } finally {
-    await step("apt and bootstrap cache back", () => syncCache(`${work}/cache`, `${cache}/lb-cache`));
+    await step("apt and bootstrap cache back", () => syncCache(`${work}/cache`, lbCache(cache)));
   }
   const iso = `${work}/live-image-amd64.hybrid.iso`;
   if (!await Deno.stat(iso).catch(() => null)) throw new Error(`lb build made no ISO; see ${logFile}`);
@@ -283,6 +301,7 @@ async function runLiveBuild(
   logFile: string,
   lbScript: string,
   progress: (line: string) => void,
+  epoch: number,
 ): Promise<void> {
   if (o.container) {
     const { setup, tag, platform } = await builderContainer(v, logFile);
@@ -298,6 +317,8 @@ async function runLiveBuild(
         ...setup.runArgs,
         "--platform",
         platform,
+        "-e",
+        `SOURCE_DATE_EPOCH=${epoch}`,
         "-v",
         `${work}:/build`,
         "-w",
@@ -318,6 +339,7 @@ async function runLiveBuild(
     }
     await step("lb config && lb build (on this host)", async () => {
       const r = await runProc("sh", ["-c", `cd '${work}' && ${lbScript}`], {
+        env: { SOURCE_DATE_EPOCH: String(epoch) },
         timeoutMs: 150 * 60_000,
         stdoutPath: logFile,
         onLine: progress,
@@ -378,6 +400,65 @@ async function pruneCache(dir: string, keep: number): Promise<void> {
   for (const x of all.slice(keep)) await Deno.remove(x.p).catch(() => {});
 }
 
+/** Writes iso/builder/packages.lock from the package list inside the built ISO. */
+async function relock(iso: string): Promise<void> {
+  const v = await loadVersions(repo);
+  const tmp = await Deno.makeTempDir({ prefix: "bee-lock-" });
+  try {
+    const r = await exec("xorriso", [
+      "-osirrox",
+      "on",
+      "-indev",
+      iso,
+      "-extract",
+      "/live/filesystem.packages",
+      `${tmp}/p`,
+    ], {
+      timeoutMs: 120_000,
+    });
+    if (r.kind !== "exited" || r.code !== 0) {
+      throw new Error("xorriso could not read /live/filesystem.packages of the ISO");
+    }
+    const n = await writeLockFrom(repo, v, `${tmp}/p`);
+    say(`iso/builder/packages.lock: ${n} packages written`);
+  } finally {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
+}
+
+/** `<iso>.SOURCES`: what the ISO was made from (commit, lock, kernel, NVIDIA, CUDA, Deno), and its sha256 said. */
+async function sources(iso: string, o: Options): Promise<void> {
+  const v = await loadVersions(repo);
+  const src = await sourceInfo(repo);
+  const lockText = await Deno.readTextFile(`${repo}/iso/builder/packages.lock`).catch(() => "");
+  const sum = (await Deno.readTextFile(`${iso}.sha256`)).split(/\s+/)[0]!;
+  const keys = [
+    "DEBIAN_KERNEL_ABI",
+    "DENO_VERSION",
+    "NVIDIA_SOURCE",
+    "NVIDIA_FLAVOR",
+    "NVIDIA_DEBIAN_VERSION",
+    "CUDA_SERIES",
+    "CUBLAS_DEBIAN_VERSION",
+    "CUDA_DEBIAN_VERSION",
+    "NCCL_DEBIAN_VERSION",
+  ];
+  const lines = [
+    `BEE_VERSION=${BEE_VERSION}`,
+    `BEE_GIT_COMMIT=${src.commit}`,
+    `SOURCE_DATE_EPOCH=${src.epoch}`,
+    `PACKAGES_LOCK_SHA256=${o.lock ? await sha256Hex(lockText) : "none (built with --no-lock)"}`,
+    `DEBIAN_SUITE=${v.suite}`,
+    `DEBIAN_MIRROR=${v.mirror}`,
+    ...keys.filter((k) => v.raw[k]).map((k) => `${k}=${v.raw[k]}`),
+    `ISO_SHA256=${sum}`,
+    "",
+  ];
+  await Deno.writeTextFile(`${iso}.SOURCES.tmp`, lines.join("\n"));
+  await Deno.rename(`${iso}.SOURCES.tmp`, `${iso}.SOURCES`);
+  say(`sha256 ${sum}  (${iso}.sha256, ${iso}.SOURCES)`);
+}
+
 /**
  * The netboot folder from the built ISO; the iPXE loaders come from the builder image (Debian's ipxe
  * package), or from this host's /usr/lib/ipxe with --no-container.
@@ -413,7 +494,8 @@ async function netboot(o: Options, iso: string): Promise<void> {
   };
   const r = await step(
     `netboot folder ${dir}`,
-    async () => writeNetboot({ iso, dir, version: BEE_VERSION, commit: await gitCommit(), loaders }),
+    async () =>
+      writeNetboot({ iso, dir, version: BEE_VERSION, commit: (await sourceInfo(repo)).commit, loaders }),
     (r) => `squashfs sha256 ${r.squashfsSha256.slice(0, 16)}…`,
   );
   say(`  kernel line: ${r.cmdline}`);
@@ -444,9 +526,13 @@ if (import.meta.main) {
       "--netboot <dir>",
       "also write the network boot folder (kernel, initrd, squashfs, bee.ipxe, README.txt)",
     )
+    .option("--no-lock", "resolve the package set against the mirror instead of iso/builder/packages.lock")
+    .option("--write-lock", "rewrite iso/builder/packages.lock from the built image (deno task iso:lock)")
     .action(async (o: Options) => {
       const path = await build(o);
+      if (o.writeLock) await relock(path);
       if (o.netboot) await netboot(o, path);
+      await sources(path, o);
       const st = await Deno.stat(path);
       say(
         `ISO ${(st.size / 1024 / 1024).toFixed(0)} MiB, total ${

@@ -104,6 +104,12 @@ for t in apt-daily.timer apt-daily-upgrade.timer; do
   st=$(systemctl is-enabled "$t" 2>/dev/null)
   case "$st" in masked|"") pass "$t off" "${st:-absent}" ;; *) fail "$t off" "$st" ;; esac
 done
+# unattended acceptance (bee.sat= on the kernel line): the unit is there for every boot and did not fail
+st=$(systemctl is-enabled bee-sat-auto.service 2>/dev/null)
+if [ "$st" = enabled ] && ! systemctl is-failed --quiet bee-sat-auto.service; then
+  pass "unattended SAT unit" "$(grep -o 'bee\.sat=[^ ]*' /proc/cmdline || echo 'no bee.sat=')"
+else fail "unattended SAT unit" "${st:-absent}, $(systemctl is-active bee-sat-auto.service 2>/dev/null)"; fi
+if [ -f /usr/lib/live/boot/9991-bee-fetch.sh ]; then pass "network boot fetch hook"; else fail "network boot fetch hook"; fi
 if [ -s /etc/bee-release ]; then pass "/etc/bee-release" "$(grep -E '^BEE_VERSION|^BEE_GIT_COMMIT' /etc/bee-release | paste -sd' ' -)"; else fail "/etc/bee-release"; fi
 
 # --- NVIDIA ------------------------------------------------------------------------------------------
