@@ -148,7 +148,10 @@ export async function mirrorIndex(v: Versions): Promise<Map<string, Set<string>>
 export function pinnedList(lock: Lock): string {
   return [
     "# generated from iso/builder/packages.lock: exactly these versions",
-    ...[...lock.packages].sort(([a], [b]) => a.localeCompare(b)).map(([n, v]) => `${n}=${v}`),
+    // the image's own architecture unqualified: live-build reads `name:arch` in a list as a foreign architecture
+    ...[...lock.packages].sort(([a], [b]) => a.localeCompare(b)).map(([n, v]) =>
+      `${n.replace(/:amd64$/, "")}=${v}`
+    ),
     "",
   ].join("\n");
 }
