@@ -14,7 +14,7 @@ fi
 #    mkfs.ext4 and losetup for the export to a (loop-device) stick
 #    best effort, never fatal
 want="dmidecode:dmidecode lspci:pciutils smartctl:smartmontools nvme:nvme-cli ipmitool:ipmitool ip:iproute2 lsblk:util-linux"
-[ "${1:-}" = test ] && want="$want chromium:chromium memtester:memtester xmllint:libxml2-utils tmux:tmux pgrep:procps systemd-analyze:systemd xz:xz-utils makeself:makeself mkfs.ext4:e2fsprogs losetup:mount sha256sum:coreutils tar:tar"
+[ "${1:-}" = test ] && want="$want chromium:chromium memtester:memtester xmllint:libxml2-utils tmux:tmux pgrep:procps systemd-analyze:systemd xz:xz-utils makeself:makeself mkfs.ext4:e2fsprogs losetup:mount sha256sum:coreutils tar:tar xorriso:xorriso"
 # `sh tasks/setup.sh iso`: what `deno task iso` and its QEMU test need (builder container, base image, VMs;
 # runc because Debian's podman defaults to crun, which refuses hosts with hybrid cgroups)
 [ "${1:-}" = iso ] && want="podman:podman runc:runc debootstrap:debootstrap qemu-system-x86_64:qemu-system-x86 /usr/share/ovmf/OVMF.fd:ovmf ssh:openssh-client ssh-keygen:openssh-client xz:xz-utils file:file mkfs.ext4:e2fsprogs xorriso:xorriso"

@@ -7,11 +7,12 @@
 # ftpfs=, fetch= of an .iso) keep live-boot's own code.
 
 # live-boot's own do_httpmount, under another name (sourced from its file, so it follows live-boot updates)
-eval "$(sed 's/^do_httpmount ()/bee_live_httpmount ()/' /usr/lib/live/boot/9990-mount-http.sh)"
+# (BEE_LIVE_BOOT_DIR, BEE_CMDLINE and BEE_KMSG exist for the tests; at boot they are unset)
+eval "$(sed 's/^do_httpmount ()/bee_live_httpmount ()/' "${BEE_LIVE_BOOT_DIR:-/usr/lib/live/boot}/9990-mount-http.sh")"
 
 bee_say ()
 {
-	echo "<3>bee-netboot: $*" > /dev/kmsg 2>/dev/null || echo "bee-netboot: $*" > /dev/console
+	echo "<3>bee-netboot: $*" >> "${BEE_KMSG:-/dev/kmsg}" 2>/dev/null || echo "bee-netboot: $*" > /dev/console
 }
 
 # fetch=http://host/dir/bee.ipxe/../filesystem.squashfs (an old iPXE has no ${cwduri}) → the plain URL
@@ -37,7 +38,7 @@ do_httpmount ()
 		return $?
 	fi
 	url="$(bee_fold_url "${FETCH}")"
-	want="$(sed -n 's/.*bee\.squashfs_sha256=\([0-9a-f]\{64\}\).*/\1/p' /proc/cmdline)"
+	want="$(sed -n 's/.*bee\.squashfs_sha256=\([0-9a-f]\{64\}\).*/\1/p' "${BEE_CMDLINE:-/proc/cmdline}")"
 	dest="${mountpoint}/${LIVE_MEDIA_PATH}"
 	file="${dest}/$(basename "${url}")"
 	try=0
