@@ -99,7 +99,7 @@ Deno.test("netboot: writeNetboot extracts the ISO's own files byte for byte and 
 });
 
 /** Runs the hook's do_httpmount in sh with fakes; wget answers per try from `answers` (503, short, ok). */
-async function runHook(answers: string[], content: string, sha: string) {
+function runHook(answers: string[], content: string, sha: string) {
   const dir = Deno.makeTempDirSync({ prefix: "bee-hook-" });
   const bin = `${dir}/bin`;
   Deno.mkdirSync(bin);
@@ -161,7 +161,7 @@ async function sha256(s: string): Promise<string> {
 
 Deno.test("initramfs hook: a refused and a short download are said on the console and retried, then verified", async () => {
   const content = "squashfs bytes ".repeat(100);
-  const r = await runHook(["503", "short", "ok"], content, await sha256(content));
+  const r = runHook(["503", "short", "ok"], content, await sha256(content));
   assert.match(r.stdout, /rc=0/);
   assert.equal(r.fetched, content);
   // the URL's dot segment (an old iPXE's ${filename}/../) is folded away before the download
