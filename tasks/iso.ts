@@ -530,9 +530,9 @@ if (import.meta.main) {
     .option("--write-lock", "rewrite iso/builder/packages.lock from the built image (deno task iso:lock)")
     .action(async (o: Options) => {
       const path = await build(o);
+      await sources(path, o);
       if (o.writeLock) await relock(path);
       if (o.netboot) await netboot(o, path);
-      await sources(path, o);
       const st = await Deno.stat(path);
       say(
         `ISO ${(st.size / 1024 / 1024).toFixed(0)} MiB, total ${
