@@ -54,6 +54,7 @@ if (import.meta.main) {
       Deno.exit(0);
     }
     say("the builds differ; comparing in the builder container …");
+    await Deno.remove(`${repo}/dist/repro-diff.txt`).catch(() => {});
     const engine = await detectEngine(Deno.env.toObject());
     const tag = await builderTag();
     const setup = await probeRunArgs(engine, tag);
