@@ -85,6 +85,8 @@ function setup(
     env?: string[];
     lock?: string;
     auditText?: string;
+    /** writes into the SAT folder before the TUI starts */
+    prepare?: (satDir: string) => void;
   },
 ) {
   const bin = fakeBin();
@@ -120,6 +122,7 @@ while :; do c=$(/bin/dd bs=1 count=1 2>/dev/null); [ "$c" = q ] && break; done
   const audit = `${Deno.makeTempDirSync()}/bee-audit.json`;
   Deno.writeTextFileSync(audit, o.auditText ?? JSON.stringify(passAudit()));
   const satDir = Deno.makeTempDirSync();
+  o.prepare?.(satDir);
   const env = [
     `PATH=${bin}`,
     `BEE_DENO=${Deno.execPath()}`,
@@ -365,6 +368,63 @@ Deno.test("24.6: the main menu says how to reach the machine — web page, SSH a
     assert.match(menu, /^ {2}web http:\/\/\d+\.\d+\.\d+\.\d+\/ {3}ssh root@\d+\.\d+\.\d+\.\d+$/m);
     assert.doesNotMatch(menu, /127\.0\.0\.1/);
     assert.match(menu, /^ {2}ssh host key ED25519 SHA256:HaiWySurQWolQHwRuos5pI9ZHaiFI9ao0HhSU\/TQc\+g$/m);
+  } finally {
+    tmux.kill();
+  }
+});
+
+Deno.test("tui: unattended SATs (bee.sat= at boot) take tty1 — the plan, the running job, bad parameters; m for the menu", async () => {
+  const state = (st: string, memory: string, storage: string) =>
+    JSON.stringify({
+      state: st,
+      started_at: "2026-12-07T20:00:00Z",
+      finished_at: st === "done" ? "2026-12-07T20:05:00Z" : null,
+      after: "poweroff",
+      duration_s: null,
+      settings: { BEE_MEMTESTER_SIZE_MB: "64" },
+      problems: ['bee.sat: unknown SAT "gpu" (expected nvidia, memory, storage)'],
+      results: [
+        { kind: "memory", status: memory, archive: null, error: null, started_at: null, finished_at: null },
+        { kind: "storage", status: storage, archive: null, error: null, started_at: null, finished_at: null },
+      ],
+    });
+  let dir = "";
+  const { tmux } = setup({
+    nvtop: false,
+    stress: "slow",
+    prepare: (satDir) => {
+      dir = satDir;
+      Deno.writeTextFileSync(`${satDir}/unattended.json`, state("running", "running", "pending"));
+      Deno.writeTextFileSync(
+        `${satDir}/running.json`,
+        JSON.stringify({
+          kind: "memory",
+          job: "memtester",
+          job_index: 1,
+          jobs: 1,
+          elapsed_s: 30,
+          planned_s: 120,
+          detail: "memtester 64M x 1",
+        }),
+      );
+    },
+  });
+  try {
+    const s = await tmux.waitFor(/unattended acceptance \(bee\.sat=memory,storage, then poweroff\)/);
+    assertFits(s);
+    assert.match(s, /memory\s+running/);
+    assert.match(s, /storage\s+pending/);
+    assert.match(s, /bad boot parameter: bee\.sat: unknown SAT "gpu"/);
+    assert.match(s, /job 1\/1: memtester/);
+    assert.match(s, /elapsed 00:00:30\s+remaining 00:01:30/);
+    tmux.keys("m");
+    await tmux.waitFor(/Unattended SATs \(running\)/);
+    // the run ends: from the menu, its final state
+    Deno.writeTextFileSync(`${dir}/unattended.json`, state("done", "OK", "UNSUPPORTED"));
+    tmux.keys("Down", "Down", "Down", "Down", "Enter");
+    const done = await tmux.waitFor(/finished 2026-12-07T20:05:00Z/);
+    assert.match(done, /memory\s+OK/);
+    assert.match(done, /storage\s+UNSUPPORTED/);
   } finally {
     tmux.kill();
   }
