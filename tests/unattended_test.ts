@@ -14,6 +14,18 @@ Deno.test("cmdline: a real line without bee parameters plans nothing and names n
   assert.deepEqual(p, { fetch: null, unattended: null, problems: [] });
 });
 
+Deno.test("cmdline: a real network-booted node's line — the fetch URL and the site script's unattended plan", () => {
+  const p = parseBootParams(fixture("cmdline/netboot-qemu.txt"));
+  assert.match(p.fetch!, /^http:\/\/10\.0\.2\.2:\d+\/burnin\.ipxe\/\.\.\/filesystem\.squashfs$/);
+  assert.deepEqual(p.problems, []);
+  assert.deepEqual(p.unattended, {
+    sats: ["memory"],
+    duration_s: null,
+    settings: { BEE_MEMTESTER_SIZE_MB: "64", BEE_MEMTESTER_PASSES: "1" },
+    after: "stay",
+  });
+});
+
 Deno.test("cmdline: the ISO's line with a network boot and the unattended parameters", () => {
   const p = parseBootParams(
     "BOOT_IMAGE=/live/vmlinuz initrd=initrd.img boot=live fetch=http://10.0.2.2:8000/bee.ipxe/../filesystem.squashfs " +
