@@ -3,6 +3,7 @@
 // Packages excerpt), and the build's pinned list is what live-build and apt accept.
 import assert from "node:assert/strict";
 import {
+  debHashes,
   indexVersions,
   LOCK_PATH,
   lockInputsHash,
@@ -21,6 +22,7 @@ Deno.test("lock: the committed packages.lock fits the committed package lists, V
   const lock = committed();
   assert.equal(lockProblem(lock, await lockInputsHash(REPO)), null, "stale: run deno task iso:lock");
   assert.ok(lock.packages.size > 150, `${lock.packages.size} packages`);
+  assert.equal(lock.sha256.size, lock.packages.size, "every package with its .deb's SHA-256 from the mirror");
   for (
     const p of [
       "live-boot",
@@ -48,13 +50,19 @@ Deno.test("lock: a changed input makes it stale, a missing lock says how to make
 
 Deno.test("lock: the mirror check names the first locked version the mirror no longer has (real Packages stanzas)", () => {
   const mirror = indexVersions(fixture("debian/trixie-main-Packages-excerpt.txt"));
-  assert.deepEqual([...mirror.get("apt")!], ["3.0.4"]);
-  const lock = {
-    inputs: "x",
-    pins: {},
-    packages: new Map([["adduser", "3.152"], ["apt", "3.0.4"], ["base-files", "13.8+deb13u8"]]),
-  };
+  assert.deepEqual([...mirror.get("apt")!.keys()], ["3.0.4"]);
+  assert.match(mirror.get("apt")!.get("3.0.4")!, /^[0-9a-f]{64}$/);
+  const packages = new Map([["adduser", "3.152"], ["apt", "3.0.4"], ["base-files", "13.8+deb13u8"]]);
+  const lock = { inputs: "x", pins: {}, packages, sha256: debHashes(packages, mirror) };
+  assert.equal(lock.sha256.size, 3);
   assert.equal(missingFromMirror(lock, mirror), null);
+  // the same version with other bytes on the mirror
+  lock.sha256.set("adduser", "0".repeat(64));
+  assert.match(
+    missingFromMirror(lock, mirror)!,
+    /^package adduser 3\.152 on the mirror is not the locked \.deb/,
+  );
+  lock.sha256 = debHashes(packages, mirror);
   lock.packages.set("apt", "3.0.3");
   assert.equal(
     missingFromMirror(lock, mirror),

@@ -13,6 +13,8 @@ export interface Lock {
   /** sha256 of the inputs that decide the package set (package lists, VERSIONS, auto/config, hooks) */
   inputs: string;
   packages: Map<string, string>;
+  /** the SHA-256 of each package's .deb as Debian's Packages index gives it (where the index had it) */
+  sha256: Map<string, string>;
   /** pins that are not Debian packages of the image (kernel ABI, NVIDIA, CUDA, NCCL, Deno) */
   pins: Record<string, string>;
 }
@@ -69,7 +71,9 @@ export function lockText(l: Lock): string {
     "# a build installs exactly these and stops when the mirror no longer has one. Do not edit by hand.",
     `# inputs ${l.inputs}`,
     ...Object.entries(l.pins).map(([k, v]) => `# pin ${k}=${v}`),
-    ...[...l.packages].sort(([a], [b]) => a.localeCompare(b)).map(([n, v]) => `${n} ${v}`),
+    ...[...l.packages].sort(([a], [b]) => a.localeCompare(b)).map(([n, v]) =>
+      `${n} ${v}${l.sha256.get(n) ? ` ${l.sha256.get(n)}` : ""}`
+    ),
     "",
   ].join("\n");
 }
@@ -79,39 +83,63 @@ export function parseLock(text: string): Lock {
   if (!inputs) throw new Error(`${LOCK_PATH} has no "# inputs" line`);
   const pins: Record<string, string> = {};
   for (const m of text.matchAll(/^# pin ([A-Z0-9_]+)=(.*)$/gm)) pins[m[1]!] = m[2]!;
-  const body = text.split("\n").filter((l) => l && !l.startsWith("#")).join("\n");
-  return { inputs, packages: parsePackageList(body), pins };
+  const lines = text.split("\n").filter((l) => l && !l.startsWith("#"));
+  const sha256 = new Map<string, string>();
+  for (const l of lines) {
+    const [n, , sha] = l.split(/\s+/);
+    if (n && sha && /^[0-9a-f]{64}$/.test(sha)) sha256.set(n, sha);
+  }
+  return { inputs, packages: parsePackageList(lines.join("\n")), sha256, pins };
 }
 
-/** Package → every version a Packages index offers (`Package:` / `Version:` stanzas). */
-export function indexVersions(
-  packagesText: string,
-  into = new Map<string, Set<string>>(),
-): Map<string, Set<string>> {
-  let name: string | null = null;
-  for (const line of packagesText.split("\n")) {
-    if (line.startsWith("Package: ")) name = line.slice(9).trim();
-    else if (line.startsWith("Version: ") && name) {
-      const set = into.get(name) ?? new Set<string>();
-      set.add(line.slice(9).trim());
-      into.set(name, set);
-    } else if (line === "") name = null;
+/** Package → version → the .deb's SHA-256 ("" where the stanza has none), from Packages indexes. */
+export type MirrorIndex = Map<string, Map<string, string>>;
+
+/** Adds a Packages index's stanzas to `into`. */
+export function indexVersions(packagesText: string, into: MirrorIndex = new Map()): MirrorIndex {
+  for (const stanza of packagesText.split(/\n\n+/)) {
+    const name = /^Package: (\S+)$/m.exec(stanza)?.[1];
+    const version = /^Version: (\S+)$/m.exec(stanza)?.[1];
+    if (!name || !version) continue;
+    const versions = into.get(name) ?? new Map<string, string>();
+    versions.set(version, /^SHA256: ([0-9a-f]{64})$/m.exec(stanza)?.[1] ?? "");
+    into.set(name, versions);
   }
   return into;
 }
 
-/** The first locked version the mirror does not offer, in words; null when all are there. */
-export function missingFromMirror(lock: Lock, mirror: Map<string, Set<string>>): string | null {
+/**
+ * The first locked package the mirror does not offer as locked, in words — its version gone, or the same
+ * version with another .deb (another SHA-256) — null when all are there.
+ */
+export function missingFromMirror(lock: Lock, mirror: MirrorIndex): string | null {
   for (const [full, version] of [...lock.packages].sort()) {
     const name = full.replace(/:[a-z0-9]+$/, "");
     const has = mirror.get(name);
-    if (!has?.has(version)) {
+    const sha = has?.get(version);
+    if (sha === undefined) {
       return `package ${name} ${version} is no longer on the mirror${
-        has ? ` (it has ${[...has].join(", ")})` : ""
+        has ? ` (it has ${[...has.keys()].join(", ")})` : ""
       }: run \`deno task iso:lock\` to re-resolve the package set and rewrite ${LOCK_PATH}`;
+    }
+    const want = lock.sha256.get(full);
+    if (want && sha && want !== sha) {
+      return `package ${name} ${version} on the mirror is not the locked .deb (SHA-256 ${
+        sha.slice(0, 16)
+      }…, locked ${want.slice(0, 16)}…): check the mirror, or run \`deno task iso:lock\``;
     }
   }
   return null;
+}
+
+/** Each locked package's .deb SHA-256 from the mirror's index (where it has the locked version). */
+export function debHashes(packages: Map<string, string>, mirror: MirrorIndex): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [full, version] of packages) {
+    const sha = mirror.get(full.replace(/:[a-z0-9]+$/, ""))?.get(version);
+    if (sha) out.set(full, sha);
+  }
+  return out;
 }
 
 /** Why the lock does not fit the current inputs (stale or missing), or null when it does. */
@@ -124,8 +152,8 @@ export function lockProblem(lock: Lock | null, inputs: string): string | null {
 }
 
 /** Every version of every package the mirrors offer for the suite (main, updates, security; all components). */
-export async function mirrorIndex(v: Versions): Promise<Map<string, Set<string>>> {
-  const out = new Map<string, Set<string>>();
+export async function mirrorIndex(v: Versions): Promise<MirrorIndex> {
+  const out: MirrorIndex = new Map();
   const comps = ["main", "contrib", "non-free", "non-free-firmware"];
   const suites: [string, string][] = [
     [v.mirror, v.suite],

@@ -3,6 +3,7 @@
 // and the package lock checked before anything slow.
 import { exec } from "../../bee/lib/exec.ts";
 import {
+  debHashes,
   type Lock,
   LOCK_PATH,
   lockInputsHash,
@@ -74,7 +75,8 @@ export async function writeLockFrom(repo: string, v: Versions, packagesFile: str
   if (packages.size < 50) {
     throw new Error(`${packagesFile} lists only ${packages.size} packages: not writing the lock`);
   }
-  const text = lockText({ inputs: await lockInputsHash(repo), packages, pins: lockPins(v) });
+  const sha256 = debHashes(packages, await mirrorIndex(v));
+  const text = lockText({ inputs: await lockInputsHash(repo), packages, sha256, pins: lockPins(v) });
   const tmp = `${repo}/${LOCK_PATH}.tmp`;
   await Deno.writeTextFile(tmp, text);
   await Deno.rename(tmp, `${repo}/${LOCK_PATH}`);
