@@ -446,6 +446,33 @@ function megaraid(root: string): void {
   Deno.writeTextFileSync(`${dev}/class`, "0x010400\n");
 }
 
+Deno.test("24.1 flow: an HPE Smart Array on the bus is read through ssacli; its failed spare FAILs by bay", async () => {
+  const hpe = (root: string) => {
+    const dev = `${root}/sys/bus/pci/devices/0000:03:00.0`;
+    Deno.mkdirSync(dev, { recursive: true });
+    Deno.writeTextFileSync(`${dev}/vendor`, "0x103c\n");
+    Deno.writeTextFileSync(`${dev}/class`, "0x010400\n");
+  };
+  const r = await auditWith(
+    (bin) => {
+      qemuDevboxTools(bin);
+      writeFakeTool(bin, "ssacli", [{
+        args: "ctrl all show config",
+        file: "ssacli/p440ar-24bay-show-config.txt",
+      }]);
+    },
+    [],
+    hpe,
+  );
+  const a = readAudit(r.out);
+  assert.deepEqual(a.hardware.storage!.raid_controllers![0]!.tools, ["ssacli"]);
+  assert.equal(a.hardware.storage!.raid![0]!.model, "Smart Array P440ar");
+  assert.equal(a.hardware.storage!.raid![0]!.physical_drives.length, 25);
+  const f = a.hardware.summary.findings.find((x) => x.code === "storage.raid_degraded");
+  assert.equal(f?.severity, "FAIL");
+  assert.equal(f?.component, "storage:raid:0/1I:1:3");
+});
+
 Deno.test("24.1 flow: a RAID controller on the bus with no vendor tool is 'not checked' (WARN), never a silent pass", async () => {
   const none = await auditWith((bin) => qemuDevboxTools(bin), [], megaraid);
   const a = readAudit(none.out);

@@ -5,6 +5,7 @@ import { type BlockDevice, isPhysicalDisk, nvmeController, parseLsblk } from "..
 import { parseSmartctl } from "../../parsers/smartctl.ts";
 import { parseMdstat } from "../../parsers/mdstat.ts";
 import { parseStorcliShow } from "../../parsers/storcli.ts";
+import { parseSsacliConfig } from "../../parsers/ssacli.ts";
 import { parseNvmeIdCtrl, parseNvmeSmartLog } from "../../parsers/nvme.ts";
 import type { Disk, NvmeController, RaidController, Smart, Storage } from "../../model/schema.ts";
 import { firstLine } from "../../collect/collector.ts";
@@ -100,8 +101,8 @@ const RAID_TOOLS: Record<string, [string, string[]][]> = {
     "sas3ircu",
     ["LIST"],
   ], ["sas2ircu", ["LIST"]]],
-  "0x103c": [["ssacli", ["ctrl", "all", "show"]]],
-  "0x9005": [["arcconf", ["LIST"]], ["ssacli", ["ctrl", "all", "show"]]],
+  "0x103c": [["ssacli", ["ctrl", "all", "show", "config"]]],
+  "0x9005": [["arcconf", ["LIST"]], ["ssacli", ["ctrl", "all", "show", "config"]]],
 };
 
 /** A block device the MegaRAID driver exposes (a virtual drive), through which smartctl reaches its disks. */
@@ -160,6 +161,11 @@ async function raidControllers(
         } catch (e) {
           ctx.note("error", `${tool}: ${(e as Error).message}`);
         }
+      }
+      // ssacli's `ctrl all show config` likewise lists every Smart Array with its drives
+      if (tool === "ssacli" && r.kind === "exited" && r.code === 0 && !seen.has("ssacli")) {
+        seen.add("ssacli");
+        raid.push(...parseSsacliConfig(r.stdout));
       }
     }
     if (out.length < 32) {

@@ -276,13 +276,14 @@ export const STORAGE_RULES: Rule[] = [
       "a hardware RAID virtual drive is not optimal (degraded, partially degraded, offline) or a physical drive has failed or is offline (vendor tool)",
     action:
       "Replace the drive the line names (slot, model), let the controller rebuild, and audit again before handover.",
-    source: "storcli states: VD Optl/Dgrd/Pdgd/OfLn; PD Onln/Offln/Failed/UBad",
+    source:
+      "storcli states: VD Optl/Dgrd/Pdgd/OfLn; PD Onln/Offln/Failed/UBad. ssacli: logical drive Failed/Interim Recovery Mode; physical drive Failed",
     check: (x) =>
       (x.hw.storage?.raid ?? []).flatMap((c) => {
         const who = `${c.model ?? "controller"} ${c.serial ?? c.id ?? ""}`.trim();
         return [
           ...c.virtual_drives.filter((v) =>
-            v.state && /^(dgrd|pdgd|ofln|offline|degraded|failed)$/i.test(v.state)
+            v.state && /^(dgrd|pdgd|ofln|offline|degraded|failed|interim recovery mode)$/i.test(v.state)
           )
             .map((v) =>
               hit(
@@ -311,16 +312,26 @@ export const STORAGE_RULES: Rule[] = [
       "a hardware RAID drive is rebuilding or a virtual drive recovering, or the controller's battery/CacheVault is not optimal",
     action:
       "Let the rebuild finish before handover; replace a failed battery (write caching falls back to write-through without it).",
-    source: "storcli states: PD Rbld, VD Rec; BBU/CacheVault State",
+    source:
+      "storcli states: PD Rbld, VD Rec; BBU/CacheVault State. ssacli: physical drive Rebuilding/Predictive Failure; logical drive Recovering/Ready for Rebuild",
     check: (x) =>
       (x.hw.storage?.raid ?? []).flatMap((c) => {
         const who = `${c.model ?? "controller"} ${c.serial ?? c.id ?? ""}`.trim();
         return [
-          ...c.physical_drives.filter((p) => p.state && /^rbld$/i.test(p.state))
+          ...c.physical_drives.filter((p) => p.state && /^(rbld|rebuilding)$/i.test(p.state))
             .map((p) =>
               hit(`storage:raid:${c.id ?? "?"}/${p.slot}`, `${who}: drive in slot ${p.slot} is rebuilding`)
             ),
-          ...c.virtual_drives.filter((v) => v.state && /^rec$/i.test(v.state))
+          ...c.physical_drives.filter((p) => p.state && /^predictive failure$/i.test(p.state))
+            .map((p) =>
+              hit(
+                `storage:raid:${c.id ?? "?"}/${p.slot}`,
+                `${who}: drive in slot ${p.slot} reports a predictive failure`,
+              )
+            ),
+          ...c.virtual_drives.filter((v) =>
+            v.state && /^(rec|recovering\b.*|ready for rebuild)$/i.test(v.state)
+          )
             .map((v) =>
               hit(`storage:raid:${c.id ?? "?"}/${v.id}`, `${who}: virtual drive ${v.id} is recovering`)
             ),
