@@ -473,6 +473,26 @@ Deno.test("24.1 flow: an HPE Smart Array on the bus is read through ssacli; its 
   assert.equal(f?.component, "storage:raid:0/1I:1:3");
 });
 
+Deno.test("24.1 flow: a SAS3 HBA on the bus is read through sas3ircu, one DISPLAY per controller index", async () => {
+  const r = await auditWith(
+    (bin) => {
+      qemuDevboxTools(bin);
+      writeFakeTool(bin, "sas3ircu", [
+        { args: "LIST", text: "" },
+        { args: "0 DISPLAY", file: "sas3ircu/sas3008-hba-display.txt" },
+        { args: "1 DISPLAY", text: "SAS3IRCU: Invalid controller number.\n", exit: 1 },
+      ]);
+    },
+    [],
+    megaraid,
+  );
+  const a = readAudit(r.out);
+  assert.deepEqual(a.hardware.storage!.raid_controllers![0]!.tools, ["sas3ircu"]);
+  assert.equal(a.hardware.storage!.raid![0]!.model, "SAS3008");
+  assert.equal(a.hardware.storage!.raid![0]!.physical_drives.length, 17);
+  assert.ok(!a.hardware.summary.findings.some((x) => /^storage\.raid_/.test(x.code)));
+});
+
 Deno.test("24.1 flow: a RAID controller on the bus with no vendor tool is 'not checked' (WARN), never a silent pass", async () => {
   const none = await auditWith((bin) => qemuDevboxTools(bin), [], megaraid);
   const a = readAudit(none.out);

@@ -6,6 +6,7 @@ import { parseSmartctl } from "../../parsers/smartctl.ts";
 import { parseMdstat } from "../../parsers/mdstat.ts";
 import { parseStorcliShow } from "../../parsers/storcli.ts";
 import { parseSsacliConfig } from "../../parsers/ssacli.ts";
+import { parseSas3ircuDisplay } from "../../parsers/sas3ircu.ts";
 import { parseNvmeIdCtrl, parseNvmeSmartLog } from "../../parsers/nvme.ts";
 import type { Disk, NvmeController, RaidController, Smart, Storage } from "../../model/schema.ts";
 import { firstLine } from "../../collect/collector.ts";
@@ -160,6 +161,16 @@ async function raidControllers(
           raid.push(...parseStorcliShow(r.stdout));
         } catch (e) {
           ctx.note("error", `${tool}: ${(e as Error).message}`);
+        }
+      }
+      // sas3ircu/sas2ircu: one DISPLAY per controller index, until an index answers with an error
+      if (/^sas[23]ircu$/.test(tool) && r.kind === "exited" && r.code === 0 && !seen.has(tool)) {
+        seen.add(tool);
+        for (let i = 0; i < 8; i++) {
+          const d = await ctx.run(tool, [String(i), "DISPLAY"]);
+          if (d.kind !== "exited" || d.code !== 0) break;
+          const c = parseSas3ircuDisplay(d.stdout, tool);
+          if (c) raid.push(c);
         }
       }
       // ssacli's `ctrl all show config` likewise lists every Smart Array with its drives

@@ -277,13 +277,14 @@ export const STORAGE_RULES: Rule[] = [
     action:
       "Replace the drive the line names (slot, model), let the controller rebuild, and audit again before handover.",
     source:
-      "storcli states: VD Optl/Dgrd/Pdgd/OfLn; PD Onln/Offln/Failed/UBad. ssacli: logical drive Failed/Interim Recovery Mode; physical drive Failed",
+      "storcli states: VD Optl/Dgrd/Pdgd/OfLn; PD Onln/Offln/Failed/UBad. ssacli: logical drive Failed/Interim Recovery Mode; physical drive Failed. sas3ircu: volume Degraded/Failed/Inactive; disk Failed/Missing",
     check: (x) =>
       (x.hw.storage?.raid ?? []).flatMap((c) => {
         const who = `${c.model ?? "controller"} ${c.serial ?? c.id ?? ""}`.trim();
         return [
           ...c.virtual_drives.filter((v) =>
-            v.state && /^(dgrd|pdgd|ofln|offline|degraded|failed|interim recovery mode)$/i.test(v.state)
+            v.state &&
+            /^(dgrd|pdgd|ofln|offline|degraded|failed|inactive|interim recovery mode)$/i.test(v.state)
           )
             .map((v) =>
               hit(
@@ -293,7 +294,9 @@ export const STORAGE_RULES: Rule[] = [
                 }) is ${v.state}`,
               )
             ),
-          ...c.physical_drives.filter((p) => p.state && /^(failed|offln|offline|ubad)$/i.test(p.state))
+          ...c.physical_drives.filter((p) =>
+            p.state && /^(failed|offln|offline|ubad|missing)$/i.test(p.state)
+          )
             .map((p) =>
               hit(
                 `storage:raid:${c.id ?? "?"}/${p.slot}`,
@@ -313,14 +316,19 @@ export const STORAGE_RULES: Rule[] = [
     action:
       "Let the rebuild finish before handover; replace a failed battery (write caching falls back to write-through without it).",
     source:
-      "storcli states: PD Rbld, VD Rec; BBU/CacheVault State. ssacli: physical drive Rebuilding/Predictive Failure; logical drive Recovering/Ready for Rebuild",
+      "storcli states: PD Rbld, VD Rec; BBU/CacheVault State. ssacli: physical drive Rebuilding/Predictive Failure; logical drive Recovering/Ready for Rebuild. sas3ircu: disk Rebuilding/Out of Sync",
     check: (x) =>
       (x.hw.storage?.raid ?? []).flatMap((c) => {
         const who = `${c.model ?? "controller"} ${c.serial ?? c.id ?? ""}`.trim();
         return [
-          ...c.physical_drives.filter((p) => p.state && /^(rbld|rebuilding)$/i.test(p.state))
+          ...c.physical_drives.filter((p) => p.state && /^(rbld|rebuilding|out of sync)$/i.test(p.state))
             .map((p) =>
-              hit(`storage:raid:${c.id ?? "?"}/${p.slot}`, `${who}: drive in slot ${p.slot} is rebuilding`)
+              hit(
+                `storage:raid:${c.id ?? "?"}/${p.slot}`,
+                `${who}: drive in slot ${p.slot} is ${
+                  /^rbld$/i.test(p.state!) ? "rebuilding" : p.state!.toLowerCase()
+                }`,
+              )
             ),
           ...c.physical_drives.filter((p) => p.state && /^predictive failure$/i.test(p.state))
             .map((p) =>
