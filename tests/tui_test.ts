@@ -429,3 +429,13 @@ Deno.test("tui: unattended SATs (bee.sat= at boot) take tty1 — the plan, the r
     tmux.kill();
   }
 });
+
+Deno.test("tui: on the Linux console (TERM=linux) the title and prompts are drawn without glyphs its font lacks", async () => {
+  const { tmux } = setup({ nvtop: false, stress: "slow", env: ["TERM=linux"] });
+  try {
+    const s = await tmux.waitFor(/bee - server audit and burn-in/);
+    assert.doesNotMatch(s, /[\u2014\u2026\u2192]/);
+  } finally {
+    tmux.kill();
+  }
+});

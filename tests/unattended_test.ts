@@ -3,6 +3,7 @@
 // after-action, the boot area's finding, and the web page and /metrics showing the run.
 import assert from "node:assert/strict";
 import { parseBootParams } from "../bee/parsers/cmdline.ts";
+import { consoleGlyphs } from "../bee/lib/text.ts";
 import { fakeBin, fixture, REPO, runBee, startWeb, writeFakeTool } from "../testkit/helpers.ts";
 import { passAudit } from "../testkit/web_fixtures.ts";
 import { judge } from "../bee/audit/verdict.ts";
@@ -169,4 +170,11 @@ Deno.test("the boot unit runs bee sat auto after the audit, for every boot", () 
   assert.match(unit, /^After=.*bee-audit\.service/m);
   assert.match(unit, /^ExecStart=\/usr\/local\/bin\/bee sat auto --kmsg$/m);
   assert.match(unit, /^WantedBy=multi-user\.target$/m);
+});
+
+Deno.test("console glyphs: what the Linux console font lacks becomes ASCII; its box lines stay", () => {
+  assert.equal(
+    consoleGlyphs("bee \u2014 waiting\u2026 \u2192 64M \u00d7 1 \u2022 \u23ce \u2500\u2500"),
+    "bee - waiting... -> 64M x 1 * Enter \u2500\u2500",
+  );
 });

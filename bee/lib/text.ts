@@ -80,6 +80,28 @@ export function forTerminal(s: string): string {
   return s.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g, "?");
 }
 
+/** Typographic glyphs the Linux console's built-in font (cp437) lacks, as ASCII; its box lines stay. */
+const CONSOLE_ASCII: [RegExp, string][] = [
+  [/[\u2014\u2013]/g, "-"],
+  [/\u2026/g, "..."],
+  [/\u2192/g, "->"],
+  [/\u2190/g, "<-"],
+  [/[\u2022\u25cf]/g, "*"],
+  [/\u23ce/g, "Enter"],
+  [/\u00d7/g, "x"],
+  [/[\u2714\u2713]/g, "v"],
+  [/[\u2716\u2717]/g, "x"],
+  [/[\u201c\u201d]/g, '"'],
+  [/[\u2018\u2019]/g, "'"],
+];
+
+/** Text for the Linux console (TERM=linux): what its font cannot draw becomes ASCII, not boxes. */
+export function consoleGlyphs(s: string): string {
+  let out = s;
+  for (const [re, to] of CONSOLE_ASCII) out = out.replace(re, to);
+  return out;
+}
+
 const UNITS: Record<string, number> = {
   b: 1,
   bytes: 1,

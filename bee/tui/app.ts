@@ -13,7 +13,7 @@ import { parseGpuList } from "../sat/nvidia/plan.ts";
 import { extractFromTarGz } from "../lib/tar.ts";
 import { listSatArchives } from "../sat/archives.ts";
 import { runningSat, type SatLockInfo } from "../sat/runner.ts";
-import { forTerminal } from "../lib/text.ts";
+import { consoleGlyphs, forTerminal } from "../lib/text.ts";
 
 function describeSat(s: SatLockInfo): string {
   return forTerminal(
@@ -49,7 +49,18 @@ export interface TuiOptions {
 
 const BACK = "__back__";
 const enc = new TextEncoder();
-const write = (s: string) => Deno.stdout.writeSync(enc.encode(s));
+/** The Linux console's font has no em dash, ellipsis or arrows: they are drawn as ASCII there. */
+const linuxConsole = () => (Deno.env.get("TERM") ?? "") === "linux";
+const write = (s: string) => Deno.stdout.writeSync(enc.encode(linuxConsole() ? consoleGlyphs(s) : s));
+
+/** The prompts (inquirer) write through process.stdout: the same ASCII for them on the Linux console. */
+function asciiPrompts(): void {
+  if (!linuxConsole()) return;
+  const out = process.stdout as unknown as { write: (chunk: unknown, ...rest: unknown[]) => boolean };
+  const orig = out.write.bind(out);
+  out.write = (chunk: unknown, ...rest: unknown[]) =>
+    orig(typeof chunk === "string" ? consoleGlyphs(chunk) : chunk, ...rest);
+}
 const clear = () => write("\x1b[2J\x1b[H");
 const color = () => !Deno.env.get("NO_COLOR");
 
@@ -461,6 +472,7 @@ async function followUnattendedOnce(o: TuiOptions): Promise<void> {
 
 /** The main loop; returns when the operator quits (host runtime) — the live CD never quits. */
 export async function runTui(o: TuiOptions): Promise<void> {
+  asciiPrompts();
   await followUnattended(o);
   while (true) {
     // the same reader as the web page: a corrupt audit is named as such, never taken for "no audit yet"
