@@ -29,7 +29,7 @@ import { nvidiaPins } from "./iso/nvidia.ts";
 import { parseExpect } from "../bee/expect/load.ts";
 import { writeNetboot } from "./iso/netboot.ts";
 import { checkedLock, isoTime, sourceInfo, writeLockFrom } from "./iso/source.ts";
-import { type Lock, pinnedList } from "./iso/lock.ts";
+import { type Lock, lockPins, pinnedList } from "./iso/lock.ts";
 import { sha256Hex } from "./iso/steps.ts";
 import type { ContainerSetup } from "./iso/container.ts";
 
@@ -432,17 +432,6 @@ async function sources(iso: string, o: Options): Promise<void> {
   const src = await sourceInfo(repo);
   const lockText = await Deno.readTextFile(`${repo}/iso/builder/packages.lock`).catch(() => "");
   const sum = (await Deno.readTextFile(`${iso}.sha256`)).split(/\s+/)[0]!;
-  const keys = [
-    "DEBIAN_KERNEL_ABI",
-    "DENO_VERSION",
-    "NVIDIA_SOURCE",
-    "NVIDIA_FLAVOR",
-    "NVIDIA_DEBIAN_VERSION",
-    "CUDA_SERIES",
-    "CUBLAS_DEBIAN_VERSION",
-    "CUDA_DEBIAN_VERSION",
-    "NCCL_DEBIAN_VERSION",
-  ];
   const lines = [
     `BEE_VERSION=${BEE_VERSION}`,
     `BEE_GIT_COMMIT=${src.commit}`,
@@ -450,7 +439,7 @@ async function sources(iso: string, o: Options): Promise<void> {
     `PACKAGES_LOCK_SHA256=${o.lock ? await sha256Hex(lockText) : "none (built with --no-lock)"}`,
     `DEBIAN_SUITE=${v.suite}`,
     `DEBIAN_MIRROR=${v.mirror}`,
-    ...keys.filter((k) => v.raw[k]).map((k) => `${k}=${v.raw[k]}`),
+    ...Object.entries(lockPins(v)).map(([k, val]) => `${k}=${val}`),
     `ISO_SHA256=${sum}`,
     "",
   ];

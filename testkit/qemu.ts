@@ -273,3 +273,24 @@ export function usbStickArgs(img: string): string[] {
 export function bmcArgs(): string[] {
   return ["-device", "ipmi-bmc-sim,id=bmc0", "-device", "isa-ipmi-kcs,bmc=bmc0"];
 }
+
+/**
+ * `deno task iso` as the ISO tests build it (their SSH key, their order file, dist/bee-e2e.iso; cached by its
+ * inputs), with `extra` arguments; stdout and stderr go to `<logs>/iso.out` and `iso.err`.
+ */
+export async function buildE2eIso(repo: string, key: string, logs: string, extra: string[] = []) {
+  const out = `${repo}/dist/bee-e2e.iso`;
+  const r = await runProc(`${repo}/node_modules/.bin/deno`, [
+    "run",
+    "--allow-all",
+    `${repo}/tasks/iso.ts`,
+    "--authorized-keys",
+    `${key}.pub`,
+    "--expect",
+    `${repo}/tests/iso_e2e/order.yaml`,
+    "--out",
+    out,
+    ...extra,
+  ], { timeoutMs: 120 * 60_000, stdoutPath: `${logs}/iso.out`, stderrPath: `${logs}/iso.err` });
+  return { out, r, err: await Deno.readTextFile(`${logs}/iso.err`).catch(() => "") };
+}

@@ -438,21 +438,19 @@ Deno.test("24.1 flow: the storage collector reads /proc/mdstat; a degraded array
   );
 });
 
-/** A Broadcom/LSI MegaRAID function under `root` (vendor 0x1000, class 0x0104 RAID bus controller). */
-function megaraid(root: string): void {
-  const dev = `${root}/sys/bus/pci/devices/0000:3b:00.0`;
+/** A RAID bus controller function (class 0x0104) of PCI vendor `vendor` under `root`. */
+function raidOnBus(root: string, vendor: string, address: string): void {
+  const dev = `${root}/sys/bus/pci/devices/${address}`;
   Deno.mkdirSync(dev, { recursive: true });
-  Deno.writeTextFileSync(`${dev}/vendor`, "0x1000\n");
+  Deno.writeTextFileSync(`${dev}/vendor`, `${vendor}\n`);
   Deno.writeTextFileSync(`${dev}/class`, "0x010400\n");
 }
 
+/** A Broadcom/LSI MegaRAID function under `root` (vendor 0x1000). */
+const megaraid = (root: string) => raidOnBus(root, "0x1000", "0000:3b:00.0");
+
 Deno.test("24.1 flow: an HPE Smart Array on the bus is read through ssacli; its failed spare FAILs by bay", async () => {
-  const hpe = (root: string) => {
-    const dev = `${root}/sys/bus/pci/devices/0000:03:00.0`;
-    Deno.mkdirSync(dev, { recursive: true });
-    Deno.writeTextFileSync(`${dev}/vendor`, "0x103c\n");
-    Deno.writeTextFileSync(`${dev}/class`, "0x010400\n");
-  };
+  const hpe = (root: string) => raidOnBus(root, "0x103c", "0000:03:00.0");
   const r = await auditWith(
     (bin) => {
       qemuDevboxTools(bin);

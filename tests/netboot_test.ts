@@ -165,7 +165,7 @@ Deno.test("initramfs hook: a refused and a short download are said on the consol
   assert.match(r.stdout, /rc=0/);
   assert.equal(r.fetched, content);
   // the URL's dot segment (an old iPXE's ${filename}/../) is folded away before the download
-  assert.match(r.calls, /^-q http:\/\/10\.0\.2\.2:8000\/filesystem\.squashfs -O /m);
+  assert.match(r.calls, /^-q -T 60 http:\/\/10\.0\.2\.2:8000\/filesystem\.squashfs -O /m);
   assert.equal(r.calls.trim().split("\n").length, 3);
   const lines = r.kmsg.trim().split("\n");
   assert.ok(lines.every((l) => l.startsWith("<3>bee-netboot: ")), r.kmsg);

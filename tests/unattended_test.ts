@@ -178,3 +178,13 @@ Deno.test("console glyphs: what the Linux console font lacks becomes ASCII; its 
     "bee - waiting... -> 64M x 1 * Enter \u2500\u2500",
   );
 });
+
+Deno.test("bee sat auto: a state file that cannot be written is said once and the SAT still runs", async () => {
+  const s = autoSetup("bee.sat=memory bee.sat.memtester_size_mb=3 bee.sat.memtester_passes=1");
+  Deno.mkdirSync(`${s.dir}/sat/unattended.json`); // a directory where the state file goes
+  const r = await runBee(s.args, { path: s.bin });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal((r.stdout.match(/cannot write .*unattended\.json/g) ?? []).length, 1, r.stdout);
+  assert.match(r.stdout, /SAT memory: OK/);
+  assert.ok([...Deno.readDirSync(`${s.dir}/sat`)].some((e) => /^bee-sat-memory-.*\.tar\.gz$/.test(e.name)));
+});

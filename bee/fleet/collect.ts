@@ -7,6 +7,7 @@ import { parseAuditText } from "../model/load.ts";
 import type { Audit } from "../model/schema.ts";
 import { readTarStream } from "../lib/tar.ts";
 import { atomicWrite } from "../lib/atomic_write.ts";
+import { pool } from "../lib/pool.ts";
 import type { Node } from "../parsers/leases.ts";
 import { dirName, FLEET_KINDS, type FleetRow } from "./report.ts";
 
@@ -207,20 +208,6 @@ async function pullNode(p: Probe, dest: string, out: string, timeoutMs: number):
   } finally {
     await Deno.remove(fresh, { recursive: true }).catch(() => {});
   }
-}
-
-/** Runs `f` over the items, `concurrency` at a time, keeping their order. */
-async function pool<T, R>(items: T[], concurrency: number, f: (x: T, i: number) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await f(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
-  return out;
 }
 
 /**

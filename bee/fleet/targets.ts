@@ -2,6 +2,7 @@
 // node's serial where its /audit.json says it, so an existing Prometheus scrapes every node's /metrics.
 import { parseAuditText } from "../model/load.ts";
 import type { Node } from "../parsers/leases.ts";
+import { pool } from "../lib/pool.ts";
 
 export interface TargetGroup {
   targets: string[];
@@ -31,15 +32,7 @@ export async function fileSdTargets(
   concurrency: number,
   timeoutMs: number,
 ): Promise<TargetGroup[]> {
-  const serials: (string | null)[] = new Array(nodes.length).fill(null);
-  let next = 0;
-  const worker = async () => {
-    while (next < nodes.length) {
-      const i = next++;
-      serials[i] = await serialOf(nodes[i]!, timeoutMs);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, nodes.length)) }, worker));
+  const serials = await pool(nodes, concurrency, (n) => serialOf(n, timeoutMs));
   return nodes.map((n, i) => ({
     targets: [hostPort(n)],
     labels: {

@@ -109,6 +109,27 @@ export async function readRegularText(path: string, max = MAX_READ_BYTES): Promi
   }
 }
 
+/** A schema's parse (zod's safeParse shape), so this reader needs no schema library. */
+interface Validates<T> {
+  safeParse(x: unknown): { success: true; data: T } | { success: false };
+}
+
+/** A regular file's JSON checked against a schema; null when absent, unreadable, not JSON or not valid. */
+export async function readValidatedJson<T>(
+  path: string,
+  schema: Validates<T>,
+  max: number,
+): Promise<T | null> {
+  const text = await readRegularText(path, max);
+  if (text === null) return null;
+  try {
+    const r = schema.safeParse(JSON.parse(text));
+    return r.success ? r.data : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * `path` resolved inside `root` as if `root` were `/`: every symlink on the way, absolute or relative, is
  * followed within `root`, and `..` never climbs above it — a captured tree's `proc/cpuinfo -> /etc/shadow`

@@ -4,7 +4,7 @@
 // bee sat's stdout or stderr.
 import { z } from "zod";
 import { atomicWrite } from "../lib/atomic_write.ts";
-import { readRegularText } from "../lib/machine.ts";
+import { readValidatedJson } from "../lib/machine.ts";
 
 const GpuLive = z.object({
   gpu: z.number(),
@@ -44,12 +44,5 @@ export async function writeSatStatus(path: string, s: SatStatus): Promise<void> 
 
 /** The latest record, or null (absent, not a regular file, not JSON, not a status). */
 export async function readSatStatus(path: string): Promise<SatStatus | null> {
-  const text = await readRegularText(path, 4 * 1024 * 1024);
-  if (text === null) return null;
-  try {
-    const r = SatStatusSchema.safeParse(JSON.parse(text));
-    return r.success ? r.data : null;
-  } catch {
-    return null;
-  }
+  return await readValidatedJson(path, SatStatusSchema, 4 * 1024 * 1024);
 }

@@ -4,7 +4,7 @@
 // step, that the web page, /metrics and tty1 read; the running SAT's live status file sits beside it.
 import { z } from "zod";
 import { atomicWrite } from "../lib/atomic_write.ts";
-import { readRegularText } from "../lib/machine.ts";
+import { readValidatedJson } from "../lib/machine.ts";
 import { runProc } from "../lib/proc.ts";
 import type { BootParams, SatKind } from "../parsers/cmdline.ts";
 import { readSatStatus } from "./status.ts";
@@ -38,14 +38,7 @@ export type UnattendedState = z.infer<typeof UnattendedStateSchema>;
 
 /** The unattended state, or null (none, unreadable, not a state). */
 export async function readUnattended(satDir: string): Promise<UnattendedState | null> {
-  const text = await readRegularText(unattendedFile(satDir), 1024 * 1024);
-  if (text === null) return null;
-  try {
-    const r = UnattendedStateSchema.safeParse(JSON.parse(text));
-    return r.success ? r.data : null;
-  } catch {
-    return null;
-  }
+  return await readValidatedJson(unattendedFile(satDir), UnattendedStateSchema, 1024 * 1024);
 }
 
 export interface AutoOptions {
@@ -137,8 +130,15 @@ export async function runUnattended(p: BootParams, o: AutoOptions): Promise<Unat
       finished_at: null,
     })),
   };
-  const save = () => atomicWrite(unattendedFile(o.satDir), JSON.stringify(state, null, 2) + "\n");
-  await Deno.mkdir(o.satDir, { recursive: true });
+  // the state file is for the watchers (tty1, web, fleet): one that cannot be written (a full RAM disk) is
+  // said once and the SATs still run — each writes its own archive or says why it could not
+  let told = false;
+  const save = () =>
+    atomicWrite(unattendedFile(o.satDir), JSON.stringify(state, null, 2) + "\n").catch((e) => {
+      if (!told) o.say(`cannot write ${unattendedFile(o.satDir)}: ${(e as Error).message}; the SATs go on`);
+      told = true;
+    });
+  await Deno.mkdir(o.satDir, { recursive: true }).catch(() => {});
   await save();
   o.say(`unattended: ${u.sats.join(", ")} then ${u.after}`);
   for (const res of state.results) {

@@ -6,8 +6,15 @@
 
 import assert from "node:assert/strict";
 import { exec } from "../../bee/lib/exec.ts";
-import { runProc } from "../../bee/lib/proc.ts";
-import { bmcArgs, haveQemu, httpGet, makeStickImage, usbStickArgs, Vm } from "../../testkit/qemu.ts";
+import {
+  bmcArgs,
+  buildE2eIso,
+  haveQemu,
+  httpGet,
+  makeStickImage,
+  usbStickArgs,
+  Vm,
+} from "../../testkit/qemu.ts";
 
 const repo = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 const env = Deno.env.toObject();
@@ -42,24 +49,8 @@ Deno.test({ name: "iso: deno task iso builds a hybrid ISO in the builder contain
     });
     assert.equal(k.kind === "exited" && k.code, 0, "ssh-keygen failed");
   }
-  const out = `${repo}/dist/bee-e2e.iso`;
   const started = performance.now();
-  const r = await runProc(
-    `${repo}/node_modules/.bin/deno`,
-    [
-      "run",
-      "--allow-all",
-      `${repo}/tasks/iso.ts`,
-      "--authorized-keys",
-      `${key}.pub`,
-      "--expect",
-      `${repo}/tests/iso_e2e/order.yaml`,
-      "--out",
-      out,
-    ],
-    { timeoutMs: 120 * 60_000, stdoutPath: `${logs}/iso.out`, stderrPath: `${logs}/iso.err` },
-  );
-  const err = await Deno.readTextFile(`${logs}/iso.err`).catch(() => "");
+  const { out, r, err } = await buildE2eIso(repo, key, logs);
   console.error(err.split("\n").filter((l) => !/^\[iso .*\] {3}P: /.test(l)).join("\n"));
   assert.equal(r.kind === "exited" && r.code, 0, `deno task iso failed: ${err.trim().split("\n").at(-1)}`);
   const printed = (await Deno.readTextFile(`${logs}/iso.out`)).trim().split("\n").at(-1);

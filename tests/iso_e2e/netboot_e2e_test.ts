@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { exec } from "../../bee/lib/exec.ts";
 import { runProc } from "../../bee/lib/proc.ts";
-import { haveQemu, httpGet, Vm } from "../../testkit/qemu.ts";
+import { buildE2eIso, haveQemu, httpGet, Vm } from "../../testkit/qemu.ts";
 import { type FileServer, serveFolder } from "../../testkit/http_files.ts";
 
 const repo = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
@@ -39,22 +39,8 @@ Deno.test(
   async () => {
     assert.ok(await haveQemu(), "qemu-system-x86_64 missing: sh tasks/setup.sh iso installs it");
     assert.ok(await Deno.stat(key).catch(() => null), `no test key ${key} (the ISO e2e test makes it)`);
-    const iso = `${repo}/dist/bee-e2e.iso`;
     const started = performance.now();
-    const r = await runProc(`${repo}/node_modules/.bin/deno`, [
-      "run",
-      "--allow-all",
-      `${repo}/tasks/iso.ts`,
-      "--authorized-keys",
-      `${key}.pub`,
-      "--expect",
-      `${repo}/tests/iso_e2e/order.yaml`,
-      "--out",
-      iso,
-      "--netboot",
-      dir,
-    ], { timeoutMs: 120 * 60_000, stdoutPath: `${logs}/iso.out`, stderrPath: `${logs}/iso.err` });
-    const err = await Deno.readTextFile(`${logs}/iso.err`).catch(() => "");
+    const { out: iso, r, err } = await buildE2eIso(repo, key, logs, ["--netboot", dir]);
     assert.equal(
       r.kind === "exited" && r.code,
       0,

@@ -1,7 +1,7 @@
 #!/bin/sh
 # bee: the network boot's squashfs download (live-boot's fetch=), made patient and talkative. live-boot
-# tries once and drops to a panic shell; here a failed download (no address, server down, 404, short read,
-# checksum mismatch against bee.squashfs_sha256=) is said on every console — through the kernel log, so the
+# tries once and drops to a panic shell; here a failed download (no address, server down, 404, a server silent
+# for 60 s, short read, checksum mismatch against bee.squashfs_sha256=) is said on every console — through the kernel log, so the
 # serial port and BMC serial-over-LAN see it too — and retried after 5, 10, 20, 40, then every 60 s. The
 # download goes to a ramfs: nothing is written to local disks. Other live-boot network modes (httpfs=,
 # ftpfs=, fetch= of an .iso) keep live-boot's own code.
@@ -50,7 +50,7 @@ do_httpmount ()
 		mkdir -p "${dest}"
 		bee_say "downloading ${url} (try ${try}; this node: $(bee_addresses))"
 		why=""
-		if ! out="$(wget -q "${url}" -O "${file}" 2>&1)"
+		if ! out="$(wget -q -T 60 "${url}" -O "${file}" 2>&1)"
 		then
 			why="${out:-wget failed}"
 		elif [ -n "${want}" ]
