@@ -64,7 +64,46 @@ Deno.test("ssacli: Interim Recovery Mode FAILs; Rebuilding, Predictive Failure a
     f.join("\n"),
   );
   assert.ok(
-    f.some((x) => /^WARN storage\.raid_warning storage:raid:0\/1 .*is recovering$/.test(x)),
+    f.some((x) => /^WARN storage\.raid_warning storage:raid:0\/1 .*is Recovering, 37% complete$/.test(x)),
     f.join("\n"),
   );
+});
+
+Deno.test("ssacli: the detail form (a real H240) — firmware, logical drives with their block devices, serials by bay", () => {
+  const [c, ...rest] = parseSsacliConfig(fixture("ssacli/h240-show-config-detail.txt"));
+  assert.equal(rest.length, 0);
+  assert.equal(c!.model, "Smart HBA H240");
+  assert.equal(c!.id, "1");
+  assert.equal(c!.serial, "PDNNK0BRH571XZ");
+  assert.equal(c!.firmware, "4.52-0");
+  assert.equal(c!.battery, null);
+  assert.deepEqual(
+    c!.virtual_drives.map((v) => `${v.id} ${v.level} ${v.state} ${v.device} ${v.size_bytes}`),
+    [
+      `1 RAID 0 OK /dev/sda ${Math.round(372.58 * 1024 ** 3)}`,
+      `2 RAID 0 OK /dev/sdb ${Math.round(931.48 * 1024 ** 3)}`,
+    ],
+  );
+  assert.deepEqual(
+    c!.physical_drives.map((p) => `${p.slot} ${p.interface} ${p.state} ${p.serial} ${p.model}`),
+    [
+      "1I:1:1 SATA HDD OK 17V3K9U7F1EA ATA MB1000GDUNU",
+      "1I:1:2 SATA SSD OK BTHV603000TL400NGN ATA MK0400GEYKD",
+    ],
+  );
+  assert.deepEqual(findings([c!]), []);
+  // a drive's detail Status is the one judged, and a bad Battery/Capacitor Status WARNs (edited capture)
+  const bad = fixture("ssacli/h240-show-config-detail.txt")
+    .replace(
+      "         Serial Number: 17V3K9U7F1EA",
+      "         Serial Number: 17V3K9U7F1EA\n         Status: Failed",
+    )
+    .replace(
+      "   Cache Board Present: False",
+      "   Cache Board Present: True\n   Battery/Capacitor Status: Failed (Replace Batteries)",
+    );
+  assert.deepEqual(findings(parseSsacliConfig(bad)), [
+    "FAIL storage.raid_degraded storage:raid:1/1I:1:1 Smart HBA H240 PDNNK0BRH571XZ: drive in slot 1I:1:1 (ATA MB1000GDUNU, serial 17V3K9U7F1EA) is Failed",
+    "WARN storage.raid_warning storage:raid:1 Smart HBA H240 PDNNK0BRH571XZ: battery/CacheVault state Failed (Replace Batteries)",
+  ]);
 });

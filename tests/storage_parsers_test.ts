@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { isPhysicalDisk, nvmeController, parseLsblk } from "../bee/parsers/lsblk.ts";
-import { exitBits, parseSmartctl } from "../bee/parsers/smartctl.ts";
+import { exitBits, parseSmartctl, parseSmartctlScan } from "../bee/parsers/smartctl.ts";
 import { parseNvmeIdCtrl, parseNvmeSmartLog } from "../bee/parsers/nvme.ts";
 import { fixture } from "../testkit/helpers.ts";
 
@@ -123,4 +123,18 @@ Deno.test("nvme smart-log: critical_warning as nvme-cli 2.11's object is read (e
   assert.equal(h.temperature_c, 50);
   // the plain number form still reads the same
   assert.equal(parseNvmeSmartLog(fixture("nvme/qemu-devbox-smart-log-nvme0.json")).critical_warning, 0);
+});
+
+Deno.test("smartctl --scan-open: a real scan with four drives behind a MegaRAID on SCSI host 10", () => {
+  const all = parseSmartctlScan(fixture("smartctl/scan-megaraid-v6.1.txt"));
+  assert.equal(all.length, 8);
+  assert.deepEqual(all[0], { name: "/dev/sda", type: "scsi", info: "/dev/sda, SCSI device" });
+  assert.deepEqual(all.filter((d) => d.type.startsWith("megaraid,")).map((d) => `${d.name} ${d.type}`), [
+    "/dev/bus/10 megaraid,8",
+    "/dev/bus/10 megaraid,9",
+    "/dev/bus/10 megaraid,13",
+    "/dev/bus/10 megaraid,14",
+  ]);
+  // what smartctl prints when it finds nothing, or a hostile line, is no device
+  assert.deepEqual(parseSmartctlScan("\n/dev/sda; rm -rf / -d sat # x\nnot a scan line\n"), []);
 });

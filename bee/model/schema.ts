@@ -220,6 +220,8 @@ export const RaidController = z.object({
     state: Str,
     size_bytes: Int,
     name: Str,
+    /** the block device the OS sees for it (/dev/sdX), where the tool names it */
+    device: z.string().max(40).optional(),
   })).max(64),
   physical_drives: z.array(z.object({
     slot: Str,
@@ -229,7 +231,7 @@ export const RaidController = z.object({
     serial: Str,
     size_bytes: Int,
     interface: Str,
-    /** SMART read through the controller (`smartctl -d megaraid,<DID>`); absent where not read */
+    /** SMART read through the controller (`smartctl -d megaraid,N | cciss,N | aacraid,H,C,ID`); absent where not read */
     smart: Smart.nullable().optional(),
   })).max(256),
 });
@@ -241,7 +243,7 @@ export const Storage = z.object({
   smartctl_missing: z.boolean().optional(),
   /** software RAID arrays (/proc/mdstat); absent when the kernel has none */
   md_arrays: z.array(MdArray).max(64).optional(),
-  /** hardware RAID controllers read through their vendor tools (storcli) */
+  /** hardware RAID controllers read through their vendor tools (storcli, ssacli, arcconf, sas3ircu/sas2ircu) */
   raid: z.array(RaidController).max(16).optional(),
   /** RAID controllers and SAS HBAs on the PCI bus, with the vendor tools that answered here */
   raid_controllers: z.array(z.object({

@@ -196,3 +196,20 @@ export function scsiSelfTest(text: string): SelfTestState | null {
     text: `${str(o(e["code"])["string"]) ?? "self-test"}: ${str(r["string"]) ?? v}`,
   };
 }
+
+/** One line of `smartctl --scan-open`: the device name, its `-d` type and smartctl's description. */
+export interface ScannedDevice {
+  name: string;
+  type: string;
+  info: string;
+}
+
+/** `smartctl --scan-open` ("/dev/bus/0 -d megaraid,8 # /dev/bus/0 [megaraid_disk_08], SCSI device"). */
+export function parseSmartctlScan(text: string): ScannedDevice[] {
+  const out: ScannedDevice[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^(\/dev\/[\w/.-]{1,48}) -d (\S{1,32})(?: # (.*))?$/.exec(line.trim());
+    if (m && out.length < 512) out.push({ name: m[1]!, type: m[2]!, info: (m[3] ?? "").slice(0, 128) });
+  }
+  return out;
+}

@@ -1,39 +1,15 @@
 // storage: disks from `lsblk -J -b`, SMART from `smartctl -j -a` per disk, and NVMe identity and
-// health from `nvme id-ctrl` / `nvme smart-log` per controller.
+// health from `nvme id-ctrl` / `nvme smart-log` per controller; software RAID from /proc/mdstat; RAID
+// controllers and the drives behind them in ./raid.ts.
 import type { Collector, CollectorContext } from "../../collect/collector.ts";
 import { type BlockDevice, isPhysicalDisk, nvmeController, parseLsblk } from "../../parsers/lsblk.ts";
-import { parseSmartctl } from "../../parsers/smartctl.ts";
 import { parseMdstat } from "../../parsers/mdstat.ts";
-import { parseStorcliShow } from "../../parsers/storcli.ts";
-import { parseSsacliConfig } from "../../parsers/ssacli.ts";
-import { parseSas3ircuDisplay } from "../../parsers/sas3ircu.ts";
 import { parseNvmeIdCtrl, parseNvmeSmartLog } from "../../parsers/nvme.ts";
-import type { Disk, NvmeController, RaidController, Smart, Storage } from "../../model/schema.ts";
-import { firstLine } from "../../collect/collector.ts";
+import type { Disk, NvmeController, RaidController, Storage } from "../../model/schema.ts";
+import { smartOf } from "./smart.ts";
+import { raidControllers, smartBehind } from "./raid.ts";
 
 const LSBLK_COLUMNS = "NAME,PATH,TYPE,SIZE,MODEL,SERIAL,VENDOR,REV,TRAN,ROTA,RM,WWN";
-
-async function smartOf(
-  ctx: CollectorContext,
-  dev: string,
-  through: string[] = [],
-  quiet = false,
-): Promise<Smart | null> {
-  const r = await ctx.run("smartctl", ["-j", "-a", ...through, dev], { slow: true });
-  if (r.kind === "missing") return null;
-  if (r.kind !== "exited") {
-    ctx.optional(r);
-    return null;
-  }
-  try {
-    // non-zero exits are bit masks about the disk, not failures of the command
-    return parseSmartctl(r.stdout, r.code);
-  } catch (e) {
-    if (quiet) return null;
-    ctx.note("error", `smartctl ${dev}: unreadable output (${(e as Error).message}): ${firstLine(r.stdout)}`);
-    return null;
-  }
-}
 
 async function nvmeOf(ctx: CollectorContext, controller: string): Promise<NvmeController | null> {
   const [id, log] = await Promise.all([
@@ -94,101 +70,6 @@ async function disk(
     smart,
     nvme,
   };
-}
-
-/** Vendor CLIs that see disks behind each maker's RAID controllers and HBAs (PCI vendor id → tools, with a harmless query). */
-const RAID_TOOLS: Record<string, [string, string[]][]> = {
-  "0x1000": [["storcli64", ["/call", "show", "J"]], ["storcli", ["/call", "show", "J"]], [
-    "sas3ircu",
-    ["LIST"],
-  ], ["sas2ircu", ["LIST"]]],
-  "0x103c": [["ssacli", ["ctrl", "all", "show", "config"]]],
-  "0x9005": [["arcconf", ["LIST"]], ["ssacli", ["ctrl", "all", "show", "config"]]],
-};
-
-/** A block device the MegaRAID driver exposes (a virtual drive), through which smartctl reaches its disks. */
-function megaraidDevice(devices: BlockDevice[], ctrl: string | null): string {
-  const vd = devices.find((d) =>
-    /^(LSI|AVAGO|BROADCOM|DELL|FTS|IBM|Lenovo|Intel)\b/i.test(d.vendor ?? "") &&
-    /MR|PERC|RAID|ServeRAID|Virtual/i.test(d.model ?? "")
-  );
-  return vd?.path ?? `/dev/bus/${ctrl ?? "0"}`;
-}
-
-/** SMART of every physical drive behind a MegaRAID, through the controller (`-d megaraid,<device id>`). */
-async function smartBehind(
-  ctx: CollectorContext,
-  raid: RaidController[],
-  devices: BlockDevice[],
-): Promise<void> {
-  for (const c of raid) {
-    if (c.tool !== "storcli") continue;
-    const via = megaraidDevice(devices, c.id);
-    for (const p of c.physical_drives) {
-      if (!p.device_id || !/^\d{1,5}$/.test(p.device_id)) continue;
-      // best effort: a controller smartctl cannot pass through leaves the drive's smart null (its
-      // state still comes from storcli), not a failed storage collector
-      p.smart = await smartOf(ctx, via, ["-d", `megaraid,${p.device_id}`], true);
-    }
-  }
-}
-
-/**
- * RAID controllers and SAS HBAs on the PCI bus (class 0x0104 RAID, 0x0107 SAS) and which of their makers'
- * tools answer here: disks behind them are invisible to smartctl on /dev/sdX, so one with no tool is "not
- * checked", never a silent pass. The tools are the operator's to add to the image (iso/vendor/).
- */
-async function raidControllers(
-  ctx: CollectorContext,
-  raid: RaidController[],
-): Promise<NonNullable<Storage["raid_controllers"]>> {
-  const out: NonNullable<Storage["raid_controllers"]> = [];
-  const seen = new Set<string>();
-  for (const d of (await ctx.readDir("/sys/bus/pci/devices")) ?? []) {
-    const cls = (await ctx.readText(`/sys/bus/pci/devices/${d}/class`))?.trim() ?? "";
-    if (!/^0x010[47]/.test(cls)) continue;
-    const vendor = (await ctx.readText(`/sys/bus/pci/devices/${d}/vendor`))?.trim() ?? "";
-    const tools = RAID_TOOLS[vendor] ?? Object.values(RAID_TOOLS).flat();
-    const present: string[] = [];
-    for (const [tool, args] of tools) {
-      const r = await ctx.run(tool, args);
-      if (r.kind === "missing") continue;
-      present.push(tool);
-      // storcli's answer is the controller's inventory (one call covers every MegaRAID of the machine)
-      if (tool.startsWith("storcli") && r.kind === "exited" && !seen.has("storcli")) {
-        seen.add("storcli");
-        try {
-          raid.push(...parseStorcliShow(r.stdout));
-        } catch (e) {
-          ctx.note("error", `${tool}: ${(e as Error).message}`);
-        }
-      }
-      // sas3ircu/sas2ircu: one DISPLAY per controller index, until an index answers with an error
-      if (/^sas[23]ircu$/.test(tool) && r.kind === "exited" && r.code === 0 && !seen.has(tool)) {
-        seen.add(tool);
-        for (let i = 0; i < 8; i++) {
-          const d = await ctx.run(tool, [String(i), "DISPLAY"]);
-          if (d.kind !== "exited" || d.code !== 0) break;
-          const c = parseSas3ircuDisplay(d.stdout, tool);
-          if (c) raid.push(c);
-        }
-      }
-      // ssacli's `ctrl all show config` likewise lists every Smart Array with its drives
-      if (tool === "ssacli" && r.kind === "exited" && r.code === 0 && !seen.has("ssacli")) {
-        seen.add("ssacli");
-        raid.push(...parseSsacliConfig(r.stdout));
-      }
-    }
-    if (out.length < 32) {
-      out.push({
-        address: d.slice(0, 32),
-        vendor_id: vendor.slice(0, 8),
-        class_id: cls.slice(0, 10),
-        tools: present,
-      });
-    }
-  }
-  return out;
 }
 
 export const storage: Collector<Storage> = {

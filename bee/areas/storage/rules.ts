@@ -277,14 +277,14 @@ export const STORAGE_RULES: Rule[] = [
     action:
       "Replace the drive the line names (slot, model), let the controller rebuild, and audit again before handover.",
     source:
-      "storcli states: VD Optl/Dgrd/Pdgd/OfLn; PD Onln/Offln/Failed/UBad. ssacli: logical drive Failed/Interim Recovery Mode; physical drive Failed. sas3ircu: volume Degraded/Failed/Inactive; disk Failed/Missing",
+      "storcli states: VD Optl/Dgrd/Pdgd/OfLn; PD Onln/Offln/Failed/UBad. ssacli: logical drive Failed/Interim Recovery Mode; physical drive Failed. arcconf: logical device Degraded/Failed/Offline; physical device Failed. sas3ircu: volume Degraded/Failed/Inactive; disk Failed/Missing",
     check: (x) =>
       (x.hw.storage?.raid ?? []).flatMap((c) => {
         const who = `${c.model ?? "controller"} ${c.serial ?? c.id ?? ""}`.trim();
         return [
           ...c.virtual_drives.filter((v) =>
             v.state &&
-            /^(dgrd|pdgd|ofln|offline|degraded|failed|inactive|interim recovery mode)$/i.test(v.state)
+            /^(dgrd|pdgd|ofln|offline|degraded|failed|inactive|interim recovery mode)\b/i.test(v.state)
           )
             .map((v) =>
               hit(
@@ -316,7 +316,7 @@ export const STORAGE_RULES: Rule[] = [
     action:
       "Let the rebuild finish before handover; replace a failed battery (write caching falls back to write-through without it).",
     source:
-      "storcli states: PD Rbld, VD Rec; BBU/CacheVault State. ssacli: physical drive Rebuilding/Predictive Failure; logical drive Recovering/Ready for Rebuild. sas3ircu: disk Rebuilding/Out of Sync",
+      "storcli states: PD Rbld, VD Rec; BBU/CacheVault State. ssacli: physical drive Rebuilding/Predictive Failure; logical drive Recovering/Ready for Rebuild; Battery/Capacitor Status. arcconf: physical device Rebuilding; logical device Impacted (built but not yet verified); battery, ZMM or backup-unit status. sas3ircu: disk Rebuilding/Out of Sync",
     check: (x) =>
       (x.hw.storage?.raid ?? []).flatMap((c) => {
         const who = `${c.model ?? "controller"} ${c.serial ?? c.id ?? ""}`.trim();
@@ -338,12 +338,15 @@ export const STORAGE_RULES: Rule[] = [
               )
             ),
           ...c.virtual_drives.filter((v) =>
-            v.state && /^(rec|recovering\b.*|ready for rebuild)$/i.test(v.state)
+            v.state && /^(rec|recovering\b.*|ready for rebuild|impacted\b.*)$/i.test(v.state)
           )
             .map((v) =>
-              hit(`storage:raid:${c.id ?? "?"}/${v.id}`, `${who}: virtual drive ${v.id} is recovering`)
+              hit(
+                `storage:raid:${c.id ?? "?"}/${v.id}`,
+                `${who}: virtual drive ${v.id} is ${/^rec$/i.test(v.state!) ? "recovering" : v.state}`,
+              )
             ),
-          ...(c.battery && !/^optimal$/i.test(c.battery)
+          ...(c.battery && !/^(optimal|ok|ready|zmm optimal)$/i.test(c.battery)
             ? [hit(`storage:raid:${c.id ?? "?"}`, `${who}: battery/CacheVault state ${c.battery}`)]
             : []),
         ];
