@@ -406,12 +406,24 @@ Deno.test("24.3 flow: one unreadable FRU (ipmitool exits 1 after printing) keeps
 });
 
 Deno.test("24.1 flow: the storage collector reads /proc/mdstat; a degraded array FAILs the audit", async () => {
-  const { r, out } = await auditWith((bin) => qemuDevboxTools(bin), [], (root) => {
-    Deno.writeTextFileSync(`${root}/proc/mdstat`, fixture("mdstat/public-srvlx01-raid1-degraded.txt"));
-  });
+  const { r, out } = await auditWith(
+    (bin) => {
+      qemuDevboxTools(bin);
+      // mdadm in the image answers for the array /proc/mdstat lists (its text: another real array's detail)
+      writeFakeTool(bin, "mdadm", [{
+        args: "--detail /dev/md0",
+        file: "mdadm/forum-md127-detail-healthy.txt",
+      }]);
+    },
+    [],
+    (root) => {
+      Deno.writeTextFileSync(`${root}/proc/mdstat`, fixture("mdstat/public-srvlx01-raid1-degraded.txt"));
+    },
+  );
   assert.equal(r.code, 0, r.stderr);
   const a = readAudit(out);
   assert.equal(a.hardware.storage!.md_arrays![0]!.map, "U_");
+  assert.equal(a.hardware.storage!.md_arrays![0]!.detail?.uuid, "a5585762:a311c411:157f85e5:4e4537fe");
   assert.ok(
     a.hardware.summary.findings.some((f) => f.code === "storage.md_degraded" && f.severity === "FAIL"),
   );

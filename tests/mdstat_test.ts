@@ -2,6 +2,7 @@
 // judged (degraded FAIL naming its members, rebuilding WARN), read by the storage collector.
 import assert from "node:assert/strict";
 import { parseMdstat } from "../bee/parsers/mdstat.ts";
+import { parseMdadmDetail } from "../bee/parsers/mdadm.ts";
 import { judge, NO_HARDWARE } from "../bee/audit/verdict.ts";
 import type { Hardware } from "../bee/model/schema.ts";
 import { fixture } from "../testkit/helpers.ts";
@@ -51,4 +52,66 @@ unused devices: <none>
   assert.ok(c.some((x) => x.startsWith("FAIL storage.md_degraded md127 (?) inactive")), c.join("\n"));
   assert.ok(c.includes("WARN storage.md_rebuilding md1: recovery 8.5 %"), c.join("\n"));
   assert.deepEqual(parseMdstat("Personalities : \nunused devices: <none>\n"), []);
+});
+
+Deno.test("mdadm --detail: the real broken reshape (md480) — FAILED, Not Started, five removed roles — FAILs saying so", () => {
+  const d = parseMdadmDetail(fixture("mdadm/linux-raid-md480-detail-failed.txt"))!;
+  assert.equal(d.state, "active, FAILED, Not Started");
+  assert.equal(d.level, "raid5");
+  assert.deepEqual([d.raid_devices, d.total_devices, d.working_devices, d.failed_devices], [5, 3, 3, 0]);
+  assert.equal(d.uuid, "20211025:02005a7a:5a7abeef:cafebabe");
+  assert.equal(d.members.length, 8);
+  assert.deepEqual(d.members[5], { role: 3, state: "sync", device: "/dev/sdf1" });
+  // the same mail's /proc/mdstat line, with the detail the collector attaches
+  const md = parseMdstat("md480 : inactive sdf1[4] sdd1[1] sdc1[0]\n      46877239294 blocks super 1.2\n");
+  const f = judge(
+    {
+      ...NO_HARDWARE,
+      storage: {
+        disks: [{ name: "sdd", serial: "ZR5DXXX1" }] as NonNullable<Hardware["storage"]>["disks"],
+        md_arrays: [{ ...md[0]!, detail: d }],
+      },
+    } as Omit<Hardware, "summary">,
+    [],
+  ).map((x) => `${x.severity} ${x.code} ${x.message}`);
+  assert.deepEqual(f, [
+    "FAIL storage.md_degraded md480 (raid5) inactive; mdadm: active, FAILED, Not Started, 3 of 5 devices working; missing role(s) 0, 1, 2, 3, 4; members: sdf1, sdd1 (sdd, serial ZR5DXXX1), sdc1",
+  ]);
+});
+
+Deno.test("mdadm --detail: a real clean RAID 1 passes; a faulty member (edited) FAILs naming its disk's serial", () => {
+  const text = fixture("mdadm/forum-md127-detail-healthy.txt");
+  const d = parseMdadmDetail(text)!;
+  assert.deepEqual([d.state, d.level, d.raid_devices, d.name], [
+    "clean",
+    "raid1",
+    2,
+    "mycomputer:raid1 (local to host mycomputer)",
+  ]);
+  assert.deepEqual(d.members, [
+    { role: 0, state: "active sync", device: "/dev/sdb" },
+    { role: 1, state: "active sync", device: "/dev/sdc" },
+  ]);
+  const md = parseMdstat("md127 : active raid1 sdc[1] sdb[0]\n      976631488 blocks super 1.2 [2/2] [UU]\n");
+  const disks = [{ name: "sdb", serial: "WD-AAA" }, { name: "sdc", serial: "WD-BBB" }] as NonNullable<
+    Hardware["storage"]
+  >["disks"];
+  const judged = (detail: typeof d) =>
+    judge(
+      { ...NO_HARDWARE, storage: { disks, md_arrays: [{ ...md[0]!, detail }] } } as Omit<Hardware, "summary">,
+      [],
+    )
+      .map((x) => `${x.severity} ${x.code} ${x.message}`);
+  assert.deepEqual(judged(d), []);
+  const faulty = parseMdadmDetail(
+    text.replace("            State : clean", "            State : clean, degraded")
+      .replace(
+        "1       8       32        1      active sync   /dev/sdc",
+        "1       8       32        1      faulty   /dev/sdc",
+      ),
+  )!;
+  assert.deepEqual(judged(faulty), [
+    "FAIL storage.md_degraded md127 (raid1) active [2/2] [UU], failed: sdc (sdc, serial WD-BBB); mdadm: clean, degraded, 2 of 2 devices working; members: sdc (sdc, serial WD-BBB), sdb (sdb, serial WD-AAA)",
+  ]);
+  assert.equal(parseMdadmDetail("mdadm: /dev/sdb does not appear to be an md device\n"), null);
 });

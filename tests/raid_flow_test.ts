@@ -2,7 +2,9 @@
 // replayed PCI bus, its maker's tool faked on PATH answering with a real capture, and smartctl answering
 // through the controller.
 import assert from "node:assert/strict";
-import { fixture, qemuDevboxTools, writeFakeTool } from "../testkit/helpers.ts";
+import { fixture, qemuDevboxTools, startWeb, writeFakeTool } from "../testkit/helpers.ts";
+import { chromium, renderedDom } from "../testkit/chromium.ts";
+import { tuiDetails } from "../bee/areas/storage/view.ts";
 import { auditWith, raidOnBus, readAudit, statusOf } from "../testkit/audit_run.ts";
 
 /** A Broadcom/LSI MegaRAID function under `root` (vendor 0x1000). */
@@ -168,6 +170,13 @@ Deno.test("24.1 flow: an Adaptec on the bus is read through arcconf; SMART throu
   assert.ok(codes.includes("FAIL storage.raid_degraded storage:raid:1/1"), codes.join("\n"));
   assert.ok(codes.includes("FAIL storage.raid_degraded storage:raid:1/c0:d2"), codes.join("\n"));
   assert.ok(codes.includes("FAIL storage.smart_failed raid:arcconf c1 slot c0:d3"), codes.join("\n"));
+  // the TUI's details name the controller, its virtual drives' states and the failed drive's slot
+  assert.ok(
+    tuiDetails(a).includes(
+      "  raid arcconf c1 Adaptec 6805E 3A211320B60: 2 virtual (Optimal, Degraded), 8 drives, c0:d2 Failed",
+    ),
+    tuiDetails(a).join("\n"),
+  );
   assert.equal(statusOf(a, "storage").status, "ok");
 });
 
@@ -227,4 +236,51 @@ Deno.test("24.1 flow: smartctl --scan-open names the node a MegaRAID drive is re
     "4",
     true,
   ]]);
+});
+
+Deno.test("24.1 web in Chromium: the audit page lists the controller, the drives behind it and the md array; a hostile model stays text", async () => {
+  assert.ok(chromium(), "Debian chromium is not installed: run `sh tasks/setup.sh test` as root");
+  // the real 6805E capture with one drive's model replaced by markup (edited), and a degraded md array
+  const hostile = fixture("arcconf/adaptec-6805e-degraded-getconfig-al.txt").replace(
+    "Model                              : WD20EFRX-68EUZN0",
+    "Model                              : <img src=x onerror=document.title='pwned'>",
+  );
+  const { out } = await auditWith(
+    (bin) => {
+      qemuDevboxTools(bin);
+      writeFakeTool(bin, "arcconf", [
+        { args: "LIST", text: "Controllers found: 1\n" },
+        { args: "GETCONFIG 1 AL", text: hostile },
+      ]);
+    },
+    [],
+    (root) => {
+      raidOnBus(root, "0x9005", "0000:02:00.0");
+      Deno.writeTextFileSync(`${root}/proc/mdstat`, fixture("mdstat/public-srvlx01-raid1-degraded.txt"));
+    },
+  );
+  const dir = Deno.makeTempDirSync({ prefix: "bee-web-raid-" });
+  const web = await startWeb(out, `${dir}/sat`);
+  try {
+    const dom = await renderedDom(`${web.base}/`, `${dir}/profile`);
+    assert.match(dom, /<h3>RAID controllers<\/h3>/);
+    assert.match(
+      dom,
+      /<td>arcconf c1<\/td><td>Adaptec 6805E<\/td><td>3A211320B60<\/td><td>5\.2-0 \(19109\)<\/td>/,
+    );
+    assert.match(dom, /<td>1 RAID 10 Degraded<\/td>|0 RAID 10 Optimal; 1 RAID 10 Degraded/);
+    assert.match(
+      dom,
+      /<td>arcconf c1<\/td><td>c0:d2<\/td><td>–<\/td><td>–<\/td><td>0\.0 GiB<\/td><td>–<\/td><td>Failed<\/td>/,
+    );
+    assert.match(dom, /<td>c0:d3<\/td><td>KINGSTON SKC400S37512G<\/td><td>50026B726900BD5E<\/td>/);
+    assert.match(dom, /<h3>Software RAID<\/h3>/);
+    assert.match(dom, /<td>md0<\/td><td>raid1<\/td><td>active<\/td><td>\[1\/2\] \[U_\]<\/td>/);
+    // the markup is shown as text, never made an element, and its script never ran
+    assert.match(dom, /WDC &lt;img src=x onerror=document\.title='pwned'&gt;/);
+    assert.ok(!/<img src="?x/.test(dom), "the model became an element");
+    assert.ok(!dom.includes("<title>pwned</title>"));
+  } finally {
+    await web.stop();
+  }
 });

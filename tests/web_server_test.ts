@@ -4,26 +4,7 @@ import assert from "node:assert/strict";
 import { atomicWrite } from "../bee/lib/atomic_write.ts";
 import { eightGpuFailAudit, passAudit, warnAudit } from "../testkit/web_fixtures.ts";
 import { REPO, startWeb } from "../testkit/helpers.ts";
-
-function chromium(): string | null {
-  for (const p of ["/usr/bin/chromium", "/usr/bin/chromium-browser"]) {
-    try {
-      Deno.statSync(p);
-      return p;
-    } catch { /* next */ }
-  }
-  return null;
-}
-
-const CHROME_FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
+import { CHROME_FLAGS, chromium } from "../testkit/chromium.ts";
 
 Deno.test({
   name:

@@ -203,6 +203,24 @@ export const MdArray = z.object({
   working_disks: Int,
   map: Str,
   sync: z.object({ action: z.string().max(16), percent: Num }).nullable(),
+  /** `mdadm --detail` of the array, where mdadm is in the image and answered */
+  detail: z.object({
+    state: Str,
+    level: Str,
+    raid_devices: Int,
+    total_devices: Int,
+    active_devices: Int,
+    working_devices: Int,
+    failed_devices: Int,
+    spare_devices: Int,
+    uuid: Str,
+    name: Str,
+    rebuild_percent: Num,
+    members: z.array(
+      z.object({ role: Int, state: z.string().max(48), device: z.string().max(64).nullable() }),
+    )
+      .max(64),
+  }).optional(),
 });
 
 /** A hardware RAID controller as its vendor tool reports it, with its virtual and physical drives. */

@@ -4,6 +4,7 @@
 import type { Collector, CollectorContext } from "../../collect/collector.ts";
 import { type BlockDevice, isPhysicalDisk, nvmeController, parseLsblk } from "../../parsers/lsblk.ts";
 import { parseMdstat } from "../../parsers/mdstat.ts";
+import { parseMdadmDetail } from "../../parsers/mdadm.ts";
 import { parseNvmeIdCtrl, parseNvmeSmartLog } from "../../parsers/nvme.ts";
 import type { Disk, NvmeController, RaidController, Storage } from "../../model/schema.ts";
 import { smartOf } from "./smart.ts";
@@ -87,7 +88,12 @@ export const storage: Collector<Storage> = {
     if (!missing.includes("smartctl")) await smartBehind(ctx, raid, devices);
     // software RAID: every array the kernel assembled (none: the key is left out)
     const mdstat = await ctx.readText("/proc/mdstat");
-    const md = mdstat === null ? [] : parseMdstat(mdstat);
+    const md = await Promise.all((mdstat === null ? [] : parseMdstat(mdstat)).map(async (a) => {
+      // mdadm's view of the array (device table, degraded/FAILED words) where mdadm is in the image
+      const r = await ctx.run("mdadm", ["--detail", `/dev/${a.name}`]);
+      const detail = r.kind === "exited" ? parseMdadmDetail(r.stdout) : null;
+      return detail ? { ...a, detail } : a;
+    }));
     return {
       disks,
       ...(missing.includes("smartctl") ? { smartctl_missing: true } : {}),

@@ -20,6 +20,50 @@ const NVME_WARNING_BITS = [
   "persistent memory read-only",
 ];
 
+/** The whole disk behind an md member ("sdb1" → sdb, "nvme0n1p2" → nvme0n1), named with its serial. */
+function memberDisk(x: JudgeInput, device: string): string {
+  const name = device.replace(/^\/dev\//, "");
+  const base = /^(nvme\d+n\d+)p\d+$/.exec(name)?.[1] ?? /^([a-z]+)\d+$/.exec(name)?.[1] ?? name;
+  const d = (x.hw.storage?.disks ?? []).find((k) => k.name === base);
+  return d?.serial ? `${name} (${base}, serial ${d.serial})` : name;
+}
+
+/** Software RAID arrays that are not whole: from /proc/mdstat, and from mdadm --detail where it answered. */
+function mdDegraded(x: JudgeInput): Hit[] {
+  return (x.hw.storage?.md_arrays ?? []).flatMap((a) => {
+    const detail = a.detail;
+    const failed = new Set(a.members.filter((m) => m.failed).map((m) => m.device));
+    for (const m of detail?.members ?? []) {
+      if (/faulty/i.test(m.state) && m.device) failed.add(m.device.replace(/^\/dev\//, ""));
+    }
+    const short = a.raid_disks !== null && a.working_disks !== null && a.working_disks < a.raid_disks;
+    const words = detail?.state && /\b(degraded|failed|not started)\b/i.test(detail.state);
+    if (!short && !failed.size && a.state !== "inactive" && !words && !(detail?.failed_devices ?? 0)) {
+      return [];
+    }
+    const removed = (detail?.members ?? []).filter((m) => m.state === "removed" && m.role !== null).map((m) =>
+      m.role
+    );
+    const parts = [
+      `${a.name} (${a.level ?? detail?.level ?? "?"}) ${a.state}${
+        a.map ? ` [${a.working_disks}/${a.raid_disks}] [${a.map}]` : ""
+      }${failed.size ? `, failed: ${[...failed].map((d) => memberDisk(x, d)).join(", ")}` : ""}`,
+      ...(detail?.state
+        ? [
+          `mdadm: ${detail.state}${
+            detail.raid_devices !== null
+              ? `, ${detail.working_devices ?? "?"} of ${detail.raid_devices} devices working`
+              : ""
+          }`,
+        ]
+        : []),
+      ...(removed.length ? [`missing role(s) ${removed.join(", ")}`] : []),
+    ];
+    const members = a.members.map((m) => memberDisk(x, m.device)).join(", ") || "none";
+    return [hit(`storage:${a.name}`, `${parts.join("; ")}; members: ${members}`)];
+  });
+}
+
 export const STORAGE_RULES: Rule[] = [
   {
     code: "storage.smart_failed",
@@ -209,26 +253,12 @@ export const STORAGE_RULES: Rule[] = [
     code: "storage.md_degraded",
     severity: "FAIL",
     when:
-      "a software RAID array (/proc/mdstat) works with fewer disks than it has, has a failed member (F), or is inactive",
+      "a software RAID array works with fewer disks than it has, has a failed member, is inactive, or mdadm --detail calls it degraded, FAILED or Not Started",
     action:
-      "Find the missing or failed member (mdadm --detail), replace the disk and let the array rebuild before handover.",
-    source: "Linux md: [n/m] raid disks / working disks, (F) faulty member",
-    check: (x) =>
-      (x.hw.storage?.md_arrays ?? []).flatMap((a) => {
-        const failed = a.members.filter((m) => m.failed).map((m) => m.device);
-        const short = a.raid_disks !== null && a.working_disks !== null && a.working_disks < a.raid_disks;
-        if (!short && !failed.length && a.state !== "inactive") return [];
-        return [
-          hit(
-            `storage:${a.name}`,
-            `${a.name} (${a.level ?? "?"}) ${a.state}${
-              a.map ? ` [${a.working_disks}/${a.raid_disks}] [${a.map}]` : ""
-            }${failed.length ? `, failed: ${failed.join(", ")}` : ""}; members: ${
-              a.members.map((m) => m.device).join(", ") || "none"
-            }`,
-          ),
-        ];
-      }),
+      "Replace the disk the line names (its serial is given), add it back (mdadm --add) and let the array rebuild before handover.",
+    source:
+      "Linux md: /proc/mdstat [n/m] raid disks / working disks and (F) faulty member; mdadm(8) --detail State and device table",
+    check: mdDegraded,
   },
   {
     code: "storage.md_rebuilding",

@@ -1,4 +1,5 @@
-// How the storage area shows itself (disks): its section of the web page, its TUI details.
+// How the storage area shows itself (disks, RAID controllers and the drives behind them, software RAID): its
+// section of the web page, its TUI details.
 import type { Audit } from "../../model/schema.ts";
 import { bytes, esc, t, table } from "../../lib/html.ts";
 
@@ -39,8 +40,81 @@ export function webSection(a: Audit, _qrSvg: string): string {
           ];
         }),
       )
-      : `<p class="none">storage not read</p>`)
+      : `<p class="none">storage not read</p>`) +
+    raidSection(a) + mdSection(a)
   );
+}
+
+const smartWord = (s: { available: boolean; passed: boolean | null } | null | undefined) =>
+  !s
+    ? "not read"
+    : !s.available
+    ? "not supported"
+    : s.passed === false
+    ? "FAILED"
+    : s.passed
+    ? "passed"
+    : "?";
+
+/** Hardware RAID controllers, their virtual drives and the physical drives behind them (none: nothing). */
+function raidSection(a: Audit): string {
+  const raid = a.hardware.storage?.raid ?? [];
+  if (!raid.length) return "";
+  const who = (c: (typeof raid)[number]) => `${c.tool} c${c.id ?? "?"}`;
+  return `<h3>RAID controllers</h3>` +
+    table(
+      ["Controller", "Model", "Serial", "Firmware", "Battery", "Virtual drives"],
+      raid.map((c) => [
+        t(who(c)),
+        t(c.model),
+        t(c.serial),
+        t(c.firmware),
+        t(c.battery),
+        esc(
+          c.virtual_drives.map((v) =>
+            `${v.id ?? "?"} ${v.level ?? "?"} ${v.state ?? "?"}${v.device ? ` ${v.device}` : ""}`
+          )
+            .join("; ").slice(0, 400) || "none",
+        ),
+      ]),
+    ) +
+    `<h3>Drives behind the controllers</h3>` +
+    table(
+      ["Controller", "Slot", "Model", "Serial", "Size", "Interface", "State", "SMART"],
+      raid.flatMap((c) =>
+        c.physical_drives.slice(0, 256).map((p) => [
+          t(who(c)),
+          t(p.slot),
+          t(p.model ?? p.smart?.model),
+          t(p.serial ?? p.smart?.serial),
+          bytes(p.size_bytes),
+          t(p.interface),
+          t(p.state),
+          esc(smartWord(p.smart)),
+        ])
+      ),
+    );
+}
+
+/** Software RAID arrays (none: nothing). */
+function mdSection(a: Audit): string {
+  const md = a.hardware.storage?.md_arrays ?? [];
+  if (!md.length) return "";
+  return `<h3>Software RAID</h3>` +
+    table(
+      ["Array", "Level", "State", "Disks", "mdadm", "Members"],
+      md.map((m) => [
+        t(m.name),
+        t(m.level ?? m.detail?.level),
+        t(m.state),
+        t(m.map ? `[${m.working_disks}/${m.raid_disks}] [${m.map}]` : null),
+        t(m.detail?.state),
+        esc(
+          m.members.map((x) => `${x.device}${x.failed ? " (failed)" : x.spare ? " (spare)" : ""}`).join(", ")
+            .slice(0, 400),
+        ),
+      ]),
+    );
 }
 
 /** Lines of the TUI's details screen. */
@@ -52,6 +126,28 @@ export function tuiDetails(a: Audit): string[] {
       `  disk ${d.name} ${d.model ?? "?"} ${d.serial ?? ""} SMART ${
         d.smart?.passed === false ? "FAILED" : d.smart ? "ok" : "–"
       }`,
+    );
+  }
+  for (const c of h.storage?.raid ?? []) {
+    const bad = c.physical_drives.filter((p) =>
+      p.state &&
+      !/^(ok|onln|online|optimal|ready|ugood|ghs|dhs|global hot-spare|dedicated hot-spare)$/i.test(p.state)
+    );
+    out.push(
+      `  raid ${c.tool} c${c.id ?? "?"} ${c.model ?? "?"} ${
+        c.serial ?? ""
+      }: ${c.virtual_drives.length} virtual (${
+        c.virtual_drives.map((v) => v.state ?? "?").join(", ") || "none"
+      }), ${c.physical_drives.length} drives${
+        bad.length ? `, ${bad.map((p) => `${p.slot} ${p.state}`).join(", ")}` : ""
+      }`,
+    );
+  }
+  for (const m of h.storage?.md_arrays ?? []) {
+    out.push(
+      `  ${m.name} ${m.level ?? "?"} ${m.state}${
+        m.map ? ` [${m.working_disks}/${m.raid_disks}] [${m.map}]` : ""
+      }${m.detail?.state ? ` (${m.detail.state})` : ""}`,
     );
   }
   return out;
