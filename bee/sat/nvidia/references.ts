@@ -122,7 +122,10 @@ const MODELS: { model: string; match: RegExp }[] = [
   { model: "H100 PCIe", match: /\bH100\b.*\bPCIe\b/i },
   { model: "H100 SXM", match: /\bH100\b/i },
   { model: "L40S", match: /\bL40S\b/i },
+  // A100 comes with 40 GB (1.555 TB/s) and 80 GB (2.0 TB/s) of HBM: "NVIDIA A100-SXM4-40GB", "NVIDIA A100-PCIE-40GB"
+  { model: "A100 PCIe 40GB", match: /^(?=.*\bA100\b)(?=.*\bPCIe\b)(?=.*\b40GB\b)/i },
   { model: "A100 PCIe", match: /\bA100\b.*\bPCIe\b/i },
+  { model: "A100 SXM 40GB", match: /^(?=.*\bA100\b)(?=.*\b40GB\b)/i },
   { model: "A100 SXM", match: /\bA100\b/i },
 ];
 
@@ -180,6 +183,35 @@ const HOPPER_HOST: Row[] = [
     "PCIe Gen5 x16; nvbandwidth 52 GB/s on HGX H100; floor: Azure H100 health check 48",
     48,
   ],
+];
+
+/**
+ * Measured on a DGX A100 (8 × A100-SXM4-40GB) and published in the GPUInspector.jl documentation (Paderborn
+ * Center for Parallel Computing, docs/src/devices/a100_sxm2.md): memcpy 1220.7 GiB/s and saxpy 1192.1 GiB/s of
+ * HBM bandwidth, pinned host↔device 24.33 GiB/s, GPU→GPU copies 236.6–248.3 GiB/s over all 56 pairs.
+ */
+const DGX_A100 = "GPUInspector.jl on a DGX A100 (PC2)";
+/** saxpy (2 reads + 1 write, a triad) reached 82 % of the 40 GB part's 1.555 TB/s there. */
+const A100_TRIAD_SHARE = 0.82;
+const A100_HOST: Row[] = [
+  ["h2d_gbs", 32, 26, `PCIe Gen4 x16 (32 GB/s); ${DGX_A100}: pinned host↔device 24.33 GiB/s = 26.1 GB/s`],
+  ["d2h_gbs", 32, 26, `PCIe Gen4 x16 (32 GB/s); ${DGX_A100}: pinned host↔device 24.33 GiB/s = 26.1 GB/s`],
+];
+const A100_NVLINK: Row[] = [
+  [
+    "p2p_gbs",
+    300,
+    254,
+    `NVLink 3 300 GB/s per direction; ${DGX_A100}: slowest of 56 pairs 236.6 GiB/s = 254 GB/s (fastest 266)`,
+  ],
+];
+const a100Hbm = (peak: number, size: string): Row => [
+  "hbm_tbs",
+  peak,
+  Math.round(peak * A100_TRIAD_SHARE * 100) / 100,
+  size === "40GB"
+    ? `${DS} ${peak} TB/s (40 GB); ${DGX_A100}: saxpy 1192 GiB/s = 1.28 TB/s`
+    : `${DS} ${peak} TB/s (80 GB); expected at the 82 % triad share ${DGX_A100} measured on the 40 GB part`,
 ];
 
 const GEN4_HOST: Row[] = [
@@ -276,25 +308,29 @@ const ROWS: Record<string, Row[]> = {
   ],
   "A100 SXM": [
     ...gemm([["tflops_tf32", 156], ["tflops_fp16", 312], ["tflops_bf16", 312]], 0.8, GEMM_SHARE),
-    [
-      "hbm_tbs",
-      2.039,
-      1.81,
-      `${DS} 2.039 TB/s (80 GB); expected at the 89 % triad share measured on H100 SXM`,
-    ],
-    ...GEN4_HOST,
+    a100Hbm(2.039, "80GB"),
+    ...A100_HOST,
+    ...A100_NVLINK,
+    ["power_w", 400, 400, DS],
+  ],
+  "A100 SXM 40GB": [
+    ...gemm([["tflops_tf32", 156], ["tflops_fp16", 312], ["tflops_bf16", 312]], 0.8, GEMM_SHARE),
+    a100Hbm(1.555, "40GB"),
+    ...A100_HOST,
+    ...A100_NVLINK,
     ["power_w", 400, 400, DS],
   ],
   "A100 PCIe": [
     ...gemm([["tflops_tf32", 156], ["tflops_fp16", 312], ["tflops_bf16", 312]], 0.7, PCIE_SHARE),
-    [
-      "hbm_tbs",
-      1.935,
-      1.72,
-      `${DS} 1.935 TB/s (80 GB); expected at the 89 % triad share measured on H100 SXM`,
-    ],
-    ...GEN4_HOST,
+    a100Hbm(1.935, "80GB"),
+    ...A100_HOST,
     ["power_w", 300, 300, DS],
+  ],
+  "A100 PCIe 40GB": [
+    ...gemm([["tflops_tf32", 156], ["tflops_fp16", 312], ["tflops_bf16", 312]], 0.7, PCIE_SHARE),
+    a100Hbm(1.555, "40GB"),
+    ...A100_HOST,
+    ["power_w", 250, 250, DS],
   ],
 };
 
