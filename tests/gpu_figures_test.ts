@@ -27,7 +27,18 @@ const m = (gpu: number, figure: Measurement["figure"], value: number, name = H10
 });
 
 Deno.test("references: every model the issue names, every row sourced and ordered floor ≤ warn ≤ expected ≤ peak", () => {
-  const models = ["A100 SXM", "A100 SXM 40GB", "A100 PCIe", "A100 PCIe 40GB", "H100 SXM", "H100 PCIe", "H100 NVL", "H200", "L40S", "B200"];
+  const models = [
+    "A100 SXM",
+    "A100 SXM 40GB",
+    "A100 PCIe",
+    "A100 PCIe 40GB",
+    "H100 SXM",
+    "H100 PCIe",
+    "H100 NVL",
+    "H200",
+    "L40S",
+    "B200",
+  ];
   for (const model of models) {
     const rows = REFERENCES.filter((r) => r.model === model);
     for (const f of ["tflops_bf16", "hbm_tbs", "power_w"]) {
@@ -57,7 +68,10 @@ Deno.test("references: every model the issue names, every row sourced and ordere
   assert.equal(referenceModel("NVIDIA A100-PCIE-40GB"), "A100 PCIe 40GB");
   assert.equal(referenceFor("NVIDIA A100-SXM4-40GB", "hbm_tbs")?.expected, 1.28);
   assert.ok(referenceFor("NVIDIA A100-SXM4-40GB", "hbm_tbs")!.warn! <= 1.28 * 0.95 + 1e-9);
-  assert.ok(referenceFor("NVIDIA A100-SXM4-80GB", "hbm_tbs")!.warn! > 1.31, "an 80 GB part at 40 GB speed WARNs");
+  assert.ok(
+    referenceFor("NVIDIA A100-SXM4-80GB", "hbm_tbs")!.warn! > 1.31,
+    "an 80 GB part at 40 GB speed WARNs",
+  );
   assert.equal(referenceFor("NVIDIA A100-SXM4-40GB", "p2p_gbs")?.expected, 254);
   assert.equal(referenceModel("NVIDIA H200"), "H200");
   assert.equal(referenceModel("NVIDIA B200"), "B200");
