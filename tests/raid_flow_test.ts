@@ -2,13 +2,45 @@
 // replayed PCI bus, its maker's tool faked on PATH answering with a real capture, and smartctl answering
 // through the controller.
 import assert from "node:assert/strict";
-import { fixture, qemuDevboxTools, startWeb, writeFakeTool } from "../testkit/helpers.ts";
+import { type FakeCase, fixture, qemuDevboxTools, startWeb, writeFakeTool } from "../testkit/helpers.ts";
 import { chromium, renderedDom } from "../testkit/chromium.ts";
 import { tuiDetails } from "../bee/areas/storage/view.ts";
 import { auditWith, raidOnBus, readAudit, statusOf } from "../testkit/audit_run.ts";
 
 /** A Broadcom/LSI MegaRAID function under `root` (vendor 0x1000). */
 const megaraid = (root: string) => raidOnBus(root, "0x1000", "0000:3b:00.0");
+
+/** The real qemu-devbox sda SMART (EXSATA0001), or its edited failing copy, under another serial. */
+const smartJson = (serial: string, failing = false) =>
+  fixture(failing ? "smartctl/edited-failing-ata-sda.json" : "smartctl/qemu-devbox-a-sda.json").replaceAll(
+    "EXSATA0001",
+    serial,
+  );
+const DEVBOX_SMART = [
+  { args: "-j -a /dev/sda", file: "smartctl/qemu-devbox-a-sda.json" },
+  { args: "-j -a /dev/nvme0", file: "smartctl/qemu-devbox-a-nvme0.json" },
+  { args: "-j -a /dev/nvme1", file: "smartctl/qemu-devbox-a-nvme1.json" },
+];
+
+/** A MegaRAID audit with storcli64 answering and smartctl answering `smart`; the audit and its drives' SMART. */
+async function megaraidAudit(smart: FakeCase[]) {
+  const r = await auditWith(
+    (bin) => {
+      qemuDevboxTools(bin, { smartctl: [...DEVBOX_SMART, ...smart] });
+      writeFakeTool(bin, "storcli64", [{
+        args: "/call show J",
+        file: "storcli/storrest-megaraid-9260-4i-c0-show.json",
+      }]);
+    },
+    [],
+    megaraid,
+  );
+  const a = readAudit(r.out);
+  return {
+    a,
+    smart: a.hardware.storage!.raid![0]!.physical_drives.map((p) => [p.device_id, p.smart?.passed]),
+  };
+}
 
 Deno.test("24.1 flow: an HPE Smart Array on the bus is read through ssacli; its failed spare FAILs by bay", async () => {
   const hpe = (root: string) => raidOnBus(root, "0x103c", "0000:03:00.0");
@@ -87,48 +119,16 @@ Deno.test("24.1 flow: a RAID controller on the bus with no vendor tool is 'not c
 });
 
 Deno.test("24.1 flow: SMART of the disks behind a MegaRAID is read through it and judged by the same rules", async () => {
-  const r = await auditWith(
-    (bin) => {
-      qemuDevboxTools(bin, {
-        smartctl: [
-          { args: "-j -a /dev/sda", file: "smartctl/qemu-devbox-a-sda.json" },
-          { args: "-j -a /dev/nvme0", file: "smartctl/qemu-devbox-a-nvme0.json" },
-          { args: "-j -a /dev/nvme1", file: "smartctl/qemu-devbox-a-nvme1.json" },
-          // behind the controller (no virtual drive in this lsblk: /dev/bus/0): device 6 is failing
-          { args: "-j -a -d megaraid,6 /dev/bus/0", file: "smartctl/edited-failing-ata-sda.json", exit: 8 },
-          { args: "-j -a -d megaraid,* /dev/bus/0", file: "smartctl/qemu-devbox-a-sda.json" },
-        ],
-      });
-      writeFakeTool(bin, "storcli64", [{
-        args: "/call show J",
-        file: "storcli/storrest-megaraid-9260-4i-c0-show.json",
-      }]);
-    },
-    [],
-    megaraid,
-  );
-  const a = readAudit(r.out);
-  const pds = a.hardware.storage!.raid![0]!.physical_drives;
-  assert.deepEqual(pds.map((p) => [p.device_id, p.smart?.passed]), [["5", true], ["6", false], ["7", true], [
-    "4",
-    true,
-  ]]);
+  const { a, smart } = await megaraidAudit([
+    // behind the controller (no virtual drive in this lsblk: /dev/bus/0): device 6 is failing
+    { args: "-j -a -d megaraid,6 /dev/bus/0", file: "smartctl/edited-failing-ata-sda.json", exit: 8 },
+    { args: "-j -a -d megaraid,* /dev/bus/0", file: "smartctl/qemu-devbox-a-sda.json" },
+  ]);
+  assert.deepEqual(smart, [["5", true], ["6", false], ["7", true], ["4", true]]);
   const f = a.hardware.summary.findings.find((x) => x.code === "storage.smart_failed");
   assert.equal(f?.component, "raid:storcli c0 slot 252:1");
   assert.equal(statusOf(a, "storage").status, "ok");
 });
-
-/** The real qemu-devbox sda SMART (EXSATA0001), or its edited failing copy, under another serial. */
-const smartJson = (serial: string, failing = false) =>
-  fixture(failing ? "smartctl/edited-failing-ata-sda.json" : "smartctl/qemu-devbox-a-sda.json").replaceAll(
-    "EXSATA0001",
-    serial,
-  );
-const DEVBOX_SMART = [
-  { args: "-j -a /dev/sda", file: "smartctl/qemu-devbox-a-sda.json" },
-  { args: "-j -a /dev/nvme0", file: "smartctl/qemu-devbox-a-nvme0.json" },
-  { args: "-j -a /dev/nvme1", file: "smartctl/qemu-devbox-a-nvme1.json" },
-];
 
 Deno.test("24.1 flow: an Adaptec on the bus is read through arcconf; SMART through aacraid; the degraded RAID 10 FAILs", async () => {
   const r = await auditWith(
@@ -212,30 +212,12 @@ Deno.test("24.1 flow: an HPE Smart Array's drives are read through cciss,N and m
 
 Deno.test("24.1 flow: smartctl --scan-open names the node a MegaRAID drive is read through", async () => {
   const scan = fixture("smartctl/scan-megaraid-v6.1.txt").replace("megaraid,9 ", "megaraid,6 "); // edited: DID 6
-  const r = await auditWith(
-    (bin) => {
-      qemuDevboxTools(bin, {
-        smartctl: [
-          ...DEVBOX_SMART,
-          { args: "--scan-open", text: scan },
-          { args: "-j -a -d megaraid,6 /dev/bus/10", file: "smartctl/edited-failing-ata-sda.json", exit: 8 },
-          { args: "-j -a -d megaraid,* /dev/bus/0", file: "smartctl/qemu-devbox-a-sda.json" },
-        ],
-      });
-      writeFakeTool(bin, "storcli64", [{
-        args: "/call show J",
-        file: "storcli/storrest-megaraid-9260-4i-c0-show.json",
-      }]);
-    },
-    [],
-    megaraid,
-  );
-  const a = readAudit(r.out);
-  const pds = a.hardware.storage!.raid![0]!.physical_drives;
-  assert.deepEqual(pds.map((p) => [p.device_id, p.smart?.passed]), [["5", true], ["6", false], ["7", true], [
-    "4",
-    true,
-  ]]);
+  const { smart } = await megaraidAudit([
+    { args: "--scan-open", text: scan },
+    { args: "-j -a -d megaraid,6 /dev/bus/10", file: "smartctl/edited-failing-ata-sda.json", exit: 8 },
+    { args: "-j -a -d megaraid,* /dev/bus/0", file: "smartctl/qemu-devbox-a-sda.json" },
+  ]);
+  assert.deepEqual(smart, [["5", true], ["6", false], ["7", true], ["4", true]]);
 });
 
 Deno.test("24.1 web in Chromium: the audit page lists the controller, the drives behind it and the md array; a hostile model stays text", async () => {
