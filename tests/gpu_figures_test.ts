@@ -235,6 +235,25 @@ Deno.test("sat nvidia --dry-run on a fake 2×H100 prints the jobs, durations, fi
   assert.match(none.stdout, /^bee sat nvidia — nothing to plan: nvidia-smi not found/);
 });
 
+Deno.test("sat nvidia --dry-run on a fake 2×B200: a figure with only a datasheet peak is judged against peers and says so", async () => {
+  const bin = fakeBin();
+  writeFakeTool(bin, "nvidia-smi", [{
+    args: "--query-gpu=index,name,memory.total,pci.bus_id --format=csv,noheader,nounits",
+    text: "0, NVIDIA B200, 183359, 00000000:18:00.0\n1, NVIDIA B200, 183359, 00000000:2A:00.0\n",
+  }]);
+  const r = await runBee(["sat", "nvidia", "--dry-run", "--out", "/nonexistent/never"], { path: bin });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /p2p_gbs .*\n +GPU 0,1 B200: peak 900 GB\/s, no published measured figure — peers only — NVLink 5/,
+  );
+  assert.match(
+    r.stdout,
+    /h2d_gbs .*\n +GPU 0,1 B200: expected 51, .*the same PCIe Gen5 x16 host link as HGX H100/,
+  );
+  assert.match(r.stdout, /hbm_tbs .*\n +GPU 0,1 B200: expected 5\.4/);
+});
+
 Deno.test("nccl: 8 × H100 under the uncalibrated floor WARNs; over the reference PASSes; other counts unjudged", () => {
   const st = (busbw: number, errors = 0) => ({
     results: [8, 1024].map((m) => ({

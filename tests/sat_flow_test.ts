@@ -100,6 +100,7 @@ Deno.test("sat nvidia: clean run on 3 GPUs is OK and the archive holds every out
       "audit.json",
       "nvidia-smi-q.txt",
       "nvidia-smi-q-after.txt",
+      "nvidia-smi-q-after-memtest.txt",
       "gpu-stress.jsonl",
       "gpu-p2p.jsonl",
       "gpu-metrics.csv",
@@ -224,6 +225,10 @@ Deno.test("sat nvidia: HW thermal slowdown, new ECC errors and XID 79 fail their
   assert.match(r.summary["gpu_stress_reason"]!, /GPU 1: HW thermal slowdown active \(first at 3 s\)/);
   assert.match(r.summary["gpu_stress_reason"]!, /GPU 1: 106 °C above its max operating temperature 93 °C/);
   assert.match(r.summary["gpu_health_reason"]!, /GPU 1: 2 new uncorrectable/);
+  // the counters are read again right after the memory test: the test that met the errors fails with them
+  assert.equal(r.summary["gpu_memtest_status"], "FAILED");
+  assert.match(r.summary["gpu_memtest_reason"]!, /^after the memory test: GPU 1: 2 new uncorrectable/);
+  assert.equal(r.summary["gpu_memtest_gpu1_memtest_ecc_volatile_uncorrectable_new"], "2");
   assert.equal(r.summary["gpu_xid_status"], "FAILED");
   assert.match(r.summary["gpu_xid_reason"]!, /79 \(GPU has fallen off the bus\) on 0000:52:00/);
   assert.equal(r.summary["gpu_xid_findings"], "nvidia.xid_hardware");

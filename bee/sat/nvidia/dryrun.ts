@@ -49,6 +49,12 @@ function gateLines(figure: Figure, models: Map<string, number[]>): string[] {
           r?.source ?? "DCGM"
         }`,
       );
+    } else if (r && r.expected === null) {
+      out.push(
+        `       ${who}: peak ${
+          r.peak ?? "–"
+        } ${unit}, no published measured figure — peers only — ${r.source}`,
+      );
     } else if (r) {
       out.push(
         `       ${who}: expected ${r.expected ?? "–"}, WARN < ${r.warn ?? "–"}, FAIL < ${

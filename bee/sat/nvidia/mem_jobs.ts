@@ -9,6 +9,8 @@ import { finding } from "../../audit/verdict.ts";
 import { physicalIndex } from "../gpu_stress.ts";
 import { cudaBlocked, judgeMeasured, type NvidiaRun } from "./jobs.ts";
 import { identities } from "./measure.ts";
+import { judgeHealth } from "../gpu_health.ts";
+import { parseNvidiaSmiQ } from "../../parsers/nvidia_smi.ts";
 import type { Measurement } from "./figures.ts";
 import { MEMTEST_MIN_COVERAGE, PCIE_MIN_SHARE, pcieLinkGbs } from "./references.ts";
 
@@ -239,8 +241,52 @@ export function memtestJob(run: NvidiaRun): SatJob {
         memtestLine,
         (s) => `memory test: ${s.results.length}/${run.selected.length} GPUs done`,
       );
-      return judgeMemtest(proc, state, run.selected, run.before?.gpus ?? null);
+      const result = judgeMemtest(proc, state, run.selected, run.before?.gpus ?? null);
+      return await withCountersAfter(run, ctx, result);
     },
+  };
+}
+
+/**
+ * ECC, retired pages and remapped rows read again right after the memory test and compared with the state
+ * before the run (gpu_health's rules): HBM that corrects or remaps rows under the patterns fails the test that
+ * found it, not only the health check at the end.
+ */
+async function withCountersAfter(
+  run: NvidiaRun,
+  ctx: Parameters<SatJob["run"]>[0],
+  result: JobResult,
+): Promise<JobResult> {
+  if (!run.before) return result;
+  const r = await ctx.run("nvidia-smi-q-after-memtest.txt", "nvidia-smi", ["-q"], {
+    timeoutMs: run.timeoutMs * 2,
+  });
+  if (r.kind !== "exited" || r.code !== 0) {
+    ctx.log(`nvidia-smi -q after the memory test: ${r.kind}; the counters are compared by gpu_health only`);
+    return result;
+  }
+  let health: JobResult;
+  try {
+    health = judgeHealth(
+      run.before,
+      parseNvidiaSmiQ(await ctx.read("nvidia-smi-q-after-memtest.txt")),
+      run.selected,
+    );
+  } catch (e) {
+    ctx.log(`unreadable nvidia-smi -q after the memory test: ${(e as Error).message}`);
+    return result;
+  }
+  const facts = { ...result.facts };
+  for (const [k, v] of Object.entries(health.facts ?? {})) {
+    if (/_new$/.test(k)) facts[k.replace(/^gpu(\d+)_/, "gpu$1_memtest_")] = v;
+  }
+  if (health.status !== "FAILED") return { ...result, facts };
+  const why = `after the memory test: ${health.reason ?? "GPU counters changed"}`;
+  return {
+    ...result,
+    status: "FAILED",
+    reason: result.status === "FAILED" ? `${result.reason}; ${why}` : why,
+    facts,
   };
 }
 

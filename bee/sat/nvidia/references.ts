@@ -198,6 +198,7 @@ const A100_HOST: Row[] = [
   ["d2h_gbs", 32, 26, `PCIe Gen4 x16 (32 GB/s); ${DGX_A100}: pinned host↔device 24.33 GiB/s = 26.1 GB/s`],
 ];
 const A100_NVLINK: Row[] = [
+  ["p2p_bidir_gbs", 600, null, "NVLink 3 600 GB/s both directions (datasheet); no published measured figure"],
   [
     "p2p_gbs",
     300,
@@ -287,6 +288,18 @@ const ROWS: Record<string, Row[]> = {
     ),
     ["hbm_tbs", 3.9, 3.46, `${DS} 3.9 TB/s HBM3; expected at the 89 % triad share measured on H100 SXM`],
     ...HOPPER_HOST,
+    [
+      "p2p_gbs",
+      300,
+      null,
+      "NVLink bridge between a pair: 600 GB/s both ways (datasheet); no published measured figure",
+    ],
+    [
+      "p2p_bidir_gbs",
+      600,
+      null,
+      "NVLink bridge between a pair: 600 GB/s (datasheet); no published measured figure",
+    ],
     ["power_w", 400, 400, `${DS} (350–400 W configurable; the enforced limit is what is judged)`],
   ],
   "B200": [
@@ -294,6 +307,25 @@ const ROWS: Record<string, Row[]> = {
     ["tflops_fp16", 2250, 1745, `${DS}; BF16 ~1745 measured on healthy B200 (GPU-NOTES.md)`],
     ["tflops_bf16", 2250, 1745, `${DS}; BF16 ~1745 measured on healthy B200 (GPU-NOTES.md)`],
     ["hbm_tbs", 8.0, 5.4, `${DS}; 5.4–5.9 TB/s measured, low end; DCGM diag-skus floor 4.07`],
+    ...HOPPER_HOST.map(([f, peak, expected, source, floor]): Row => [
+      f,
+      peak,
+      expected,
+      `the same PCIe Gen5 x16 host link as HGX H100: ${source}`,
+      floor,
+    ]),
+    [
+      "p2p_gbs",
+      900,
+      null,
+      "NVLink 5 900 GB/s per direction (datasheet 1.8 TB/s); no published measured figure",
+    ],
+    [
+      "p2p_bidir_gbs",
+      1800,
+      null,
+      "NVLink 5 1.8 TB/s both directions (datasheet); no published measured figure",
+    ],
     ["power_w", 1000, 1000, `${DS}; DCGM diag-skus B200 1000 W`],
   ],
   "L40S": [
