@@ -361,6 +361,8 @@ Deno.test({ name: "iso UEFI boot (OVMF): SSH, smoke test and web verdict", ...op
     cpus: 1,
     serial: serialNo,
     dhcp: true,
+    // QEMU's LSI MegaRAID SAS 2108 (PCI 1000:0079, class 0104) with no storcli in the image: not checked
+    extraArgs: ["-device", "megasas-gen2,id=raid0"],
   });
   await uefi.start();
   try {
@@ -379,6 +381,21 @@ Deno.test({ name: "iso UEFI boot (OVMF): SSH, smoke test and web verdict", ...op
     assert.equal(r.code, 0);
     const page = await httpGet(uefi.httpPort, "/");
     assert.ok(page?.body.includes(serialNo), "serial on the UEFI guest's page");
+    // the emulated MegaRAID is found on the PCI bus and, with no vendor tool in the image, WARNs as not
+    // checked: its disks are never a silent pass
+    const audit = JSON.parse((await httpGet(uefi.httpPort, "/audit.json"))!.body);
+    const ctrl = audit.hardware.storage.raid_controllers?.find((c: { vendor_id: string }) =>
+      c.vendor_id === "0x1000"
+    );
+    assert.ok(ctrl, JSON.stringify(audit.hardware.storage));
+    assert.equal(ctrl.class_id.slice(0, 6), "0x0104");
+    assert.deepEqual(ctrl.tools, []);
+    const f = audit.hardware.summary.findings.find((x: { code: string }) =>
+      x.code === "storage.raid_unchecked"
+    );
+    assert.equal(f?.severity, "WARN", JSON.stringify(audit.hardware.summary.findings));
+    assert.equal(f.component, `storage:${ctrl.address}`);
+    figure(`UEFI guest: ${f.message}`);
   } finally {
     await uefi.stop();
     uefi = null;
