@@ -3,6 +3,7 @@
 // it does and how long it took; what is cached (bundle, images, apt downloads, the ISO by input hash) is
 // reused and said so. Caches live in ${BEE_CACHE_DIR:-~/.cache/bee}/iso, outside the clone.
 
+import { markUsed, pruneCache } from "./iso/cache.ts";
 import { Command } from "commander";
 import { BEE_VERSION } from "../bee/version.ts";
 import { exec } from "../bee/lib/exec.ts";
@@ -214,7 +215,10 @@ async function build(o: Options): Promise<string> {
   const out = o.out ?? `${dist}/bee-${BEE_VERSION}-amd64.iso`;
   const cached = `${cache}/images/${inputs}.iso`;
   if (!o.rebuild && await Deno.stat(cached).catch(() => null)) {
-    await step("ISO", () => publish(cached, out), () => `same inputs as a previous build: reused ${cached}`);
+    await step("ISO", async () => {
+      await markUsed(cached);
+      await publish(cached, out);
+    }, () => `same inputs as a previous build: reused ${cached}`);
     return out;
   }
 
@@ -288,7 +292,8 @@ async function liveBuild(x: {
   await step("cache and publish", async () => {
     await Deno.rename(iso, `${cached}.tmp`);
     await Deno.rename(`${cached}.tmp`, cached);
-    await pruneCache(`${cache}/images`, 2);
+    await markUsed(cached);
+    await pruneCache(`${cache}/images`, 2, cached);
     await publish(cached, out);
   });
 }
@@ -389,17 +394,6 @@ async function syncCache(src: string, dest: string): Promise<void> {
 }
 
 /** Keeps the newest `keep` cached ISOs. */
-async function pruneCache(dir: string, keep: number): Promise<void> {
-  const all: { p: string; m: number }[] = [];
-  for await (const e of Deno.readDir(dir)) {
-    if (!e.name.endsWith(".iso")) continue;
-    const st = await Deno.stat(`${dir}/${e.name}`);
-    all.push({ p: `${dir}/${e.name}`, m: st.mtime?.getTime() ?? 0 });
-  }
-  all.sort((a, b) => b.m - a.m);
-  for (const x of all.slice(keep)) await Deno.remove(x.p).catch(() => {});
-}
-
 /** Writes iso/builder/packages.lock from the package list inside the built ISO. */
 async function relock(iso: string): Promise<void> {
   const v = await loadVersions(repo);

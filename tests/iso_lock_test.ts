@@ -15,6 +15,7 @@ import {
 } from "../tasks/iso/lock.ts";
 import { fixture, REPO } from "../testkit/helpers.ts";
 import { isoTime } from "../tasks/iso/source.ts";
+import { markUsed, pruneCache } from "../tasks/iso/cache.ts";
 
 const committed = () => parseLock(Deno.readTextFileSync(`${REPO}/${LOCK_PATH}`));
 
@@ -83,4 +84,55 @@ Deno.test("lock: the pinned package list has one name=version a line, native pac
 
 Deno.test("source: SOURCE_DATE_EPOCH becomes the release's UTC time", () => {
   assert.equal(isoTime(1765000000), "2025-12-06T05:46:40Z");
+});
+
+Deno.test("reproducible hook: /etc/shadow of a bootstrap made yesterday and one made today become one file", async () => {
+  // the two files are real: /etc/shadow of two ISO builds of one commit, the first from live-build's bootstrap
+  // cache of the day before (last change 20794), the second bootstrapped that day (20795); the builds differed
+  const hook = Deno.readTextFileSync(
+    `${REPO}/iso/builder/config/hooks/normal/9990-bee-reproducible.hook.chroot`,
+  );
+  const awk = /awk -F: -v OFS=: -v d="\$day" '([^']+)'/.exec(hook);
+  assert.ok(awk, "the hook sets every account's last change with awk");
+  const norm = async (file: string) => {
+    const out = await new Deno.Command("awk", {
+      args: [
+        "-F:",
+        "-v",
+        "OFS=:",
+        "-v",
+        `d=${Math.floor(1765065600 / 86400)}`,
+        awk[1]!,
+        `${REPO}/tests/fixtures/${file}`,
+      ],
+      stdout: "piped",
+    }).output();
+    return new TextDecoder().decode(out.stdout);
+  };
+  const a = await norm("live-build/repro-a-etc-shadow.txt");
+  const b = await norm("live-build/repro-b-etc-shadow.txt");
+  assert.notEqual(fixture("live-build/repro-a-etc-shadow.txt"), fixture("live-build/repro-b-etc-shadow.txt"));
+  assert.equal(a, b);
+  assert.match(a, /^root:\*:20429:0:99999:7:::$/m);
+  assert.match(a, /^systemd-network:!\*:20429:::::1:$/m);
+  assert.equal(a.split("\n").length, fixture("live-build/repro-a-etc-shadow.txt").split("\n").length);
+});
+
+Deno.test("image cache: the image just built survives pruning though every image of a commit has one mtime", async () => {
+  // reproducible ISOs all carry SOURCE_DATE_EPOCH as their mtime; pruning by it once removed the new image
+  // before it was published ("iso: cannot write dist/bee-….iso")
+  const dir = Deno.makeTempDirSync({ prefix: "bee-image-cache-" });
+  const epoch = new Date(1765065600 * 1000);
+  for (const n of ["a", "b", "c"]) {
+    Deno.writeTextFileSync(`${dir}/${n}.iso`, n);
+    Deno.utimeSync(`${dir}/${n}.iso`, epoch, epoch);
+  }
+  await markUsed(`${dir}/c.iso`);
+  await pruneCache(dir, 2, `${dir}/c.iso`);
+  const left = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+  assert.equal(left.length, 2);
+  assert.ok(left.includes("c.iso"), left.join(" "));
+  // and with keep 0 the current one is the one kept, whatever the times say
+  await pruneCache(dir, 0, `${dir}/c.iso`);
+  assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["c.iso"]);
 });

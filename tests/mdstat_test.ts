@@ -2,7 +2,7 @@
 // judged (degraded FAIL naming its members, rebuilding WARN), read by the storage collector.
 import assert from "node:assert/strict";
 import { parseMdstat } from "../bee/parsers/mdstat.ts";
-import { parseMdadmDetail } from "../bee/parsers/mdadm.ts";
+import { parseMdadmDetail, parseMdadmScan } from "../bee/parsers/mdadm.ts";
 import { judge, NO_HARDWARE } from "../bee/audit/verdict.ts";
 import type { Hardware } from "../bee/model/schema.ts";
 import { fixture } from "../testkit/helpers.ts";
@@ -114,4 +114,52 @@ Deno.test("mdadm --detail: a real clean RAID 1 passes; a faulty member (edited) 
     "FAIL storage.md_degraded md127 (raid1) active [2/2] [UU], failed: sdc (sdc, serial WD-BBB); mdadm: clean, degraded, 2 of 2 devices working; members: sdc (sdc, serial WD-BBB), sdb (sdb, serial WD-AAA)",
   ]);
   assert.equal(parseMdadmDetail("mdadm: /dev/sdb does not appear to be an md device\n"), null);
+});
+
+Deno.test("mdadm --examine --scan: a real two-array listing parsed; an array not assembled missing a member WARNs", () => {
+  const arrays = parseMdadmScan(fixture("mdadm/blog-nas-detail-scan-verbose.txt"));
+  assert.deepEqual(arrays.map((a) => [a.device, a.level, a.num_devices, a.name, a.devices.length]), [
+    ["/dev/md/nas", "raid5", 3, "nas:nas", 3],
+    ["/dev/md1", "raid1", 2, "nas:0", 2],
+  ]);
+  assert.equal(arrays[1]!.uuid, "8d8b6ab0:e5808d8c:3309ef43:6cddd059");
+  assert.deepEqual(arrays[1]!.devices, ["/dev/sdf1", "/dev/sdg1"]);
+  const judged = (
+    md_superblocks: typeof arrays,
+    md_arrays: NonNullable<Hardware["storage"]>["md_arrays"] = [],
+  ) =>
+    judge(
+      {
+        ...NO_HARDWARE,
+        storage: {
+          disks: [{ name: "sdf", serial: "S3YJNX0K" }] as NonNullable<Hardware["storage"]>["disks"],
+          md_superblocks,
+          md_arrays,
+        },
+      } as Omit<Hardware, "summary">,
+      [],
+    ).map((x) => `${x.severity} ${x.code} ${x.component} ${x.message}`);
+  // whole arrays on the disks are no finding
+  assert.deepEqual(judged(arrays), []);
+  // the boot pair with one disk gone (edited: the listing as the disks would give it)
+  const oneGone = parseMdadmScan(
+    fixture("mdadm/blog-nas-detail-scan-verbose.txt").replace(
+      "devices=/dev/sdf1,/dev/sdg1",
+      "devices=/dev/sdf1",
+    ),
+  );
+  assert.deepEqual(judged(oneGone), [
+    "WARN storage.md_members_missing storage:md:8d8b6ab0:e5808d8c:3309ef43:6cddd059 md array nas:0 (raid1, UUID 8d8b6ab0:e5808d8c:3309ef43:6cddd059) is not assembled and has 1 of its 2 members here: sdf1 (sdf, serial S3YJNX0K)",
+  ]);
+  // assembled, the same array is judged by md_degraded from /proc/mdstat and mdadm --detail instead
+  const md = parseMdstat("md1 : active raid1 sdf1[0]\n      46848 blocks super 1.2 [2/1] [U_]\n");
+  const detail = {
+    ...parseMdadmDetail(fixture("mdadm/forum-md127-detail-healthy.txt"))!,
+    uuid: arrays[1]!.uuid,
+  };
+  assert.deepEqual(
+    judged(oneGone, [{ ...md[0]!, detail }]).map((x) => x.split(" ")[1]),
+    ["storage.md_degraded"],
+  );
+  assert.deepEqual(parseMdadmScan("mdadm: No arrays found in config file or automatically\n"), []);
 });

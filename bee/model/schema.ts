@@ -261,6 +261,19 @@ export const Storage = z.object({
   smartctl_missing: z.boolean().optional(),
   /** software RAID arrays (/proc/mdstat); absent when the kernel has none */
   md_arrays: z.array(MdArray).max(64).optional(),
+  /**
+   * md arrays the disks' superblocks describe (`mdadm --examine --scan --verbose`), assembled or not: the live
+   * image assembles nothing, so this is how it sees software RAID on the disks; absent without mdadm or arrays
+   */
+  md_superblocks: z.array(z.object({
+    device: z.string().max(64),
+    level: Str,
+    num_devices: Int,
+    metadata: Str,
+    uuid: Str,
+    name: Str,
+    devices: z.array(z.string().max(64)).max(64),
+  })).max(64).optional(),
   /** hardware RAID controllers read through their vendor tools (storcli, ssacli, arcconf, sas3ircu/sas2ircu) */
   raid: z.array(RaidController).max(16).optional(),
   /** RAID controllers and SAS HBAs on the PCI bus, with the vendor tools that answered here */

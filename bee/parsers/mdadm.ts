@@ -1,7 +1,8 @@
 // Parses `mdadm --detail /dev/mdX` (Linux software RAID): the array's state words (clean, degraded,
 // recovering, FAILED, Not Started…), its level, device counts and identity, and its device table — each
 // slot's role and state (active sync, spare, faulty, removed, rebuilding) with the member's device path.
-// mdadm right-aligns its keys; a forum quote may shift them, so a key is whatever precedes " : ".
+// mdadm right-aligns its keys; a forum quote may shift them, so a key is whatever precedes " : ". Also
+// `mdadm --examine --scan --verbose`: the arrays the disks' superblocks describe, assembled or not.
 import { clean } from "../lib/text.ts";
 
 export interface MdadmMember {
@@ -75,4 +76,56 @@ export function parseMdadmDetail(text: string): MdadmDetail | null {
     rebuild_percent: rebuild ? Number(rebuild[1]) : null,
     members,
   };
+}
+
+/** An md array as its members' superblocks describe it (`mdadm --examine --scan --verbose`), assembled or not. */
+export interface MdSuperblockArray {
+  /** the name mdadm would give it ("/dev/md/0") */
+  device: string;
+  level: string | null;
+  /** how many members the array has */
+  num_devices: number | null;
+  metadata: string | null;
+  uuid: string | null;
+  name: string | null;
+  /** the member devices present on this machine */
+  devices: string[];
+}
+
+/**
+ * `mdadm --examine --scan --verbose` (and `--detail --scan --verbose`, the same format): one ARRAY line per
+ * array, key=value words, and the members on a following `devices=` line (or the same line).
+ */
+export function parseMdadmScan(text: string): MdSuperblockArray[] {
+  const out: MdSuperblockArray[] = [];
+  let cur: MdSuperblockArray | null = null;
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    const head = /^ARRAY\s+(\S+)(.*)$/.exec(line);
+    if (head) {
+      if (out.length >= 64) break;
+      cur = {
+        device: head[1]!.slice(0, 64),
+        level: null,
+        num_devices: null,
+        metadata: null,
+        uuid: null,
+        name: null,
+        devices: [],
+      };
+      out.push(cur);
+    }
+    if (!cur) continue;
+    for (const [, k, v] of (head ? head[2]! : line).matchAll(/\b([\w-]+)=(\S+)/g)) {
+      if (k === "level") cur.level = clean(v)?.slice(0, 16) ?? null;
+      else if (k === "num-devices") cur.num_devices = int(v);
+      else if (k === "metadata") cur.metadata = clean(v)?.slice(0, 16) ?? null;
+      else if (k === "UUID") cur.uuid = clean(v)?.slice(0, 48) ?? null;
+      else if (k === "name") cur.name = clean(v)?.slice(0, 64) ?? null;
+      else if (k === "devices") {
+        cur.devices = v!.split(",").filter((d) => /^\/dev\/[\w/.:-]{1,64}$/.test(d)).slice(0, 64);
+      }
+    }
+  }
+  return out;
 }

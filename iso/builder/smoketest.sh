@@ -62,6 +62,15 @@ else
   fail "bee web runs unprivileged"
 fi
 check "bee version" /usr/local/bin/bee version
+# software RAID: read from superblocks, never assembled by the image itself (mdadm.conf says AUTO -all, and
+# mdadm's udev assembly rule is replaced by one with no rule in it)
+rule=/etc/udev/rules.d/64-md-raid-assembly.rules
+if grep -q '^AUTO -all' /etc/mdadm/mdadm.conf 2>/dev/null && [ -f "$rule" ] && ! grep -qv '^#' "$rule"; then
+  pass "md arrays are not auto-assembled" "AUTO -all, udev assembly rule replaced"
+else
+  fail "md arrays are not auto-assembled"
+fi
+check "mdadm installed" command -v mdadm
 
 # --- console -----------------------------------------------------------------------------------------
 # the menu on tty1: `bee tui --runtime livecd` running as root, below a sudo started on tty1 by user bee

@@ -4,6 +4,7 @@
 // working once the ISO is ejected (toram), and a boot whose NIC never gets DHCP still bringing up sshd and
 // the audit. Figures (boot → SSH, boot → web verdict) are printed. Logs stay in the printed folder.
 
+import { mdDiskArgs, mdScenario } from "./md_e2e.ts";
 import assert from "node:assert/strict";
 import { exec } from "../../bee/lib/exec.ts";
 import {
@@ -362,7 +363,8 @@ Deno.test({ name: "iso UEFI boot (OVMF): SSH, smoke test and web verdict", ...op
     serial: serialNo,
     dhcp: true,
     // QEMU's LSI MegaRAID SAS 2108 (PCI 1000:0079, class 0104) with no storcli in the image: not checked
-    extraArgs: ["-device", "megasas-gen2,id=raid0"],
+    // and two empty disks for the software RAID scenario
+    extraArgs: ["-device", "megasas-gen2,id=raid0", ...mdDiskArgs(logs)],
   });
   await uefi.start();
   try {
@@ -396,6 +398,7 @@ Deno.test({ name: "iso UEFI boot (OVMF): SSH, smoke test and web verdict", ...op
     assert.equal(f?.severity, "WARN", JSON.stringify(audit.hardware.summary.findings));
     assert.equal(f.component, `storage:${ctrl.address}`);
     figure(`UEFI guest: ${f.message}`);
+    for (const line of await mdScenario(uefi, key, logs)) figure(`UEFI guest: ${line}`);
   } finally {
     await uefi.stop();
     uefi = null;

@@ -4,7 +4,7 @@
 import type { Collector, CollectorContext } from "../../collect/collector.ts";
 import { type BlockDevice, isPhysicalDisk, nvmeController, parseLsblk } from "../../parsers/lsblk.ts";
 import { parseMdstat } from "../../parsers/mdstat.ts";
-import { parseMdadmDetail } from "../../parsers/mdadm.ts";
+import { parseMdadmDetail, parseMdadmScan } from "../../parsers/mdadm.ts";
 import { parseNvmeIdCtrl, parseNvmeSmartLog } from "../../parsers/nvme.ts";
 import type { Disk, NvmeController, RaidController, Storage } from "../../model/schema.ts";
 import { smartOf } from "./smart.ts";
@@ -94,10 +94,14 @@ export const storage: Collector<Storage> = {
       const detail = r.kind === "exited" ? parseMdadmDetail(r.stdout) : null;
       return detail ? { ...a, detail } : a;
     }));
+    // software RAID on the disks, assembled or not: read from the members' superblocks, never assembled here
+    const scan = await ctx.run("mdadm", ["--examine", "--scan", "--verbose"]);
+    const superblocks = scan.kind === "exited" && scan.code === 0 ? parseMdadmScan(scan.stdout) : [];
     return {
       disks,
       ...(missing.includes("smartctl") ? { smartctl_missing: true } : {}),
       ...(md.length ? { md_arrays: md } : {}),
+      ...(superblocks.length ? { md_superblocks: superblocks } : {}),
       ...(raid.length ? { raid } : {}),
       ...(controllers.length ? { raid_controllers: controllers } : {}),
     };

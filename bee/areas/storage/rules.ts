@@ -261,6 +261,30 @@ export const STORAGE_RULES: Rule[] = [
     check: mdDegraded,
   },
   {
+    code: "storage.md_members_missing",
+    severity: "WARN",
+    when:
+      "the disks carry an md array (superblocks, mdadm --examine) that is not assembled and has fewer of its members here than it was made with",
+    action:
+      "Find the missing member disk (a failed or pulled disk, or one left in another server) before handover; assemble the array only if the order asks for it.",
+    source: "mdadm(8) --examine: the array's num-devices against the member devices found",
+    check: (x) => {
+      const running = new Set((x.hw.storage?.md_arrays ?? []).map((a) => a.detail?.uuid).filter(Boolean));
+      return (x.hw.storage?.md_superblocks ?? []).filter((a) =>
+        !(a.uuid && running.has(a.uuid)) && a.num_devices !== null && a.devices.length < a.num_devices
+      ).map((a) =>
+        hit(
+          `storage:md:${a.uuid ?? a.device}`,
+          `md array ${a.name ?? a.device} (${a.level ?? "?"}, UUID ${
+            a.uuid ?? "?"
+          }) is not assembled and has ${a.devices.length} of its ${a.num_devices} members here: ${
+            a.devices.map((d) => memberDisk(x, d)).join(", ") || "none"
+          }`,
+        )
+      );
+    },
+  },
+  {
     code: "storage.md_rebuilding",
     severity: "WARN",
     when: "a software RAID array is resyncing, recovering or reshaping",

@@ -99,22 +99,39 @@ function raidSection(a: Audit): string {
 /** Software RAID arrays (none: nothing). */
 function mdSection(a: Audit): string {
   const md = a.hardware.storage?.md_arrays ?? [];
-  if (!md.length) return "";
+  const running = new Set(md.map((m) => m.detail?.uuid).filter(Boolean));
+  const resting = (a.hardware.storage?.md_superblocks ?? []).filter((s) => !(s.uuid && running.has(s.uuid)));
+  if (!md.length && !resting.length) return "";
   return `<h3>Software RAID</h3>` +
-    table(
-      ["Array", "Level", "State", "Disks", "mdadm", "Members"],
-      md.map((m) => [
-        t(m.name),
-        t(m.level ?? m.detail?.level),
-        t(m.state),
-        t(m.map ? `[${m.working_disks}/${m.raid_disks}] [${m.map}]` : null),
-        t(m.detail?.state),
-        esc(
-          m.members.map((x) => `${x.device}${x.failed ? " (failed)" : x.spare ? " (spare)" : ""}`).join(", ")
-            .slice(0, 400),
-        ),
-      ]),
-    );
+    (resting.length
+      ? `<p>On the disks, not assembled (read from their superblocks):</p>` + table(
+        ["Array", "Level", "UUID", "Members here"],
+        resting.map((r) => [
+          t(r.name ?? r.device),
+          t(r.level),
+          t(r.uuid),
+          esc(`${r.devices.length} of ${r.num_devices ?? "?"}: ${r.devices.join(", ")}`.slice(0, 400)),
+        ]),
+      )
+      : "") +
+    (md.length ? mdTable(md) : "");
+}
+
+function mdTable(md: NonNullable<NonNullable<Audit["hardware"]["storage"]>["md_arrays"]>): string {
+  return table(
+    ["Array", "Level", "State", "Disks", "mdadm", "Members"],
+    md.map((m) => [
+      t(m.name),
+      t(m.level ?? m.detail?.level),
+      t(m.state),
+      t(m.map ? `[${m.working_disks}/${m.raid_disks}] [${m.map}]` : null),
+      t(m.detail?.state),
+      esc(
+        m.members.map((x) => `${x.device}${x.failed ? " (failed)" : x.spare ? " (spare)" : ""}`).join(", ")
+          .slice(0, 400),
+      ),
+    ]),
+  );
 }
 
 /** Lines of the TUI's details screen. */
@@ -148,6 +165,15 @@ export function tuiDetails(a: Audit): string[] {
       `  ${m.name} ${m.level ?? "?"} ${m.state}${
         m.map ? ` [${m.working_disks}/${m.raid_disks}] [${m.map}]` : ""
       }${m.detail?.state ? ` (${m.detail.state})` : ""}`,
+    );
+  }
+  const running = new Set((h.storage?.md_arrays ?? []).map((m) => m.detail?.uuid).filter(Boolean));
+  for (const r of h.storage?.md_superblocks ?? []) {
+    if (r.uuid && running.has(r.uuid)) continue;
+    out.push(
+      `  md on the disks, not assembled: ${r.name ?? r.device} ${r.level ?? "?"}, ${r.devices.length} of ${
+        r.num_devices ?? "?"
+      } members (${r.devices.join(", ")})`,
     );
   }
   return out;
