@@ -163,3 +163,36 @@ Deno.test("mdadm --examine --scan: a real two-array listing parsed; an array not
   );
   assert.deepEqual(parseMdadmScan("mdadm: No arrays found in config file or automatically\n"), []);
 });
+
+Deno.test("mdadm on bee's own image (QEMU capture): a RAID 1 with a member missing FAILs assembled, WARNs stopped", () => {
+  const md = parseMdstat(fixture("mdstat/qemu-bee-raid1-degraded.txt"));
+  const detail = parseMdadmDetail(fixture("mdadm/qemu-bee-detail-degraded.txt"))!;
+  assert.equal(detail.state, "clean, degraded");
+  assert.equal(detail.name, "bee:beetest (local to host bee)");
+  assert.deepEqual(detail.members, [
+    { role: 0, state: "active sync", device: "/dev/vda" },
+    { role: 1, state: "removed", device: null },
+  ]);
+  const superblocks = parseMdadmScan(fixture("mdadm/qemu-bee-examine-scan-verbose.txt"));
+  assert.deepEqual(superblocks, [{
+    device: "/dev/md/beetest",
+    level: "raid1",
+    num_devices: 2,
+    metadata: "1.2",
+    uuid: "fe9134b0:ba303b13:1daf974a:735f35e3",
+    name: null,
+    devices: ["/dev/vda"],
+  }]);
+  const disks = [{ name: "vda", serial: "BEEMD1" }] as NonNullable<Hardware["storage"]>["disks"];
+  const judged = (storage: Partial<NonNullable<Hardware["storage"]>>) =>
+    judge({ ...NO_HARDWARE, storage: { disks, ...storage } } as Omit<Hardware, "summary">, [])
+      .map((x) => `${x.severity} ${x.code} ${x.message}`);
+  // assembled: md_degraded FAILs, and the superblock view of the same array (same UUID) adds nothing
+  assert.deepEqual(judged({ md_arrays: [{ ...md[0]!, detail }], md_superblocks: superblocks }), [
+    "FAIL storage.md_degraded md127 (raid1) active [1/2] [U_]; mdadm: clean, degraded, 1 of 2 devices working; missing role(s) 1; members: vda (vda, serial BEEMD1)",
+  ]);
+  // stopped: only the superblocks tell of it
+  assert.deepEqual(judged({ md_superblocks: superblocks }), [
+    "WARN storage.md_members_missing md array /dev/md/beetest (raid1, UUID fe9134b0:ba303b13:1daf974a:735f35e3) is not assembled and has 1 of its 2 members here: vda (vda, serial BEEMD1)",
+  ]);
+});
