@@ -266,3 +266,44 @@ Deno.test("24.1 web in Chromium: the audit page lists the controller, the drives
     await web.stop();
   }
 });
+
+Deno.test("24.1 flow: a vendor tool that hangs, or answers with nothing readable, leaves the controller 'not checked'", async () => {
+  // arcconf hangs: the audit ends (--timeout 1) and the Adaptec WARNs, naming the tool and why
+  const hung = await auditWith(
+    (bin) => {
+      qemuDevboxTools(bin);
+      writeFakeTool(bin, "arcconf", [{ args: "LIST", sleep: 60, text: "never" }]);
+    },
+    ["--timeout", "1"],
+    (root) => raidOnBus(root, "0x9005", "0000:02:00.0"),
+  );
+  assert.equal(hung.r.code, 0, hung.r.stderr);
+  assert.ok(hung.r.ms < 30_000, `took ${hung.r.ms} ms`);
+  const a = readAudit(hung.out);
+  assert.deepEqual(a.hardware.storage!.raid_controllers![0]!.tools, []);
+  assert.deepEqual(a.hardware.storage!.raid_controllers![0]!.tools_failed, ["arcconf: timeout"]);
+  const f = a.hardware.summary.findings.find((x) => x.code === "storage.raid_unchecked");
+  assert.equal(f?.severity, "WARN");
+  assert.match(
+    f!.message,
+    /its tool read nothing \(arcconf: timeout\): the disks behind it were not checked/,
+  );
+  // ssacli answers, exit 0, but with garbage: no controller read, still not checked
+  const garbage = await auditWith(
+    (bin) => {
+      qemuDevboxTools(bin);
+      writeFakeTool(bin, "ssacli", [{
+        args: "ctrl all show config detail",
+        text: "\x00\x01 not ssacli output\n",
+      }]);
+    },
+    [],
+    (root) => raidOnBus(root, "0x103c", "0000:03:00.0"),
+  );
+  const b = readAudit(garbage.out);
+  assert.deepEqual(b.hardware.storage!.raid_controllers![0]!.tools_failed, [
+    "ssacli: exit 0, no controller read",
+  ]);
+  assert.ok(b.hardware.summary.findings.some((x) => x.code === "storage.raid_unchecked"));
+  assert.equal(statusOf(b, "storage").status, "ok");
+});

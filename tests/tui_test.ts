@@ -5,6 +5,9 @@ import assert from "node:assert/strict";
 import { fakeBin, FIX, REPO, writeFakeTool } from "../testkit/helpers.ts";
 import { fakeStress, nvidiaFakes } from "./sat_fakes.ts";
 import { passAudit } from "../testkit/web_fixtures.ts";
+import { parseArcconfConfig } from "../bee/parsers/arcconf.ts";
+import { parseMdstat } from "../bee/parsers/mdstat.ts";
+import { parseMdadmDetail } from "../bee/parsers/mdadm.ts";
 
 const dec = new TextDecoder();
 
@@ -435,6 +438,45 @@ Deno.test("tui: on the Linux console (TERM=linux) the title and prompts are draw
   try {
     const s = await tmux.waitFor(/bee - server audit and burn-in/);
     assert.doesNotMatch(s, /[\u2014\u2026\u2192]/);
+  } finally {
+    tmux.kill();
+  }
+});
+
+Deno.test("tui: the hardware summary lists a RAID controller with its failed drive and a degraded md array", async () => {
+  // the audit carries real captures: the 6805E through arcconf, and the RAID 1 made on bee's own image
+  const audit = passAudit();
+  audit.hardware.storage = {
+    ...audit.hardware.storage!,
+    raid: [
+      parseArcconfConfig(
+        Deno.readTextFileSync(`${FIX}/arcconf/adaptec-6805e-degraded-getconfig-al.txt`),
+        "1",
+      )!,
+    ],
+    md_arrays: parseMdstat(Deno.readTextFileSync(`${FIX}/mdstat/qemu-bee-raid1-degraded.txt`)).map((a) => ({
+      ...a,
+      detail: parseMdadmDetail(Deno.readTextFileSync(`${FIX}/mdadm/qemu-bee-detail-degraded.txt`))!,
+    })),
+  };
+  const { tmux } = setup({ nvtop: false, stress: "slow", auditText: JSON.stringify(audit) });
+  try {
+    await tmux.waitFor(/server audit and burn-in/);
+    tmux.keys("Enter");
+    let seen = "";
+    for (let page = 0; page < 8; page++) {
+      const s = await tmux.waitFor(/-- Enter: more|Enter, q or Esc: back/);
+      assertFits(s);
+      seen += s;
+      if (/Enter, q or Esc: back/.test(s)) break;
+      tmux.keys("Enter");
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    assert.match(
+      seen,
+      /raid arcconf c1 Adaptec 6805E 3A211320B60: 2 virtual \(Optimal,\s+Degraded\),\s+8\s+drives,\s+c0:d2 Failed/,
+    );
+    assert.match(seen, /md127 raid1 active \[1\/2\] \[U_\] \(clean,\s+degraded\)/);
   } finally {
     tmux.kill();
   }

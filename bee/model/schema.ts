@@ -276,12 +276,14 @@ export const Storage = z.object({
   })).max(64).optional(),
   /** hardware RAID controllers read through their vendor tools (storcli, ssacli, arcconf, sas3ircu/sas2ircu) */
   raid: z.array(RaidController).max(16).optional(),
-  /** RAID controllers and SAS HBAs on the PCI bus, with the vendor tools that answered here */
+  /** RAID controllers and SAS HBAs on the PCI bus, with the vendor tools that read an inventory here */
   raid_controllers: z.array(z.object({
     address: z.string().max(32),
     vendor_id: z.string().max(8),
     class_id: z.string().max(10),
     tools: z.array(z.string().max(32)).max(8),
+    /** tools that are in the image but read no controller here (timeout, failure, unreadable output) */
+    tools_failed: z.array(z.string().max(64)).max(8).optional(),
   })).max(32).optional(),
 });
 export type Storage = z.infer<typeof Storage>;

@@ -6,7 +6,8 @@
  */
 export async function markUsed(path: string): Promise<void> {
   const now = new Date();
-  await Deno.utime(path, now, now);
+  // best effort: an image whose time cannot be set is still never pruned while it is the current one
+  await Deno.utime(path, now, now).catch(() => {});
 }
 
 /** Keeps the `keep` most recently used images of the cache, and always `current`. */

@@ -72,22 +72,36 @@ export async function raidControllers(
   raid: RaidController[],
 ): Promise<NonNullable<Storage["raid_controllers"]>> {
   const out: NonNullable<Storage["raid_controllers"]> = [];
-  const seen = new Set<string>();
+  // per tool family (storcli64 and storcli are one): whether its inventory gave at least one controller
+  const answered = new Map<string, boolean>();
+  // and, where it ran but read nothing, why (a tool that hangs, fails or prints nothing readable checks nothing)
+  const why = new Map<string, string>();
+  // the tool of the family that ran (storcli64, or storcli where storcli64 is absent)
+  const ran = new Map<string, string>();
   for (const d of (await ctx.readDir("/sys/bus/pci/devices")) ?? []) {
     const cls = (await ctx.readText(`/sys/bus/pci/devices/${d}/class`))?.trim() ?? "";
     if (!/^0x010[47]/.test(cls)) continue;
     const vendor = (await ctx.readText(`/sys/bus/pci/devices/${d}/vendor`))?.trim() ?? "";
     const tools = RAID_TOOLS[vendor] ?? Object.values(RAID_TOOLS).flat();
     const present: string[] = [];
+    const failed: string[] = [];
     for (const [tool, args] of tools) {
-      const r = await ctx.run(tool, args);
-      if (r.kind === "missing") continue;
-      present.push(tool);
       const family = tool.replace(/64$/, "");
-      if (r.kind === "exited" && !seen.has(family)) {
-        seen.add(family);
-        raid.push(...(await inventory(ctx, tool, r.stdout, r.code)).slice(0, 16 - raid.length));
+      if (!answered.has(family)) {
+        const r = await ctx.run(tool, args);
+        if (r.kind === "missing") continue;
+        const found = r.kind === "exited" ? await inventory(ctx, tool, r.stdout, r.code) : [];
+        raid.push(...found.slice(0, 16 - raid.length));
+        answered.set(family, found.length > 0);
+        ran.set(family, tool);
+        if (!found.length) {
+          why.set(family, `${tool}: ${r.kind === "exited" ? `exit ${r.code}, no controller read` : r.kind}`);
+        }
       }
+      const name = ran.get(family);
+      if (!name || present.includes(name) || failed.some((f) => f.startsWith(`${name}:`))) continue;
+      if (answered.get(family)) present.push(name);
+      else failed.push(why.get(family)!);
     }
     if (out.length < 32) {
       out.push({
@@ -95,6 +109,7 @@ export async function raidControllers(
         vendor_id: vendor.slice(0, 8),
         class_id: cls.slice(0, 10),
         tools: present,
+        ...(failed.length ? { tools_failed: failed.slice(0, 8) } : {}),
       });
     }
   }

@@ -309,9 +309,9 @@ export const STORAGE_RULES: Rule[] = [
     code: "storage.raid_unchecked",
     severity: "WARN",
     when:
-      "a RAID controller or SAS HBA is on the PCI bus but none of its maker's tools (storcli64, sas3ircu, ssacli, arcconf…) is in the image",
+      "a RAID controller or SAS HBA is on the PCI bus but none of its maker's tools (storcli64, sas3ircu, ssacli, arcconf…) read an inventory here: not in the image, or it hung, failed or printed nothing readable",
     action:
-      "Add the controller's CLI to iso/vendor/ and rebuild the image (deno task iso); until then the disks behind it are not checked.",
+      "Add the controller's CLI to iso/vendor/ and rebuild the image (deno task iso), or see why the tool named failed; until then the disks behind it are not checked.",
     source: "bee: disks behind a controller are invisible to smartctl on /dev/sdX; unchecked is never a pass",
     check: (x) =>
       (x.hw.storage?.raid_controllers ?? []).filter((c) => !c.tools.length).map((c) =>
@@ -319,7 +319,11 @@ export const STORAGE_RULES: Rule[] = [
           `storage:${c.address}`,
           `${
             c.class_id.startsWith("0x0104") ? "RAID controller" : "SAS HBA"
-          } ${c.address} (vendor ${c.vendor_id}) on the PCI bus, no vendor tool here: the disks behind it were not checked`,
+          } ${c.address} (vendor ${c.vendor_id}) on the PCI bus, ${
+            c.tools_failed?.length
+              ? `its tool read nothing (${c.tools_failed.join("; ")})`
+              : "no vendor tool here"
+          }: the disks behind it were not checked`,
         )
       ),
   },
